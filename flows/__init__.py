@@ -1,0 +1,1 @@
+"""Prefect flows: thin wrappers whose tasks call the stages in pipelines/."""

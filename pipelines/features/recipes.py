@@ -1,0 +1,62 @@
+"""Choosing ops from column types, for a table the project has never seen.
+
+numeric -> FillMissing + Standardize; bool -> the same, as 0/1; string/categorical -> Categorify;
+datetime -> DatetimeParts (then filled and standardised). A whole-number or string column whose value is
+unique on every training row (an ID, a row number) is left out, and the notes say so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.features.categorify import Categorify
+from pipelines.features.datetime_parts import DatetimeParts
+from pipelines.features.numeric import FillMissing, Standardize
+from pipelines.features.workflow import Part, Workflow
+from pipelines.validate import column_kind
+
+DATETIME_PARTS = ("year", "month", "day", "dayofweek", "hour")
+
+
+def from_column_types(train: Part, exclude: list[str]) -> tuple[Workflow, list[str]]:
+    """A workflow for every usable column of `train` not in `exclude`, and notes on what was left out."""
+    frame = train.frame
+    numeric, categorical, datetimes, notes = [], [], [], []
+    for column in frame.columns:
+        if column in exclude:
+            continue
+        kind = column_kind(frame[column].dtype)
+        if kind in ("numeric", "string") and _is_identifier(frame[column], kind):
+            notes.append(f"column {column!r} is unique on every training row (an ID?): not used as a feature")
+            continue
+        if kind == "datetime":
+            datetimes.append(column)
+        elif kind == "string":
+            categorical.append(column)
+        else:
+            numeric.append(column)
+    ops: list[Any] = [DatetimeParts(c, parts=DATETIME_PARTS) for c in datetimes]
+    filled = numeric + [f"{c}_{p}" for c in datetimes for p in DATETIME_PARTS]
+    if categorical:
+        ops.append(Categorify(categorical, min_count=2))
+    if filled:
+        ops += [FillMissing(filled), Standardize(filled)]
+    if not ops:
+        raise_no_features(frame, exclude)
+    return Workflow(ops), notes
+
+
+def _is_identifier(series: Any, kind: str) -> bool:
+    if kind == "numeric" and str(series.dtype).startswith("float"):
+        return False  # continuous measurements are often all distinct
+    rows = len(series)
+    return rows > 20 and int(series.nunique()) == rows
+
+
+def raise_no_features(frame: Any, exclude: list[str]) -> None:
+    from pipelines.errors import DataError
+
+    raise DataError(
+        f"No usable feature columns: the table has {list(frame.columns)[:20]}, of which {exclude} are the "
+        "target, time or dropped columns. Give a table with at least one other column."
+    )

@@ -1,0 +1,61 @@
+"""DeviceLoader: mini-batches cut on the device by index gathers, with no per-row Dataset and no collate.
+
+Each epoch draws a global permutation from a seeded generator on the tensors' device (seed + epoch), so the
+same seed gives the same order on the same device. `shuffle=False` gives the evaluation pass in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from pipelines.errors import ConfigError
+
+
+class DeviceLoader:
+    """Iterate (batch of tensor 0, batch of tensor 1, ...) over tensors that share their first dimension."""
+
+    def __init__(
+        self,
+        tensors: tuple[torch.Tensor, ...],
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ):
+        rows = {t.shape[0] for t in tensors}
+        if len(rows) != 1:
+            raise ConfigError(f"DeviceLoader needs tensors with the same number of rows, found {sorted(rows)}.")
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, found {batch_size}.")
+        self.tensors = tensors
+        self.rows = rows.pop()
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
+        self.epoch = 0
+        self.device = tensors[0].device
+
+    def __len__(self) -> int:
+        full, rest = divmod(self.rows, self.batch_size)
+        return full + (1 if rest and not self.drop_last else 0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        if self.shuffle:
+            generator = torch.Generator(device=self.device).manual_seed(self.seed + self.epoch)
+            order = torch.randperm(self.rows, generator=generator, device=self.device)
+        else:
+            order = None
+        stop = self.rows - (self.rows % self.batch_size if self.drop_last else 0)
+        for start in range(0, stop, self.batch_size):
+            end = min(start + self.batch_size, self.rows)
+            if order is None:
+                yield tuple(t[start:end] for t in self.tensors)
+            else:
+                index = order[start:end]
+                yield tuple(t.index_select(0, index) for t in self.tensors)

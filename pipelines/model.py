@@ -1,0 +1,32 @@
+"""TabularMLP: embeddings for categorical codes concatenated with numeric features, then an MLP head."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def embedding_dim(cardinality: int) -> int:
+    """A common rule of thumb (fast.ai): grows slowly with cardinality, capped at 32."""
+    return int(min(32, round(1.6 * cardinality**0.56)))
+
+
+class TabularMLP(nn.Module):
+    """Embeddings + [hidden -> norm -> ReLU -> dropout] blocks + one output (logit or value)."""
+
+    def __init__(
+        self, n_numeric: int, cardinalities: list[int], hidden: tuple[int, ...] = (256, 128), dropout: float = 0.1
+    ):
+        super().__init__()
+        self.embeddings = nn.ModuleList(nn.Embedding(c, embedding_dim(c)) for c in cardinalities)
+        width = n_numeric + sum(e.embedding_dim for e in self.embeddings)
+        layers: list[nn.Module] = []
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.BatchNorm1d(size), nn.ReLU(), nn.Dropout(dropout)]
+            width = size
+        layers.append(nn.Linear(width, 1))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, numeric: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        parts = [numeric] + [emb(codes[:, i]) for i, emb in enumerate(self.embeddings)]
+        return self.body(torch.cat(parts, dim=1)).squeeze(1)

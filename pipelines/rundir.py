@@ -1,0 +1,88 @@
+"""Run directories: runs/<UTC time>-<short id>/, written in a hidden temporary folder and renamed into place
+when complete, so a run directory either exists whole or not at all. runs/latest points to the newest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipelines.data import sha256_file
+
+MANIFEST = "manifest.json"
+LATEST = "latest"
+
+
+class RunDirectory:
+    """Collects a run's files in `<root>/.incomplete-<name>`; `commit` renames it to `<root>/<name>`."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self.name = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+        self.staging = self.root / f".incomplete-{self.name}"
+        self.staging.mkdir(parents=True)
+
+    @property
+    def final(self) -> Path:
+        return self.root / self.name
+
+    def path(self, relative: str) -> Path:
+        target = self.staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def write_json(self, relative: str, document: Any) -> Path:
+        target = self.path(relative)
+        target.write_text(json.dumps(document, indent=2, default=_json_default) + "\n")
+        return target
+
+    def write_text(self, relative: str, text: str) -> Path:
+        target = self.path(relative)
+        target.write_text(text)
+        return target
+
+    def file_hashes(self) -> dict[str, str]:
+        return {
+            str(p.relative_to(self.staging)): sha256_file(p)
+            for p in sorted(self.staging.rglob("*"))
+            if p.is_file() and p.name != MANIFEST
+        }
+
+    def commit(self, manifest: dict[str, Any]) -> Path:
+        """Write the manifest (with every file's sha256), rename into place, point `latest` at it."""
+        self.write_json(MANIFEST, {**manifest, "run": self.name, "files": self.file_hashes()})
+        os.rename(self.staging, self.final)
+        link = self.root / f".{LATEST}-{self.name}"
+        link.symlink_to(self.name)
+        os.replace(link, self.root / LATEST)
+        return self.final
+
+    def abort(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def git_commit() -> str | None:
+    """The project checkout's commit, or None outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

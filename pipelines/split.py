@@ -1,0 +1,55 @@
+"""Splits: by time when a time column is given (fixed boundaries or 70/15/15 by time), else seeded random."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.backend import Backend
+from pipelines.errors import DataError
+from pipelines.features.workflow import Part
+
+NAMES = ("train", "valid", "test")
+
+
+def time_split(frame: Any, column: str, valid_start: Any, test_start: Any) -> dict[str, Part]:
+    """train: before valid_start; valid: [valid_start, test_start); test: from test_start on."""
+    times = frame[column]
+    valid_start, test_start = pd.Timestamp(valid_start), pd.Timestamp(test_start)
+    masks = {
+        "train": times < valid_start,
+        "valid": (times >= valid_start) & (times < test_start),
+        "test": times >= test_start,
+    }
+    return _parts(frame, masks, f"time column {column!r} at {valid_start} and {test_start}")
+
+
+def time_fraction_split(frame: Any, column: str, fractions: tuple[float, float] = (0.70, 0.85)) -> dict[str, Part]:
+    """The earliest 70% of rows by `column` train, the next 15% validate, the latest 15% test."""
+    valid_start = frame[column].quantile(fractions[0])
+    test_start = frame[column].quantile(fractions[1])
+    return time_split(frame, column, valid_start, test_start)
+
+
+def random_split(
+    frame: Any, backend: Backend, seed: int = 0, fractions: tuple[float, float] = (0.70, 0.85)
+) -> dict[str, Part]:
+    """Seeded 70/15/15: the draw is made with NumPy and moved to the frame's device as one mask column."""
+    draw = np.random.default_rng(seed).random(len(frame))
+    u = backend.xp.asarray(draw) if backend.is_gpu else draw
+    masks = {"train": u < fractions[0], "valid": (u >= fractions[0]) & (u < fractions[1]), "test": u >= fractions[1]}
+    return _parts(frame, masks, f"a seeded random split (seed {seed})")
+
+
+def _parts(frame: Any, masks: dict[str, Any], how: str) -> dict[str, Part]:
+    parts = {name: Part(name, frame[masks[name]].reset_index(drop=True)) for name in NAMES}
+    empty = [name for name, part in parts.items() if len(part) == 0]
+    if empty:
+        sizes = {name: len(part) for name, part in parts.items()}
+        raise DataError(
+            f"The {', '.join(empty)} split(s) are empty after {how} (sizes {sizes}). "
+            "Give more rows, or a time column that spans the whole period."
+        )
+    return parts
