@@ -57,6 +57,7 @@ def run(
     progress: Annotated[bool, typer.Option(help="Show the training progress bar.")] = True,
 ) -> None:
     """Train baselines and the MLP, evaluate them, write runs/<time>-<id>/."""
+    from pipelines.backend import select as select_backend
     from pipelines.config import RunConfig
     from pipelines.job import check_inputs
 
@@ -75,6 +76,7 @@ def run(
         baselines=model,
     )
     check_inputs(config)  # bad input fails here, before Prefect starts and before anything is written
+    select_backend(backend.value)  # so does --backend gpu without a usable GPU
     from flows.train import train
 
     run_dir = train(

@@ -42,8 +42,11 @@ class Categorify(Op):
         dataframes = module_of(frame)
         frame = frame.copy(deep=False)
         for column in self.columns:
-            dtype = dataframes.CategoricalDtype(categories=self.categories_[column])
-            # pandas marks unknown and null as -1; cuDF as null: both become the reserved code 0.
-            codes = frame[column].astype(dtype).cat.codes.fillna(-1).astype("int32")
+            categories = self.categories_[column]
+            dtype = dataframes.CategoricalDtype(categories=categories)
+            # Unknown values are nulled before the cast (pandas will refuse values outside the categories);
+            # null then becomes -1 in pandas' codes and null in cuDF's: both map to the reserved code 0.
+            known = frame[column].where(frame[column].isin(categories))
+            codes = known.astype(dtype).cat.codes.fillna(-1).astype("int32")
             frame[column] = codes + 1
         return frame

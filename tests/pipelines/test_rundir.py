@@ -1,0 +1,38 @@
+"""Run directories appear whole or not at all; latest moves atomically; the manifest hashes every file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from pipelines.rundir import RunDirectory
+
+
+def test_commit_renames_and_points_latest(tmp_path):
+    run = RunDirectory(tmp_path)
+    run.write_json("metrics.json", {"a": 1})
+    run.write_text("model/w.txt", "weights")
+    assert not run.final.exists()
+    final = run.commit({"config": {}})
+    assert final.is_dir() and not run.staging.exists()
+    assert (tmp_path / "latest").resolve() == final.resolve()
+    manifest = json.loads((final / "manifest.json").read_text())
+    expected = hashlib.sha256(b"weights").hexdigest()
+    assert manifest["files"]["model/w.txt"] == expected
+    assert set(manifest["files"]) == {"metrics.json", "model/w.txt"}
+
+
+def test_abort_leaves_nothing(tmp_path):
+    run = RunDirectory(tmp_path)
+    run.write_text("x", "partial")
+    run.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_runs_never_share_a_folder(tmp_path):
+    first, second = RunDirectory(tmp_path), RunDirectory(tmp_path)
+    assert first.name != second.name
+    first.commit({})
+    second.commit({})
+    assert (tmp_path / "latest").resolve() == second.final.resolve()
+    assert len([p for p in tmp_path.iterdir() if p.is_dir() and not p.is_symlink()]) == 2
