@@ -160,6 +160,9 @@ def fit_baselines(
     backend: Backend,
 ) -> dict[str, baselines.FittedBaseline]:
     fitted = {}
+    labels = features.targets
+    if config.task == "classification":  # class labels as integers (cuML's classifiers require them)
+        labels = {split: target.astype("int32") for split, target in labels.items()}
     for name in config.baselines or baselines.names(config.task):
         if name not in baselines.names(config.task):
             raise DataError(f"Unknown baseline {name!r}: expected any of {baselines.names(config.task)}.")
@@ -167,9 +170,9 @@ def fit_baselines(
             name,
             config.task,
             features.frames["train"],
-            features.targets["train"],
+            labels["train"],
             features.frames["valid"],
-            features.targets["valid"],
+            labels["valid"],
             backend,
         )
     return fitted
