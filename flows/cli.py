@@ -9,6 +9,7 @@ Exit codes: 0 success, 2 bad input (one paragraph on stderr, no traceback), 1 in
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from enum import StrEnum
@@ -79,6 +80,8 @@ def run(
     select_backend(backend.value)  # so does --backend gpu without a usable GPU
     from flows.train import train
 
+    _console_without_user_tracebacks()
+
     run_dir = train(
         data=data,
         target=target,
@@ -112,6 +115,24 @@ def stage(data_dir: Annotated[Path, typer.Option(help="Folder holding raw/.")] =
 
     for name, path in stage_flights(data_dir).items():
         typer.echo(f"{name:<9} {pq.read_metadata(path).num_rows:>8} rows  {path}")
+
+
+class _UserErrorWithoutTraceback(logging.Filter):
+    """Bad input found inside a flow (say, a 3-class target) is logged as its message, not a traceback.
+    Records reach the console handler after Prefect's API handler, so the UI keeps the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], DevicepipeError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _console_without_user_tracebacks() -> None:
+    from prefect.logging.configuration import setup_logging
+
+    setup_logging()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_UserErrorWithoutTraceback())
 
 
 def main(argv: list[str] | None = None) -> None:

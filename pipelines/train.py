@@ -72,16 +72,18 @@ def train_mlp(
     device = train.y.device
     model = TabularMLP(train.numeric.shape[1], cardinalities, config.hidden, config.dropout).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps = config.epochs * len(DeviceLoader((train.y,), config.batch_size, drop_last=True))
+    batch_size = effective_batch_size(len(train), config.batch_size)
+    steps = config.epochs * len(DeviceLoader((train.y,), batch_size, drop_last=True))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=max(steps, 1))
     mean, std = _target_scale(train.y, task)
     loss_fn = nn.BCEWithLogitsLoss() if task == "classification" else nn.MSELoss()
-    loader = DeviceLoader((train.numeric, train.codes, train.y), config.batch_size, seed=config.seed, drop_last=True)
+    # drop_last: a last batch of one row would break BatchNorm; the rows it skips differ every epoch.
+    loader = DeviceLoader((train.numeric, train.codes, train.y), batch_size, seed=config.seed, drop_last=True)
     metric = evaluate.PRIMARY[task]
     result = TrainResult(model, -1, float("nan"), target_mean=mean, target_std=std)
     best_state, waited, step = None, 0, 0
     bar = tqdm(
-        total=steps * config.batch_size,
+        total=steps * batch_size,
         unit="rows",
         unit_scale=True,
         disable=not progress,
@@ -110,7 +112,7 @@ def train_mlp(
             step += 1
             bar.update(y.shape[0])
         scores = evaluate.score(task, valid.y, predict(model, valid, task, mean, std))
-        rate = len(loader) * config.batch_size / (time.perf_counter() - started)
+        rate = len(loader) * batch_size / (time.perf_counter() - started)
         result.history.append({"epoch": epoch, "rows_per_second": rate, **{f"valid_{k}": v for k, v in scores.items()}})
         bar.set_postfix({f"valid_{metric}": f"{scores[metric]:.4f}", "epoch": epoch})
         if evaluate.is_better(metric, scores[metric], None if best_state is None else result.best_metric):
@@ -142,6 +144,11 @@ def predict(
             outputs.append(model(numeric, codes).float())
     raw = torch.cat(outputs)
     return torch.sigmoid(raw) if task == "classification" else raw * std + mean
+
+
+def effective_batch_size(rows: int, batch_size: int) -> int:
+    """The configured batch size, made smaller for small tables so every epoch has at least 16 steps."""
+    return max(2, min(batch_size, rows // 16))
 
 
 def _is_tty() -> bool:

@@ -25,7 +25,7 @@ def devicepipe(*args: str, cwd) -> subprocess.CompletedProcess:
 def assert_user_error(result, *phrases):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr + result.stdout
-    assert result.stderr.startswith("error: ")
+    assert "\nerror: " in "\n" + result.stderr
     for phrase in phrases:
         assert phrase in result.stderr
 
@@ -109,3 +109,12 @@ def test_own_csv_regression(tmp_path):
     assert "patient_id" not in manifest["features"]["numeric"] + manifest["features"]["categorical"]
     assert "group" in manifest["features"]["categorical"]
     assert sum(metrics["rows"].values()) == len(frame)
+
+
+def test_bad_target_found_inside_the_flow(tmp_path):
+    """A three-class target is only seen once the data is loaded, inside the flow: still exit 2, no traceback."""
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"x": range(30), "y": ["a", "b", "c"] * 10}).to_csv(path, index=False)
+    result = devicepipe("run", "--data", str(path), "--target", "y", "--no-progress", cwd=tmp_path)
+    assert_user_error(result, "exactly 2 classes", "found 3")
+    assert not (tmp_path / "runs").exists()
