@@ -29,6 +29,8 @@ def save_bundle(
             "n_numeric": len(workflow.numeric_),
             "cardinalities": [workflow.cardinalities_[c] for c in workflow.categorical_],
             "hidden": list(_hidden(mlp)),
+        "dropout": mlp.config.dropout,
+        "norm": mlp.config.norm,
             "target_mean": mlp.target_mean,
             "target_std": mlp.target_std,
             "best_epoch": mlp.best_epoch,

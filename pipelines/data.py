@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.atomic import atomic_path
 from pipelines.errors import DataError
 
 TABLES = ("flights", "weather", "planes", "airports", "airlines")
@@ -87,14 +85,8 @@ def _write_parquet_atomic(frame: pd.DataFrame, path: Path, metadata: dict[str, s
     table = pa.Table.from_pandas(frame, preserve_index=False)
     merged = {**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in metadata.items()}}
     table = table.replace_schema_metadata(merged)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _sha256(path: Path) -> str:
@@ -108,8 +100,3 @@ def _sha256(path: Path) -> str:
 def sha256_file(path: Path) -> str:
     """sha256 of a file's bytes, read in blocks."""
     return _sha256(Path(path))
-
-
-def describe_staged(paths: dict[str, Path]) -> str:
-    rows = {name: pq.read_metadata(path).num_rows for name, path in paths.items()}
-    return json.dumps(rows)

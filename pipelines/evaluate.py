@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from pipelines.errors import DataError
+
 EPS = 1e-7
 HIGHER_IS_BETTER = {"auc": True, "accuracy": True, "logloss": False, "rmse": False, "mae": False, "r2": True}
 PRIMARY = {"classification": "auc", "regression": "rmse"}
@@ -24,6 +26,11 @@ def auc(y: torch.Tensor, score: torch.Tensor) -> torch.Tensor:
     positive = y[order] > 0.5
     n_pos = positive.sum().double()
     n_neg = y.numel() - n_pos
+    if float(n_pos) == 0 or float(n_neg) == 0:
+        raise DataError(
+            f"AUC needs both classes, found only {'positives' if float(n_neg) == 0 else 'negatives'} "
+            f"among {y.numel()} rows. The split is too small or the target is constant."
+        )
     return (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
@@ -48,6 +55,8 @@ def r2(y: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
     y, pred = y.double().flatten(), pred.double().flatten()
     residual = ((y - pred) ** 2).sum()
     total = ((y - y.mean()) ** 2).sum()
+    if float(total) == 0:  # a constant target: 1 for a perfect prediction, else 0 (as scikit-learn)
+        return (residual == 0).double()
     return 1 - residual / total
 
 

@@ -5,6 +5,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pipelines.errors import ConfigError
+
+NORMS = ("batch", "layer", "none")
+
+
+def _norm(kind: str, size: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm1d(size)
+    return nn.LayerNorm(size) if kind == "layer" else nn.Identity()
+
 
 def embedding_dim(cardinality: int) -> int:
     """A common rule of thumb (fast.ai): grows slowly with cardinality, capped at 32."""
@@ -15,14 +25,21 @@ class TabularMLP(nn.Module):
     """Embeddings + [hidden -> norm -> ReLU -> dropout] blocks + one output (logit or value)."""
 
     def __init__(
-        self, n_numeric: int, cardinalities: list[int], hidden: tuple[int, ...] = (256, 128), dropout: float = 0.1
+        self,
+        n_numeric: int,
+        cardinalities: list[int],
+        hidden: tuple[int, ...] = (256, 128),
+        dropout: float = 0.1,
+        norm: str = "batch",
     ):
         super().__init__()
+        if norm not in NORMS:
+            raise ConfigError(f"norm must be one of {NORMS}, found {norm!r}.")
         self.embeddings = nn.ModuleList(nn.Embedding(c, embedding_dim(c)) for c in cardinalities)
         width = n_numeric + sum(e.embedding_dim for e in self.embeddings)
         layers: list[nn.Module] = []
         for size in hidden:
-            layers += [nn.Linear(width, size), nn.BatchNorm1d(size), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [nn.Linear(width, size), _norm(norm, size), nn.ReLU(), nn.Dropout(dropout)]
             width = size
         layers.append(nn.Linear(width, 1))
         self.body = nn.Sequential(*layers)

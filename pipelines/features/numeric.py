@@ -52,7 +52,9 @@ class Standardize(Op):
             series = frame[column].astype("float64")
             mean, std = series.mean(), series.std()
             self.mean_[column] = float(mean) if mean == mean else 0.0
-            self.std_[column] = float(std) if std == std and std > 0 else 1.0
+            # A (nearly) constant column would blow up to inf: it is centred and left unscaled.
+            tiny = std != std or std <= 1e-12 * max(1.0, abs(self.mean_[column]))
+            self.std_[column] = 1.0 if tiny else float(std)
         self.outputs_ = {c: NUMERIC for c in self.columns}
         return self
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from pipelines.features.categorify import Categorify
 from pipelines.features.datetime_parts import DatetimeParts
 from pipelines.features.numeric import FillMissing, Standardize
@@ -47,7 +49,7 @@ def from_column_types(train: Part, exclude: list[str]) -> tuple[Workflow, list[s
 
 
 def _is_identifier(series: Any, kind: str) -> bool:
-    if kind == "numeric" and str(series.dtype).startswith("float"):
+    if kind == "numeric" and pd.api.types.is_float_dtype(series.dtype):
         return False  # continuous measurements are often all distinct
     rows = len(series)
     return rows > 20 and int(series.nunique()) == rows

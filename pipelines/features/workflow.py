@@ -7,12 +7,11 @@ State is JSON (op names, parameters, learned statistics); never pickle.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.atomic import write_text_atomic
 from pipelines.errors import ConfigError, DataError
 from pipelines.features.base import CATEGORICAL, NUMERIC, Op
 
@@ -73,12 +72,17 @@ class Workflow:
         return frame
 
     def _check_output(self, frame: Any, name: str) -> None:
-        nulls = {c: int(frame[c].isna().sum()) for c in self.columns}
-        nulls = {c: n for c, n in nulls.items() if n}
+        nulls = {c: n for c in self.columns if (n := int(frame[c].isna().sum()))}
         if nulls:
             raise DataError(
                 f"Features for {name} still have nulls in {nulls}: every numeric column needs FillMissing "
                 "before the end of the workflow."
+            )
+        infinite = {c: n for c in self.numeric_ if (n := int((frame[c].abs() == float("inf")).sum()))}
+        if infinite:
+            raise DataError(
+                f"Features for {name} have infinite values in {infinite}: the input holds values too large for "
+                "float32. Clip or drop those columns (--drop)."
             )
 
     def _check_fitted(self) -> None:
@@ -98,13 +102,11 @@ class Workflow:
 
     def save(self, path: Path) -> Path:
         """Write the fitted state as JSON, atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(self.to_dict(), handle, indent=1, default=_json_default)
-        os.replace(tmp, path)
-        return path
+        try:
+            text = json.dumps(self.to_dict(), indent=1, default=_json_default)
+        except TypeError as exc:
+            raise ConfigError(f"The workflow state cannot be saved as JSON: {exc}.") from exc
+        return write_text_atomic(path, text)
 
     @classmethod
     def load(cls, path: Path) -> Workflow:

@@ -1,0 +1,215 @@
+"""Workflow: fitted on the training split only, JSON persistence (same and fresh process); recipes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.errors import ConfigError, SchemaError
+from pipelines.features import Categorify, ConcatColumns, DatetimeParts, FillMissing, Standardize, Workflow
+from pipelines.features.recipes import from_column_types
+from pipelines.features.workflow import Part
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _flights(rows: int = 8, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "carrier": rng.choice(["UA", "AA", "DL"], rows),
+            "origin": rng.choice(["JFK", "LGA", "EWR"], rows),
+            "dest": rng.choice(["LAX", "ORD", "SFO"], rows),
+            "sched_dep": pd.Timestamp("2013-01-01") + pd.to_timedelta(rng.integers(0, 300 * 24, rows), "h"),
+            "distance": rng.uniform(100, 3000, rows),
+            "dep_delay": rng.normal(5, 20, rows),
+        }
+    )
+    frame.loc[[1, 4], "distance"] = np.nan
+    frame.loc[2, "carrier"] = None
+    return frame
+
+
+def _workflow() -> Workflow:
+    numeric = ["distance", "dep_delay", "sched_dep_hour", "sched_dep_dayofweek"]
+    return Workflow(
+        [
+            ConcatColumns(["origin", "dest"], name="route"),
+            DatetimeParts("sched_dep", parts=("hour", "dayofweek")),
+            Categorify(["carrier", "route"]),
+            FillMissing(numeric),
+            Standardize(numeric),
+        ]
+    )
+
+
+def _unseen_rows() -> pd.DataFrame:
+    frame = _flights(rows=5, seed=1)
+    frame.loc[0, "carrier"] = "ZZ"
+    frame.loc[1, ["origin", "dest"]] = ["BOS", "MIA"]
+    frame.loc[2, "dep_delay"] = np.nan  # no nulls in train: filled, without an indicator
+    return frame
+
+
+@pytest.fixture
+def fitted() -> Workflow:
+    return _workflow().fit(Part("train", _flights()))
+
+
+def _assert_feature_frame(frame: pd.DataFrame, workflow: Workflow) -> None:
+    assert list(frame.columns) == workflow.numeric_ + workflow.categorical_
+    for column in workflow.numeric_:
+        assert frame[column].dtype == np.float32, column
+    for column in workflow.categorical_:
+        assert frame[column].dtype == np.int32, column
+        assert frame[column].between(0, workflow.cardinalities_[column] - 1).all()
+    assert not frame.isna().any().any()
+
+
+@pytest.mark.parametrize(
+    "given", [Part("valid", _flights()), Part("test", _flights()), _flights()], ids=["valid", "test", "bare-frame"]
+)
+def test_fit_refuses_anything_but_the_train_part(given):
+    with pytest.raises(ConfigError, match="training split only"):
+        _workflow().fit(given)
+
+
+def test_transform_before_fit_is_a_config_error():
+    with pytest.raises(ConfigError, match="not fitted"):
+        _workflow().transform(Part("valid", _flights()))
+
+
+def test_transform_gives_only_feature_columns_numeric_then_categorical(fitted):
+    assert fitted.numeric_ == ["sched_dep_hour", "sched_dep_dayofweek", "distance", "dep_delay", "distance_missing"]
+    assert fitted.categorical_ == ["carrier", "route"]
+    assert fitted.columns == fitted.numeric_ + fitted.categorical_
+    routes = len(_flights()[["origin", "dest"]].drop_duplicates())
+    assert fitted.cardinalities_ == {"carrier": 4, "route": routes + 1}  # + the reserved unknown code
+    for data in (Part("train", _flights()), Part("valid", _flights(seed=3)), _flights(seed=4)):
+        _assert_feature_frame(fitted.transform(data), fitted)
+
+
+def test_unseen_categories_at_transform_time_get_the_reserved_code(fitted):
+    out = fitted.transform(Part("valid", _unseen_rows()))
+    _assert_feature_frame(out, fitted)
+    assert out["carrier"].iloc[0] == 0
+    assert out["route"].iloc[1] == 0
+    assert "dep_delay_missing" not in out.columns
+    filled = (fitted.ops[3].fill_["dep_delay"] - fitted.ops[4].mean_["dep_delay"]) / fitted.ops[4].std_["dep_delay"]
+    assert out["dep_delay"].iloc[2] == pytest.approx(filled, rel=1e-5)
+
+
+def test_missing_required_column_is_a_schema_error(fitted):
+    with pytest.raises(SchemaError, match="dep_delay"):
+        fitted.transform(Part("valid", _flights().drop(columns=["dep_delay"])))
+
+
+def test_save_and_load_give_identical_output(fitted, tmp_path):
+    path = fitted.save(tmp_path / "model" / "workflow.json")
+    assert path.exists()
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+    loaded = Workflow.load(path)
+    assert loaded.columns == fitted.columns
+    assert loaded.cardinalities_ == fitted.cardinalities_
+    for frame in (_flights(), _unseen_rows()):
+        pd.testing.assert_frame_equal(loaded.transform(frame), fitted.transform(frame))
+
+
+def test_load_refuses_another_format_version(fitted, tmp_path):
+    path = fitted.save(tmp_path / "workflow.json")
+    path.write_text(path.read_text().replace('"format_version": 1', '"format_version": 99'))
+    with pytest.raises(ConfigError, match="format 99"):
+        Workflow.load(path)
+
+
+def test_reload_in_a_fresh_process_gives_identical_output(fitted, tmp_path):
+    state = fitted.save(tmp_path / "workflow.json")
+    rows = tmp_path / "rows.parquet"
+    result = tmp_path / "features.parquet"
+    _unseen_rows().to_parquet(rows)
+    script = textwrap.dedent(
+        f"""
+        import pandas as pd
+        from pipelines.features import Workflow
+        workflow = Workflow.load({str(state)!r})
+        workflow.transform(pd.read_parquet({str(rows)!r})).to_parquet({str(result)!r})
+        """
+    )
+    subprocess.run(
+        [sys.executable, "-c", script],
+        check=True,
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    expected = fitted.transform(pd.read_parquet(rows))
+    pd.testing.assert_frame_equal(pd.read_parquet(result), expected)
+
+
+# --- recipes.from_column_types ----------------------------------------------------------------------------
+def _typed_table(rows: int = 30) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "row_id": np.arange(rows, dtype="int64"),
+            "tail": [f"N{i:04d}" for i in range(rows)],
+            "measure": rng.normal(size=rows),  # all distinct floats: still a feature
+            "count": rng.integers(0, 5, rows),
+            "kind": rng.choice(["a", "b"], rows),
+            "flag": rng.random(rows) > 0.5,
+            "when": pd.Timestamp("2013-01-01") + pd.to_timedelta(np.arange(rows), "D"),
+            "target": rng.integers(0, 2, rows),
+        }
+    )
+
+
+def test_from_column_types_gives_each_kind_an_op_and_leaves_out_ids():
+    workflow, notes = from_column_types(Part("train", _typed_table()), exclude=["target"])
+    by_type = {type(op).__name__: op for op in workflow.ops}
+    assert set(by_type) == {"DatetimeParts", "Categorify", "FillMissing", "Standardize"}
+    assert by_type["DatetimeParts"].column == "when"
+    assert by_type["Categorify"].columns == ["kind"]
+    dated = ["when_year", "when_month", "when_day", "when_dayofweek", "when_hour"]
+    assert by_type["FillMissing"].columns == ["measure", "count", "flag", *dated]
+    assert by_type["Standardize"].columns == by_type["FillMissing"].columns
+    assert len(notes) == 2
+    assert "'row_id'" in notes[0] and "'tail'" in notes[1]
+    assert all("unique on every training row" in note for note in notes)
+
+
+def test_from_column_types_workflow_fits_and_excludes_target_and_ids():
+    frame = _typed_table()
+    workflow, _ = from_column_types(Part("train", frame), exclude=["target"])
+    out = workflow.fit(Part("train", frame)).transform(Part("valid", frame))
+    assert not {"target", "row_id", "tail", "when"} & set(out.columns)
+    assert {"measure", "count", "flag", "kind", "when_month"} <= set(out.columns)
+    assert not out.isna().any().any()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_from_column_types_never_treats_floats_as_ids(dtype):
+    frame = pd.DataFrame({"x": np.linspace(0, 1, 40).astype(dtype)})
+    workflow, notes = from_column_types(Part("train", frame), exclude=[])
+    assert notes == []
+    assert workflow.ops[0].columns == ["x"]
+
+
+@pytest.mark.parametrize("dtype", ["Float64", "double[pyarrow]"])
+def test_from_column_types_never_treats_extension_floats_as_ids(dtype):
+    frame = pd.DataFrame({"x": pd.array(np.linspace(0, 1, 40), dtype=dtype)})
+    _, notes = from_column_types(Part("train", frame), exclude=[])
+    assert notes == []
+
+
+def test_from_column_types_keeps_integer_columns_with_a_repeat_or_few_rows():
+    repeated = pd.DataFrame({"n": np.r_[np.arange(39), 0]})  # 40 rows, one value repeated
+    assert from_column_types(Part("train", repeated), exclude=[])[1] == []
+    few = pd.DataFrame({"n": np.arange(20)})  # unique, but 20 rows are too few to call it an ID
+    assert from_column_types(Part("train", few), exclude=[])[1] == []
