@@ -56,47 +56,44 @@ def run(
     epochs: Annotated[int, typer.Option(help="Most MLP epochs (early stopping may end sooner).")] = 6,
     model: Annotated[list[str] | None, typer.Option(help="Baseline to fit (repeatable). Default: all.")] = None,
     progress: Annotated[bool, typer.Option(help="Show the training progress bar.")] = True,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue an interrupted run from its runs/.incomplete-<name> folder (its settings are used)."
+        ),
+    ] = None,
 ) -> None:
     """Train baselines and the MLP, evaluate them, write runs/<time>-<id>/."""
     from pipelines.backend import select as select_backend
     from pipelines.config import RunConfig
     from pipelines.job import check_inputs
+    from pipelines.rundir import CONFIG, RunDirectory
 
-    config = RunConfig(
-        data=data,
-        target=target,
-        task=task.value,
-        time_column=time_column,
-        drop=list(drop or []),
-        backend=backend.value,
-        output=str(output),
-        data_dir=str(data_dir),
-        seed=seed,
-        sample=sample,
-        epochs=epochs,
-        baselines=model,
-    )
+    if resume is not None:
+        config = RunConfig(**RunDirectory.reopen(resume).read_json(CONFIG))
+    else:
+        config = RunConfig(
+            data=data,
+            target=target,
+            task=task.value,
+            time_column=time_column,
+            drop=list(drop or []),
+            backend=backend.value,
+            output=str(output),
+            data_dir=str(data_dir),
+            seed=seed,
+            sample=sample,
+            epochs=epochs,
+            baselines=model,
+        )
     check_inputs(config)  # bad input fails here, before Prefect starts and before anything is written
-    select_backend(backend.value)  # so does --backend gpu without a usable GPU
+    select_backend(config.backend)  # so does --backend gpu without a usable GPU
     from flows.train import train
 
     _console_without_user_tracebacks()
-
-    run_dir = train(
-        data=data,
-        target=target,
-        task=task.value,
-        time_column=time_column,
-        drop=list(drop or []),
-        backend=backend.value,
-        output=str(output),
-        data_dir=str(data_dir),
-        seed=seed,
-        sample=sample,
-        epochs=epochs,
-        models=model,
-        progress=progress,
-    )
+    settings = config.as_dict()
+    settings["models"] = settings.pop("baselines")
+    run_dir = train(**settings, progress=progress, resume=None if resume is None else str(resume))
     import json
 
     from pipelines.report import metrics_table

@@ -24,7 +24,9 @@ from pipelines.bundle import save_bundle
 from pipelines.config import RunConfig
 from pipelines.errors import DevicepipeError
 from pipelines.report import metrics_table, write_report
-from pipelines.rundir import RunDirectory, git_commit
+from pipelines.rundir import CONFIG, RunDirectory, git_commit
+
+CHECKPOINT = "checkpoints/mlp.pt"
 
 
 def _retry_io_only(task: Any, task_run: Any, state: Any) -> bool:
@@ -78,17 +80,17 @@ def baselines(feats: job.Features, hand: job.Handoff, config: RunConfig, backend
 
 
 @task(name="train-mlp", cache_policy=NO_CACHE, tags=["gpu"])
-def train_mlp(hand: job.Handoff, feats: job.Features, config: RunConfig, progress: bool) -> tuple:
-    """Train the MLP on device batches with early stopping."""
-    return job.train_network(hand, feats, config, progress=progress)
+def train_mlp(hand: job.Handoff, feats: job.Features, config: RunConfig, run: RunDirectory, progress: bool) -> tuple:
+    """Train the MLP on device batches with early stopping; checkpoint every epoch, resume if one exists."""
+    return job.train_network(hand, feats, config, progress=progress, checkpoint=run.path(CHECKPOINT))
 
 
 @task(name="write-run", cache_policy=NO_CACHE, tags=["io"])
 def write_run(
+    run: RunDirectory,
     config: RunConfig,
     backend: Backend,
     dataset: job.Dataset,
-    parts: dict,
     feats: job.Features,
     hand: job.Handoff,
     fitted: dict,
@@ -97,35 +99,28 @@ def write_run(
     seconds: dict,
 ) -> str:
     """Write metrics, manifest and the model bundle; the run directory appears only when complete."""
-    run = RunDirectory(config.output)
-    try:
-        run.write_json("metrics.json", metrics)
-        save_bundle(run, feats.workflow, fitted, mlp, backend)
-        write_report(run, metrics, mlp.history, dataset.notes + feats.notes)
-        final = run.commit(
-            {
-                "config": config.as_dict(),
-                "inputs": dataset.inputs,
-                "counts": dataset.counts,
-                "notes": dataset.notes + feats.notes,
-                "features": {"numeric": feats.workflow.numeric_, "categorical": feats.workflow.categorical_},
-                "versions": library_versions(),
-                "backend": {"name": backend.name, "device": backend.device_name},
-                "git_commit": git_commit(),
-                "seconds": seconds,
-                "handoff": hand.check,
-                "residency": {
-                    "backend": backend.name,
-                    "handoff_zero_copy": hand.check["zero_copy"],
-                    "device_to_device_assembly_bytes": hand.assembled_bytes,
-                },
-                "mlp": {"best_epoch": mlp.best_epoch, "history": mlp.history},
-            }
-        )
-    except BaseException:
-        run.abort()
-        raise
-    return str(final)
+    run.write_json("metrics.json", metrics)
+    save_bundle(run, feats.workflow, fitted, mlp, backend)
+    write_report(run, metrics, mlp.history, dataset.notes + feats.notes)
+    manifest = {
+        "config": config.as_dict(),
+        "inputs": dataset.inputs,
+        "counts": dataset.counts,
+        "notes": dataset.notes + feats.notes,
+        "features": {"numeric": feats.workflow.numeric_, "categorical": feats.workflow.categorical_},
+        "versions": library_versions(),
+        "backend": {"name": backend.name, "device": backend.device_name},
+        "git_commit": git_commit(),
+        "seconds": seconds,
+        "handoff": hand.check,
+        "residency": {
+            "backend": backend.name,
+            "handoff_zero_copy": hand.check["zero_copy"],
+            "device_to_device_assembly_bytes": hand.assembled_bytes,
+        },
+        "mlp": {"best_epoch": mlp.best_epoch, "resumed_from_epoch": mlp.resumed_from_epoch, "history": mlp.history},
+    }
+    return str(run.commit(manifest))
 
 
 @contextmanager
@@ -133,6 +128,16 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
     started = time.perf_counter()
     yield
     seconds[stage] = round(time.perf_counter() - started, 3)
+
+
+def open_run(config: RunConfig, resume: str | None) -> tuple[RunDirectory, RunConfig]:
+    """A new run directory for `config`, or the interrupted one at `resume` with the config it was started with."""
+    if resume is None:
+        run = RunDirectory(config.output)
+        run.write_json(CONFIG, config.as_dict())
+        return run, config
+    run = RunDirectory.reopen(resume)
+    return run, RunConfig(**run.read_json(CONFIG)).check()
 
 
 @flow(name="train")
@@ -150,8 +155,12 @@ def train(
     epochs: int = 6,
     models: list[str] | None = None,
     progress: bool = True,
+    resume: str | None = None,
 ) -> str:
-    """Train and evaluate baselines and the MLP; returns the run directory."""
+    """Train and evaluate baselines and the MLP; returns the run directory.
+
+    `resume`: the `.incomplete-<name>` folder of an interrupted run; its saved config replaces the others.
+    """
     config = RunConfig(
         data=data,
         target=target,
@@ -166,10 +175,24 @@ def train(
         epochs=epochs,
         baselines=models,
     )
-    job.check_inputs(config)
+    if resume is None:
+        job.check_inputs(config)
+    run, config = open_run(config, resume)
+    logger = get_run_logger()
+    try:
+        return _train(run, config, progress, logger)
+    except BaseException:
+        if run.path(CHECKPOINT).exists():
+            logger.error("the run stopped; its checkpoints are kept: devicepipe run --resume %s", run.staging)
+        else:
+            run.abort()  # nothing worth keeping: leave nothing half written
+        raise
+
+
+def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) -> str:
     seconds: dict[str, float] = {}
     chosen = select_backend(config)
-    get_run_logger().info("backend: %s (%s)", chosen.name, chosen.device_name)
+    logger.info("backend: %s (%s); run %s", chosen.name, chosen.device_name, run.name)
     with _timed(seconds, "load"):
         dataset = load(config, chosen)
     with _timed(seconds, "split"):
@@ -181,12 +204,12 @@ def train(
     with _timed(seconds, "baselines"):
         fitted, scores = baselines(feats, hand, config, chosen)
     with _timed(seconds, "train"):
-        mlp, mlp_scores = train_mlp(hand, feats, config, progress)
+        mlp, mlp_scores = train_mlp(hand, feats, config, run, progress)
     scores[job.MLP] = mlp_scores
     metrics = job.metrics_document(dataset, parts, scores, config, chosen)
     with _timed(seconds, "write"):
-        run_dir = write_run(config, chosen, dataset, parts, feats, hand, fitted, mlp, metrics, seconds)
-    get_run_logger().info("test metrics:\n%s\nrun directory: %s", metrics_table(metrics), run_dir)
+        run_dir = write_run(run, config, chosen, dataset, feats, hand, fitted, mlp, metrics, seconds)
+    logger.info("test metrics:\n%s\nrun directory: %s", metrics_table(metrics), run_dir)
     return run_dir
 
 

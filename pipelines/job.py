@@ -6,6 +6,7 @@ Frames stay in the backend's memory (host for pandas, device for cuDF) from load
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,15 +202,20 @@ def score_baselines(
 
 
 def train_network(
-    handoff: Handoff, features: Features, config: RunConfig, progress: bool = True
+    handoff: Handoff, features: Features, config: RunConfig, progress: bool = True, checkpoint: Path | None = None
 ) -> tuple[TrainResult, dict[str, Any]]:
+    """Train the MLP (resuming from `checkpoint` when it exists) and score it on valid and test."""
     cardinalities = [features.workflow.cardinalities_[c] for c in features.workflow.categorical_]
     train_config = TrainConfig(epochs=config.epochs, seed=config.seed)
-    import time
-
     started = time.perf_counter()
     result = train_mlp(
-        handoff.data["train"], handoff.data["valid"], cardinalities, config.task, train_config, progress=progress
+        handoff.data["train"],
+        handoff.data["valid"],
+        cardinalities,
+        config.task,
+        train_config,
+        progress=progress,
+        checkpoint=checkpoint,
     )
     seconds = time.perf_counter() - started
     scores = {

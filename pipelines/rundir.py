@@ -14,19 +14,40 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.data import sha256_file
+from pipelines.errors import ConfigError
 
 MANIFEST = "manifest.json"
+CONFIG = "config.json"
 LATEST = "latest"
+INCOMPLETE = ".incomplete-"
 
 
 class RunDirectory:
     """Collects a run's files in `<root>/.incomplete-<name>`; `commit` renames it to `<root>/<name>`."""
 
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, name: str | None = None):
         self.root = Path(root)
-        self.name = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-        self.staging = self.root / f".incomplete-{self.name}"
-        self.staging.mkdir(parents=True)
+        self._made_root = not self.root.exists()
+        self.name = name or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+        self.staging = self.root / f"{INCOMPLETE}{self.name}"
+        self.staging.mkdir(parents=True, exist_ok=name is not None)
+
+    @classmethod
+    def reopen(cls, path: Path | str) -> RunDirectory:
+        """An interrupted run's folder (`<root>/.incomplete-<name>`), to resume it."""
+        path = Path(path)
+        if not path.name.startswith(INCOMPLETE):
+            complete = (path / MANIFEST).exists()
+            raise ConfigError(
+                f"{path} is {'a complete run' if complete else 'not an interrupted run'}: --resume takes the "
+                f"{INCOMPLETE}<name> folder that an interrupted run leaves in its output folder."
+            )
+        if not (path / CONFIG).exists():
+            raise ConfigError(f"{path} has no {CONFIG}: it cannot be resumed; start a new run.")
+        return cls(path.parent, path.name.removeprefix(INCOMPLETE))
+
+    def read_json(self, relative: str) -> Any:
+        return json.loads((self.staging / relative).read_text())
 
     @property
     def final(self) -> Path:
@@ -64,7 +85,10 @@ class RunDirectory:
         return self.final
 
     def abort(self) -> None:
+        """Remove everything this run wrote, the output folder too if the run created it."""
         shutil.rmtree(self.staging, ignore_errors=True)
+        if self._made_root and not any(self.root.iterdir()):
+            self.root.rmdir()
 
 
 def git_commit() -> str | None:

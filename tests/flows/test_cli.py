@@ -118,3 +118,54 @@ def test_bad_target_found_inside_the_flow(tmp_path):
     result = devicepipe("run", "--data", str(path), "--target", "y", "--no-progress", cwd=tmp_path)
     assert_user_error(result, "exactly 2 classes", "found 3")
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_kill_9_during_training_then_resume(tmp_path, flights_dir):
+    """A run killed with SIGKILL mid-training keeps its checkpoint; --resume finishes it from there."""
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PREFECT_API_URL", None)
+    args = [
+        "run",
+        "--sample",
+        "0.25",
+        "--epochs",
+        "6",
+        "--model",
+        "xgboost",
+        "--no-progress",
+        "--data-dir",
+        str(flights_dir),
+        "--output",
+        "runs",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while not list(tmp_path.glob("runs/.incomplete-*/checkpoints/mlp.pt")):
+        assert process.poll() is None, "the run ended before its first checkpoint"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    (staging,) = tmp_path.glob("runs/.incomplete-*")
+    assert not (tmp_path / "runs" / "latest").exists()
+
+    result = devicepipe("run", "--resume", str(staging), "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((tmp_path / "runs" / "latest" / "manifest.json").read_text())
+    assert manifest["mlp"]["resumed_from_epoch"] >= 1
+    assert manifest["config"]["sample"] == 0.25 and manifest["config"]["baselines"] == ["xgboost"]
+    assert not staging.exists()
+
+    again = devicepipe("run", "--resume", str(tmp_path / "runs" / "latest"), cwd=tmp_path)
+    assert_user_error(again, "a complete run")

@@ -23,10 +23,17 @@ def test_commit_renames_and_points_latest(tmp_path):
 
 
 def test_abort_leaves_nothing(tmp_path):
-    run = RunDirectory(tmp_path)
+    run = RunDirectory(tmp_path / "runs")
     run.write_text("x", "partial")
     run.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_abort_keeps_an_output_folder_it_did_not_make(tmp_path):
+    RunDirectory(tmp_path).commit({})
+    run = RunDirectory(tmp_path)
+    run.abort()
+    assert tmp_path.exists() and not run.staging.exists() and (tmp_path / "latest").exists()
 
 
 def test_two_runs_never_share_a_folder(tmp_path):
