@@ -55,6 +55,9 @@ def run(
     sample: Annotated[float | None, typer.Option(help="Keep this fraction of rows (quick tries).")] = None,
     epochs: Annotated[int, typer.Option(help="Most MLP epochs (early stopping may end sooner).")] = 6,
     model: Annotated[list[str] | None, typer.Option(help="Baseline to fit (repeatable). Default: all.")] = None,
+    strict_residency: Annotated[
+        bool, typer.Option(help="GPU: fail if data went device-to-host between load and the end of training.")
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show the training progress bar.")] = True,
     resume: Annotated[
         Path | None,
@@ -85,6 +88,7 @@ def run(
             sample=sample,
             epochs=epochs,
             baselines=model,
+            strict_residency=strict_residency,
         )
     check_inputs(config)  # bad input fails here, before Prefect starts and before anything is written
     select_backend(config.backend)  # so does --backend gpu without a usable GPU

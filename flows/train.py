@@ -24,6 +24,7 @@ from pipelines.bundle import save_bundle
 from pipelines.config import RunConfig
 from pipelines.errors import DevicepipeError
 from pipelines.report import metrics_table, write_report
+from pipelines.residency import Ledger
 from pipelines.rundir import CONFIG, RunDirectory, git_commit
 
 CHECKPOINT = "checkpoints/mlp.pt"
@@ -97,11 +98,12 @@ def write_run(
     mlp: Any,
     metrics: dict,
     seconds: dict,
+    residency: dict,
 ) -> str:
     """Write metrics, manifest and the model bundle; the run directory appears only when complete."""
     run.write_json("metrics.json", metrics)
     save_bundle(run, feats.workflow, fitted, mlp, backend)
-    write_report(run, metrics, mlp.history, dataset.notes + feats.notes)
+    write_report(run, metrics, mlp.history, dataset.notes + feats.notes, residency)
     manifest = {
         "config": config.as_dict(),
         "inputs": dataset.inputs,
@@ -113,20 +115,18 @@ def write_run(
         "git_commit": git_commit(),
         "seconds": seconds,
         "handoff": hand.check,
-        "residency": {
-            "backend": backend.name,
-            "handoff_zero_copy": hand.check["zero_copy"],
-            "device_to_device_assembly_bytes": hand.assembled_bytes,
-        },
+        "residency": residency,
         "mlp": {"best_epoch": mlp.best_epoch, "resumed_from_epoch": mlp.resumed_from_epoch, "history": mlp.history},
     }
     return str(run.commit(manifest))
 
 
 @contextmanager
-def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
+def _stage(seconds: dict[str, float], ledger: Ledger, stage: str) -> Iterator[None]:
+    """Time a stage and record its host<->device copies in the residency ledger."""
     started = time.perf_counter()
-    yield
+    with ledger.stage(stage):
+        yield
     seconds[stage] = round(time.perf_counter() - started, 3)
 
 
@@ -154,6 +154,7 @@ def train(
     sample: float | None = None,
     epochs: int = 6,
     models: list[str] | None = None,
+    strict_residency: bool = False,
     progress: bool = True,
     resume: str | None = None,
 ) -> str:
@@ -174,6 +175,7 @@ def train(
         sample=sample,
         epochs=epochs,
         baselines=models,
+        strict_residency=strict_residency,
     )
     if resume is None:
         job.check_inputs(config)
@@ -192,23 +194,32 @@ def train(
 def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) -> str:
     seconds: dict[str, float] = {}
     chosen = select_backend(config)
+    ledger = Ledger(enabled=chosen.is_gpu)
     logger.info("backend: %s (%s); run %s", chosen.name, chosen.device_name, run.name)
-    with _timed(seconds, "load"):
+    with _stage(seconds, ledger, "load"):
         dataset = load(config, chosen)
-    with _timed(seconds, "split"):
+    with _stage(seconds, ledger, "split"):
         parts = split(dataset, config, chosen)
-    with _timed(seconds, "features"):
+    with _stage(seconds, ledger, "features"):
         feats = features(dataset, parts, config)
-    with _timed(seconds, "handoff"):
+    with _stage(seconds, ledger, "handoff"):
         hand = handoff(feats, chosen)
-    with _timed(seconds, "baselines"):
+    with _stage(seconds, ledger, "baselines"):
         fitted, scores = baselines(feats, hand, config, chosen)
-    with _timed(seconds, "train"):
+    with _stage(seconds, ledger, "train"):
         mlp, mlp_scores = train_mlp(hand, feats, config, run, progress)
+    if config.strict_residency:
+        ledger.check()
     scores[job.MLP] = mlp_scores
     metrics = job.metrics_document(dataset, parts, scores, config, chosen)
-    with _timed(seconds, "write"):
-        run_dir = write_run(run, config, chosen, dataset, feats, hand, fitted, mlp, metrics, seconds)
+    residency = {
+        **ledger.as_dict(),
+        "handoff_zero_copy": hand.check["zero_copy"],
+        "device_to_device_assembly_bytes": hand.assembled_bytes,
+    }
+    started = time.perf_counter()
+    run_dir = write_run(run, config, chosen, dataset, feats, hand, fitted, mlp, metrics, seconds, residency)
+    seconds["write"] = round(time.perf_counter() - started, 3)
     logger.info("test metrics:\n%s\nrun directory: %s", metrics_table(metrics), run_dir)
     return run_dir
 

@@ -25,6 +25,7 @@ class RunConfig:
     sample: float | None = None  # fraction of rows to keep, for quick tries and tests
     epochs: int = 6
     baselines: list[str] | None = None  # None: every baseline of the task
+    strict_residency: bool = False  # GPU: fail if data went device-to-host between load and end of training
 
     def check(self) -> RunConfig:
         if self.task not in TASKS:

@@ -21,20 +21,43 @@ def metrics_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_report(run: RunDirectory, metrics: dict[str, Any], history: list[dict[str, Any]], notes: list[str]) -> None:
+def residency_lines(residency: dict[str, Any]) -> str:
+    """The residency ledger as a small markdown table (GPU), or the CPU handoff evidence."""
+    lines = [
+        f"- handoff zero-copy (pointer check on every column): {residency.get('handoff_zero_copy')}",
+        f"- device-to-device assembly of the features: {residency.get('device_to_device_assembly_bytes')} bytes",
+    ]
+    if not residency.get("enabled"):
+        return "\n".join([*lines, "- CPU backend: no device, so no host<->device copies to record"])
+    lines += ["", "| stage | host->device bytes | device->host bytes | device->device bytes |", "|---|---|---|---|"]
+    for stage, row in residency.get("stages", {}).items():
+        cells = [row.get(f"{d}_bytes", 0) for d in ("host_to_device", "device_to_host", "device_to_device")]
+        lines.append(f"| {stage} | " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def write_report(
+    run: RunDirectory,
+    metrics: dict[str, Any],
+    history: list[dict[str, Any]],
+    notes: list[str],
+    residency: dict[str, Any] | None = None,
+) -> None:
+    """report.md: test metrics, the MLP's learning curve, the residency ledger, the run's notes."""
     task_line = f"{metrics['task']} of `{metrics['target']}` on the {metrics['backend']} backend"
     curve = "\n".join(
         "| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row.values()) + " |"
         for row in history
     )
     curve_header = ("| " + " | ".join(history[0]) + " |\n|" + "---|" * len(history[0])) if history else ""
-    text = "\n\n".join(
-        [
-            f"# Run {run.name}",
-            task_line,
-            "## Test metrics\n\n```\n" + metrics_table(metrics) + "\n```",
-            "## MLP learning curve\n\n" + curve_header + "\n" + curve,
-            "## Notes\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "",
-        ]
-    )
-    run.write_text("report.md", text.strip() + "\n")
+    sections = [
+        f"# Run {run.name}",
+        task_line,
+        "## Test metrics\n\n```\n" + metrics_table(metrics) + "\n```",
+        "## MLP learning curve\n\n" + curve_header + "\n" + curve,
+    ]
+    if residency is not None:
+        sections.append("## Residency\n\n" + residency_lines(residency))
+    if notes:
+        sections.append("## Notes\n\n" + "\n".join(f"- {n}" for n in notes))
+    run.write_text("report.md", "\n\n".join(sections).strip() + "\n")

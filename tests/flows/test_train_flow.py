@@ -39,6 +39,9 @@ def test_manifest_records_inputs_handoff_and_every_file(run_dir):
         assert key in manifest, key
     assert set(manifest["seconds"]) >= {"load", "split", "features", "handoff", "baselines", "train"}
     assert manifest["handoff"]["zero_copy"] is True
+    residency = manifest["residency"]
+    assert residency["enabled"] is False and residency["stages"] == {} and residency["handoff_zero_copy"] is True
+    assert residency["device_to_device_assembly_bytes"] > 0
     train_columns = manifest["handoff"]["splits"]["train"]["columns"]
     assert len(train_columns) == len(manifest["features"]["numeric"]) + len(manifest["features"]["categorical"]) + 1
     assert all(c["column_address"] == c["tensor_data_ptr"] for c in train_columns.values())

@@ -1,0 +1,92 @@
+"""The residency ledger: host<->device copy bytes per pipeline stage.
+
+On the GPU backend each stage runs under torch.profiler with CUDA activity on; its CUPTI activity records see
+every memcpy of the process (cuDF's and CuPy's as well as torch's). The ledger sums their bytes by direction.
+On the CPU backend there is no device: the ledger records no copies, and the handoff pointer checks (in the
+manifest beside it) are the evidence of zero-copy.
+
+`check(budget)` fails a run whose device-to-host bytes, over the stages between load and the end of training,
+exceed a small budget (room for scalars and small vocabularies, not for data).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import DevicepipeError
+
+DIRECTIONS = {"HtoD": "host_to_device", "DtoH": "device_to_host", "DtoD": "device_to_device"}
+STRICT_STAGES = ("load", "split", "features", "handoff", "baselines", "train")
+DEFAULT_BUDGET_BYTES = 1 << 20
+
+
+class ResidencyError(DevicepipeError):
+    """Data left the device between load and the end of training."""
+
+
+@dataclass
+class Ledger:
+    """Copy bytes and counts per stage; `enabled` only where there is a device to copy to and from."""
+
+    enabled: bool
+    stages: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if not self.enabled:
+            yield
+            return
+        import torch
+        from torch.profiler import ProfilerActivity, profile
+
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as profiler:
+            yield
+            torch.cuda.synchronize()
+        with tempfile.TemporaryDirectory() as folder:
+            trace = Path(folder) / "trace.json"
+            profiler.export_chrome_trace(str(trace))
+            self.stages[name] = copies_in_trace(json.loads(trace.read_text()))
+
+    def total(self, direction: str, stages: tuple[str, ...] = STRICT_STAGES) -> int:
+        return sum(self.stages.get(s, {}).get(f"{direction}_bytes", 0) for s in stages)
+
+    def check(self, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+        """ResidencyError if more than `budget_bytes` went device-to-host between load and end of training."""
+        moved = self.total("device_to_host")
+        if self.enabled and moved > budget_bytes:
+            per_stage = {s: v.get("device_to_host_bytes", 0) for s, v in self.stages.items() if s in STRICT_STAGES}
+            raise ResidencyError(
+                f"Strict residency: {moved} bytes went from the device to the host between load and the end of "
+                f"training, more than the budget of {budget_bytes} (per stage: {per_stage}). Find the stage "
+                "that copies (to_pandas, to_numpy, .cpu(), .item() in a loop) or run without --strict-residency."
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "source": "torch.profiler CUDA activity (CUPTI memcpy records)" if self.enabled else "none (CPU backend)",
+            "stages": self.stages,
+            "device_to_host_bytes_load_to_train": self.total("device_to_host"),
+        }
+
+
+def copies_in_trace(trace: dict[str, Any]) -> dict[str, int]:
+    """Sum memcpy bytes by direction from a Chrome trace written by torch.profiler."""
+    totals = {f"{d}_bytes": 0 for d in DIRECTIONS.values()} | {f"{d}_copies": 0 for d in DIRECTIONS.values()}
+    for event in trace.get("traceEvents", []):
+        # Kineto names the category "gpu_memcpy" (older releases: "Memcpy"); the name carries the direction.
+        if "memcpy" not in str(event.get("cat", "")).lower():
+            continue
+        direction = next((d for key, d in DIRECTIONS.items() if key in event.get("name", "")), None)
+        if direction is None:
+            continue
+        totals[f"{direction}_bytes"] += int(event.get("args", {}).get("bytes", 0))
+        totals[f"{direction}_copies"] += 1
+    return totals
