@@ -55,6 +55,9 @@ def run(
     sample: Annotated[float | None, typer.Option(help="Keep this fraction of rows (quick tries).")] = None,
     epochs: Annotated[int, typer.Option(help="Most MLP epochs (early stopping may end sooner).")] = 6,
     model: Annotated[list[str] | None, typer.Option(help="Baseline to fit (repeatable). Default: all.")] = None,
+    cache: Annotated[
+        bool, typer.Option(help="Reuse features an earlier run computed from the same inputs, settings and code.")
+    ] = True,
     strict_residency: Annotated[
         bool, typer.Option(help="GPU: fail if data went device-to-host between load and the end of training.")
     ] = False,
@@ -88,6 +91,7 @@ def run(
             sample=sample,
             epochs=epochs,
             baselines=model,
+            cache=cache,
             strict_residency=strict_residency,
         )
     check_inputs(config)  # bad input fails here, before Prefect starts and before anything is written

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -21,6 +22,7 @@ from pipelines import backend as backends
 from pipelines import job
 from pipelines.backend import Backend, library_versions
 from pipelines.bundle import save_bundle
+from pipelines.cache import FeatureCache, cache_key
 from pipelines.config import RunConfig
 from pipelines.errors import DevicepipeError
 from pipelines.report import metrics_table, write_report
@@ -67,6 +69,23 @@ def features(dataset: job.Dataset, parts: dict, config: RunConfig) -> job.Featur
     return job.fit_features(dataset, parts, config)
 
 
+@task(name="cache-lookup", cache_policy=NO_CACHE, tags=["io"])
+def cache_lookup(config: RunConfig, backend: Backend) -> tuple[dict, str, Any]:
+    """Hash the inputs; return them, the feature cache key and the cached entry (None on a miss)."""
+    inputs = job.hash_inputs(config)
+    key = cache_key(config, inputs)
+    entry = FeatureCache(config.cache_dir).load(key, backend) if config.cache else None
+    return inputs, key, entry
+
+
+@task(name="cache-store", cache_policy=NO_CACHE, tags=["io"])
+def cache_store(data: job.FeatureSet, config: RunConfig, key: str) -> str:
+    """Write the features to the cache for the next run on the same inputs."""
+    meta = {"target": data.target, "counts": data.counts, "notes": data.notes, "inputs": data.inputs}
+    feats = data.features
+    return str(FeatureCache(config.cache_dir).store(key, feats.workflow, feats.frames, feats.targets, meta))
+
+
 @task(name="handoff", cache_policy=NO_CACHE, tags=["gpu"])
 def handoff(feats: job.Features, backend: Backend) -> job.Handoff:
     """Zero-copy DLPack handoff of the feature columns to torch."""
@@ -91,8 +110,7 @@ def write_run(
     run: RunDirectory,
     config: RunConfig,
     backend: Backend,
-    dataset: job.Dataset,
-    feats: job.Features,
+    data: job.FeatureSet,
     hand: job.Handoff,
     fitted: dict,
     mlp: Any,
@@ -101,15 +119,18 @@ def write_run(
     residency: dict,
 ) -> str:
     """Write metrics, manifest and the model bundle; the run directory appears only when complete."""
+    workflow = data.features.workflow
     run.write_json("metrics.json", metrics)
-    save_bundle(run, feats.workflow, fitted, mlp, backend)
-    write_report(run, metrics, mlp.history, dataset.notes + feats.notes, residency)
+    save_bundle(run, workflow, fitted, mlp, backend)
+    write_report(run, metrics, mlp.history, data.notes, residency)
     manifest = {
         "config": config.as_dict(),
-        "inputs": dataset.inputs,
-        "counts": dataset.counts,
-        "notes": dataset.notes + feats.notes,
-        "features": {"numeric": feats.workflow.numeric_, "categorical": feats.workflow.categorical_},
+        "inputs": data.inputs,
+        "target": asdict(data.target),
+        "counts": data.counts,
+        "notes": data.notes,
+        "feature_cache": data.cache,
+        "features": {"numeric": workflow.numeric_, "categorical": workflow.categorical_},
         "versions": library_versions(),
         "backend": {"name": backend.name, "device": backend.device_name},
         "git_commit": git_commit(),
@@ -154,6 +175,7 @@ def train(
     sample: float | None = None,
     epochs: int = 6,
     models: list[str] | None = None,
+    cache: bool = True,
     strict_residency: bool = False,
     progress: bool = True,
     resume: str | None = None,
@@ -175,6 +197,7 @@ def train(
         sample=sample,
         epochs=epochs,
         baselines=models,
+        cache=cache,
         strict_residency=strict_residency,
     )
     if resume is None:
@@ -197,28 +220,36 @@ def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) ->
     ledger = Ledger(enabled=chosen.is_gpu)
     logger.info("backend: %s (%s); run %s", chosen.name, chosen.device_name, run.name)
     with _stage(seconds, ledger, "load"):
-        dataset = load(config, chosen)
-    with _stage(seconds, ledger, "split"):
-        parts = split(dataset, config, chosen)
-    with _stage(seconds, ledger, "features"):
-        feats = features(dataset, parts, config)
+        inputs, key, entry = cache_lookup(config, chosen)
+        if entry is None:
+            dataset = load(config, chosen)
+    if entry is not None:
+        data = job.cached_feature_set(entry, inputs, key, FeatureCache(config.cache_dir).path(key))
+        logger.info("features from the cache (%s): load, split and features skipped", data.cache["path"])
+    else:
+        with _stage(seconds, ledger, "split"):
+            parts = split(dataset, config, chosen)
+        with _stage(seconds, ledger, "features"):
+            data = job.feature_set(dataset, parts, features(dataset, parts, config))
+        data.cache = {"key": key, "hit": False, "path": cache_store(data, config, key) if config.cache else None}
     with _stage(seconds, ledger, "handoff"):
-        hand = handoff(feats, chosen)
+        hand = handoff(data.features, chosen)
     with _stage(seconds, ledger, "baselines"):
-        fitted, scores = baselines(feats, hand, config, chosen)
+        fitted, scores = baselines(data.features, hand, config, chosen)
+    data.notes += [warning for model in fitted.values() for warning in model.warnings]
     with _stage(seconds, ledger, "train"):
-        mlp, mlp_scores = train_mlp(hand, feats, config, run, progress)
+        mlp, mlp_scores = train_mlp(hand, data.features, config, run, progress)
     if config.strict_residency:
         ledger.check()
     scores[job.MLP] = mlp_scores
-    metrics = job.metrics_document(dataset, parts, scores, config, chosen)
+    metrics = job.metrics_document(data, scores, config, chosen)
     residency = {
         **ledger.as_dict(),
         "handoff_zero_copy": hand.check["zero_copy"],
         "device_to_device_assembly_bytes": hand.assembled_bytes,
     }
     started = time.perf_counter()
-    run_dir = write_run(run, config, chosen, dataset, feats, hand, fitted, mlp, metrics, seconds, residency)
+    run_dir = write_run(run, config, chosen, data, hand, fitted, mlp, metrics, seconds, residency)
     seconds["write"] = round(time.perf_counter() - started, 3)
     logger.info("test metrics:\n%s\nrun directory: %s", metrics_table(metrics), run_dir)
     return run_dir

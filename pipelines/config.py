@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pipelines.errors import ConfigError
@@ -25,6 +26,7 @@ class RunConfig:
     sample: float | None = None  # fraction of rows to keep, for quick tries and tests
     epochs: int = 6
     baselines: list[str] | None = None  # None: every baseline of the task
+    cache: bool = True  # reuse features computed by an earlier run on the same inputs, settings and code
     strict_residency: bool = False  # GPU: fail if data went device-to-host between load and end of training
 
     def check(self) -> RunConfig:
@@ -41,6 +43,10 @@ class RunConfig:
         if self.epochs < 1:
             raise ConfigError(f"--epochs must be at least 1, found {self.epochs}.")
         return self
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(self.data_dir) / "cache"
 
     @property
     def is_default_job(self) -> bool:

@@ -27,6 +27,7 @@ from pipelines.target import TARGET, TargetInfo, encode_target
 from pipelines.train import DeviceData, TrainConfig, TrainResult, predict, train_mlp
 
 MLP = "mlp"
+FLIGHT_TABLES = ("flights", "weather", "planes")
 
 
 @dataclass
@@ -51,6 +52,19 @@ class Features:
 
 
 @dataclass
+class FeatureSet:
+    """Everything the rest of a run needs from load, split and features, computed or from the cache."""
+
+    features: Features
+    target: TargetInfo
+    inputs: dict[str, str]  # file -> sha256
+    counts: dict[str, int]
+    notes: list[str]
+    rows: dict[str, int]
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Handoff:
     data: dict[str, DeviceData]
     check: dict[str, Any]
@@ -71,6 +85,19 @@ def check_inputs(config: RunConfig) -> Source | None:
     return source
 
 
+def input_files(config: RunConfig) -> list[Path]:
+    """The files a run reads: the staged flights tables for the default job, else the resolved input."""
+    if config.is_default_job:
+        paths = stage_flights(Path(config.data_dir))
+        return [paths[name] for name in FLIGHT_TABLES]
+    return list(resolve(config.data).files)
+
+
+def hash_inputs(config: RunConfig) -> dict[str, str]:
+    """sha256 of every input file, for the manifest and the feature cache key."""
+    return {str(path): sha256_file(path) for path in input_files(config)}
+
+
 def load_dataset(config: RunConfig, backend: Backend) -> Dataset:
     """Load and validate the input; drop rows without a target; encode the target."""
     if config.is_default_job:
@@ -82,18 +109,17 @@ def load_dataset(config: RunConfig, backend: Backend) -> Dataset:
     rows = len(frame)
     frame, target = encode_target(frame, config.target, config.task, backend)
     exclude = [config.target, TARGET] + ([config.time_column] if config.time_column else [])
-    inputs = {str(f): sha256_file(f) for f in source.files}
     counts = {"rows_loaded": rows, "dropped_missing_target": target.dropped_missing}
-    return Dataset(frame, target, config.time_column, exclude, inputs, counts)
+    return Dataset(frame, target, config.time_column, exclude, hash_inputs(config), counts)
 
 
 def _load_flights(config: RunConfig, backend: Backend) -> Dataset:
-    paths = stage_flights(Path(config.data_dir))
-    tables = {name: load(resolve(paths[name]), backend) for name in ("flights", "weather", "planes")}
+    paths = dict(zip(FLIGHT_TABLES, input_files(config), strict=True))
+    tables = {name: load(resolve(paths[name]), backend) for name in FLIGHT_TABLES}
     tables["flights"] = _sample(tables["flights"], config)
     prepared = flights.prepare(tables["flights"], tables["weather"], tables["planes"], backend)
     frame, target = encode_target(prepared.frame, flights.TARGET, "classification", backend)
-    inputs = {str(paths[name]): sha256_file(paths[name]) for name in tables}
+    inputs = {str(path): sha256_file(path) for path in paths.values()}
     counts = {"rows_loaded": prepared.rows_in, "dropped_cancelled": prepared.dropped_cancelled}
     notes = [
         f"dropped {prepared.dropped_cancelled} cancelled or diverted flights (no arr_delay)",
@@ -197,7 +223,6 @@ def score_baselines(
             for split in ("valid", "test")
         }
         scores[name]["fit_seconds"] = round(model.fit_seconds, 3)
-        features.notes.extend(model.warnings)
     return scores
 
 
@@ -230,8 +255,23 @@ def train_network(
     return result, scores
 
 
+def feature_set(dataset: Dataset, parts: dict[str, Part], features: Features) -> FeatureSet:
+    """What load, split and features produced, in the form the cache stores."""
+    rows = {name: len(part) for name, part in parts.items()}
+    notes = dataset.notes + features.notes
+    return FeatureSet(features, dataset.target, dataset.inputs, dataset.counts, notes, rows)
+
+
+def cached_feature_set(entry: dict[str, Any], inputs: dict[str, str], key: str, path: Path) -> FeatureSet:
+    """A FeatureSet rebuilt from a cache entry (see pipelines.cache)."""
+    meta = entry["meta"]
+    features = Features(entry["workflow"], entry["frames"], entry["targets"], [])
+    cache = {"key": key, "hit": True, "path": str(path)}
+    return FeatureSet(features, meta["target"], inputs, meta["counts"], meta["notes"], meta["rows"], cache)
+
+
 def metrics_document(
-    dataset: Dataset, parts: dict[str, Part], scores: dict[str, dict[str, Any]], config: RunConfig, backend: Backend
+    data: FeatureSet, scores: dict[str, dict[str, Any]], config: RunConfig, backend: Backend
 ) -> dict[str, Any]:
     """metrics.json as DESIGN.md specifies; the best model is chosen on the validation split."""
     primary = evaluate.PRIMARY[config.task]
@@ -241,9 +281,9 @@ def metrics_document(
             best = name
     return {
         "task": config.task,
-        "target": dataset.target.column,
+        "target": data.target.column,
         "backend": backend.name,
-        "rows": {name: len(part) for name, part in parts.items()},
+        "rows": data.rows,
         "models": scores,
         "best_model": best,
     }

@@ -76,3 +76,29 @@ def test_saved_workflow_and_mlp_reload(run_dir):
     model = TabularMLP(spec["n_numeric"], spec["cardinalities"], tuple(spec["hidden"]))
     model.load_state_dict(load_file(run_dir / "model" / "mlp.safetensors"))
     assert spec["n_numeric"] == len(workflow.numeric_)
+
+
+def test_a_second_run_takes_the_features_from_the_cache(run_dir, flights_dir, tmp_path):
+    from flows.train import train
+
+    first = json.loads((run_dir / "manifest.json").read_text())
+    assert first["feature_cache"]["hit"] is False and Path(first["feature_cache"]["path"]).is_dir()
+    second = Path(
+        train(
+            sample=0.04,
+            epochs=1,
+            output=str(tmp_path),
+            data_dir=str(flights_dir),
+            backend="cpu",
+            models=["xgboost"],
+            progress=False,
+        )
+    )
+    manifest = json.loads((second / "manifest.json").read_text())
+    assert manifest["feature_cache"] == {**first["feature_cache"], "hit": True}
+    assert "features" not in manifest["seconds"] and "split" not in manifest["seconds"]
+    assert manifest["features"] == first["features"] and manifest["counts"] == first["counts"]
+    before = json.loads((run_dir / "metrics.json").read_text())
+    after = json.loads((second / "metrics.json").read_text())
+    assert after["rows"] == before["rows"]
+    assert after["models"]["xgboost"]["test"] == before["models"]["xgboost"]["test"]
