@@ -32,15 +32,21 @@ class HandoffCheck:
         return {"zero_copy": self.zero_copy, "columns": self.columns}
 
 
-def to_torch(frame: Any, columns: list[str], backend: Backend) -> tuple[dict[str, torch.Tensor], HandoffCheck]:
-    """One tensor per column, sharing memory with the frame; refuses nulls and non-numeric columns."""
+def to_torch(
+    frame: Any, columns: list[str], backend: Backend, check_nulls: bool = True
+) -> tuple[dict[str, torch.Tensor], HandoffCheck]:
+    """One tensor per column, sharing memory with the frame; refuses nulls and non-numeric columns.
+
+    Everything here is O(columns) except the null check on float columns, which must read every value:
+    `check_nulls=False` skips it where the frame was just checked (a Workflow's output has no nulls).
+    """
     tensors, check = {}, HandoffCheck()
     for column in columns:
         series = frame[column]
         dtype = str(series.dtype)
         if dtype not in ALLOWED_DTYPES:
             raise DataError(f"Column {column!r} is {dtype}; the handoff takes numeric columns {ALLOWED_DTYPES}.")
-        nulls = int(series.isna().sum())
+        nulls = int(series.isna().sum()) if check_nulls else 0
         if nulls:
             raise DataError(f"Column {column!r} has {nulls} nulls; fill them in the feature workflow first.")
         view = backend.column_view(series)

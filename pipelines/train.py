@@ -239,7 +239,7 @@ def predict(
 ) -> torch.Tensor:
     """Probabilities (classification) or values (regression), on the data's device, in row order."""
     model.eval()
-    device = data.y.device
+    device = data.numeric.device
     outputs = []
     for numeric, codes in DeviceLoader((data.numeric, data.codes), batch_size, shuffle=False):
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
