@@ -1,0 +1,33 @@
+"""prefect.yaml declares the same deployments that `devicepipe serve` serves."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import timedelta
+
+import yaml
+
+from flows import deployments
+from tests.conftest import ROOT
+
+
+def test_prefect_yaml_matches_the_served_deployments():
+    declared = {d["name"]: d for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]}
+    served = {d.name: d for d in deployments.build()}
+    assert set(declared) == set(served) == {"train", "score"}
+    for name, spec in declared.items():
+        module, _, attribute = spec["entrypoint"].partition(":")
+        flow = getattr(importlib.import_module(module.removesuffix(".py").replace("/", ".")), attribute)
+        assert flow.name == served[name].flow_name == name
+        assert spec["parameters"] == served[name].parameters
+        assert set(spec["tags"]) == set(served[name].tags)
+        (declared_schedule,) = spec["schedules"]
+        (served_schedule,) = served[name].schedules
+        if "cron" in declared_schedule:
+            assert served_schedule.schedule.cron == declared_schedule["cron"]
+        else:
+            assert served_schedule.schedule.interval == timedelta(seconds=declared_schedule["interval"])
+
+
+def test_trigger_names_map_to_flow_and_deployment():
+    assert deployments.NAMES == {"train": "train/train", "score": "score/score"}
