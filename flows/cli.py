@@ -61,6 +61,8 @@ def run(
     strict_residency: Annotated[
         bool, typer.Option(help="GPU: fail if data went device-to-host between load and the end of training.")
     ] = False,
+    rmm_pool: Annotated[bool, typer.Option(help="GPU: one RMM memory pool shared by cuDF, CuPy and torch.")] = False,
+    spill: Annotated[bool, typer.Option(help="GPU: let cuDF spill to host memory when the device runs short.")] = False,
     progress: Annotated[bool, typer.Option(help="Show the training progress bar.")] = True,
     resume: Annotated[
         Path | None,
@@ -93,6 +95,8 @@ def run(
             baselines=model,
             cache=cache,
             strict_residency=strict_residency,
+            rmm_pool=rmm_pool,
+            spill=spill,
         )
     check_inputs(config)  # bad input fails here, before Prefect starts and before anything is written
     select_backend(config.backend)  # so does --backend gpu without a usable GPU

@@ -42,8 +42,11 @@ def _retry_io_only(task: Any, task_run: Any, state: Any) -> bool:
 
 @task(name="select-backend", cache_policy=NO_CACHE, timeout_seconds=600)
 def select_backend(config: RunConfig) -> Backend:
-    """Pick the compute backend (cpu / gpu)."""
-    return backends.select(config.backend)
+    """Pick the compute backend (cpu / gpu) and, on the GPU, its memory settings."""
+    chosen = backends.select(config.backend)
+    if chosen.is_gpu:
+        backends.configure_gpu_memory(pool=config.rmm_pool, spill=config.spill)
+    return chosen
 
 
 @task(
@@ -135,7 +138,12 @@ def write_run(
         "feature_cache": data.cache,
         "features": {"numeric": workflow.numeric_, "categorical": workflow.categorical_},
         "versions": library_versions(),
-        "backend": {"name": backend.name, "device": backend.device_name},
+        "backend": {
+            "name": backend.name,
+            "device": backend.device_name,
+            "rmm_pool": config.rmm_pool,
+            "spill": config.spill,
+        },
         "git_commit": git_commit(),
         "seconds": seconds,
         "handoff": hand.check,
@@ -180,6 +188,8 @@ def train(
     models: list[str] | None = None,
     cache: bool = True,
     strict_residency: bool = False,
+    rmm_pool: bool = False,
+    spill: bool = False,
     progress: bool = True,
     resume: str | None = None,
 ) -> str:
@@ -202,6 +212,8 @@ def train(
         baselines=models,
         cache=cache,
         strict_residency=strict_residency,
+        rmm_pool=rmm_pool,
+        spill=spill,
     )
     if resume is None:
         job.check_inputs(config)

@@ -114,6 +114,21 @@ class Backend:
             params = {"n_jobs": -1, **params}
         return getattr(importlib.import_module(module_name), class_name)(**params)
 
+    def device_estimator(self, model: Any) -> Any:
+        """A loaded scikit-learn model on this backend's device: cuML's `from_sklearn` twin on GPU."""
+        if not self.is_gpu:
+            return model
+        module = {
+            "LogisticRegression": "cuml.linear_model",
+            "Ridge": "cuml.linear_model",
+            "RandomForestClassifier": "cuml.ensemble",
+            "RandomForestRegressor": "cuml.ensemble",
+        }
+        name = type(model).__name__
+        if name not in module:
+            return model
+        return getattr(importlib.import_module(module[name]), name).from_sklearn(model)
+
     def portable_estimator(self, model: Any) -> Any:
         """A scikit-learn twin of a fitted estimator, for saving (cuML's `as_sklearn`); CPU models as is."""
         return model.as_sklearn() if self.is_gpu else model
@@ -196,6 +211,44 @@ def _gpu_backend() -> Backend:
     return Backend("gpu", cudf, cupy, device, torch.cuda.get_device_name(device), "cuml")
 
 
+_MEMORY: dict[str, bool] = {}
+
+
+def configure_gpu_memory(pool: bool = False, spill: bool = False) -> dict[str, bool]:
+    """Device memory settings, once per process, before torch allocates on the device.
+
+    pool: one RMM pool allocator shared by cuDF, CuPy (rmm_cupy_allocator) and torch (rmm_torch_allocator),
+    so the libraries reuse one another's freed memory instead of each caching its own.
+    spill: cuDF spills device buffers to host memory when the device runs short (as CUDF_SPILL=on does),
+    trading speed for fitting data near the device's size.
+    """
+    wanted = {"rmm_pool": pool, "spill": spill}
+    if _MEMORY:
+        if wanted != _MEMORY:
+            raise ConfigError(f"GPU memory was already configured as {_MEMORY} in this process; start a new one.")
+        return dict(_MEMORY)
+    if pool:
+        import cupy
+        import rmm
+        from rmm.allocators.cupy import rmm_cupy_allocator
+        from rmm.allocators.torch import rmm_torch_allocator
+
+        rmm.reinitialize(pool_allocator=True)
+        cupy.cuda.set_allocator(rmm_cupy_allocator)
+        try:
+            torch.cuda.memory.change_current_allocator(rmm_torch_allocator)
+        except RuntimeError as exc:
+            raise ConfigError(
+                f"--rmm-pool must be set before torch first allocates on the GPU ({exc}); start a new process."
+            ) from exc
+    if spill:
+        import cudf
+
+        cudf.set_option("spill", True)
+    _MEMORY.update(wanted)
+    return dict(_MEMORY)
+
+
 def library_versions() -> dict[str, str]:
     """Versions of the libraries a run depends on, RAPIDS included where installed."""
     from importlib import metadata
@@ -209,3 +262,28 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
+
+
+# --- hooks for the feature ops (pipelines/features): the few pieces pandas and cuDF spell differently ---------
+def hasher_of(frame: Any) -> str:
+    """The name of the hash `hash_buckets` applies to `frame`'s values: hashed codes differ between them."""
+    return "cudf" if module_of(frame) is not pd else "pandas"
+
+
+def hash_buckets(series: Any, buckets: int) -> Any:
+    """A bucket in [0, buckets) per value (int64): pandas' `hash_pandas_object`, cuDF's `hash_values`.
+
+    The two libraries hash differently, so codes derived from these buckets are backend-specific.
+    """
+    on_pandas = module_of(series) is pd
+    hashed = pd.util.hash_pandas_object(series, index=False) if on_pandas else series.hash_values()
+    return (hashed % buckets).astype("int64")
+
+
+def like(table: Any, frame: Any) -> Any:
+    """`table` (a small lookup: pandas or cuDF) in `frame`'s dataframe module, copied only when they differ."""
+    if module_of(table) is module_of(frame):
+        return table
+    if module_of(frame) is pd:
+        return table.to_pandas()
+    return module_of(frame).from_pandas(table)

@@ -28,6 +28,8 @@ class RunConfig:
     baselines: list[str] | None = None  # None: every baseline of the task
     cache: bool = True  # reuse features computed by an earlier run on the same inputs, settings and code
     strict_residency: bool = False  # GPU: fail if data went device-to-host between load and end of training
+    rmm_pool: bool = False  # GPU: one RMM pool shared by cuDF, CuPy and torch
+    spill: bool = False  # GPU: cuDF spills to host memory when the device runs short
 
     def check(self) -> RunConfig:
         if self.task not in TASKS:

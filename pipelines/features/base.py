@@ -1,5 +1,8 @@
 """The op contract: parameters in `__init__`, `fit` returns self, learned state ends in `_`,
-`transform` refuses to run unfitted. Ops take and return pandas or cuDF frames alike."""
+`transform` refuses to run unfitted. Ops take and return pandas or cuDF frames alike.
+
+Parameters and state are JSON values, or tables (pandas or cuDF frames) that the workflow saves as Parquet.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +35,13 @@ class Op:
         raise NotImplementedError
 
     def fit_transform(self, frame: Any) -> Any:
-        return self.fit(frame).transform(frame)
+        """Fit on the training split and return its features, as `transform_train` gives them."""
+        return self.fit(frame).transform_train(frame)
+
+    def transform_train(self, frame: Any) -> Any:
+        """The training split's own features. The same as `transform`, except for ops whose statistics use
+        the target: those give each training row values computed without its own label (out-of-fold)."""
+        return self.transform(frame)
 
     @property
     def cardinalities(self) -> dict[str, int]:
@@ -65,5 +74,16 @@ class Op:
             )
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        params = ", ".join(f"{k}={_short_repr(v)}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+
+def is_table(value: Any) -> bool:
+    """A pandas or cuDF DataFrame (a lookup table, fitted statistics), saved as Parquet by the workflow."""
+    return hasattr(value, "columns") and hasattr(value, "to_parquet")
+
+
+def _short_repr(value: Any) -> str:
+    if is_table(value):
+        return f"<table {len(value)} rows x {list(value.columns)}>"
+    return repr(value)

@@ -1,11 +1,18 @@
-"""Categorify: categories seen in training become int32 codes 1..K; unknown, rare and null map to 0."""
+"""Categorify: categories seen in training become int32 codes 1..K; unknown, rare and null map to 0.
+
+With `hash_buckets`, values beyond the kept categories (rare, past `max_categories`, or unseen) get one of
+`hash_buckets` codes after K from a hash of the value instead of 0. pandas and cuDF hash differently, so hashed
+codes are backend-specific: a workflow whose Categorify hashes refuses to transform on the other backend.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pipelines.backend import module_of
+from pipelines.backend import hash_buckets, hasher_of, module_of
+from pipelines.errors import ConfigError
 from pipelines.features.base import CATEGORICAL, Op
+from pipelines.validate import column_kind
 
 UNKNOWN = 0
 
@@ -13,12 +20,15 @@ UNKNOWN = 0
 class Categorify(Op):
     """Codes for the `max_categories` most frequent training values seen at least `min_count` times."""
 
-    def __init__(self, columns: list[str], min_count: int = 1, max_categories: int = 10_000):
+    def __init__(self, columns: list[str], min_count: int = 1, max_categories: int = 10_000, hash_buckets: int = 0):
         self.columns = list(columns)
         self.min_count = min_count
         self.max_categories = max_categories
+        self.hash_buckets = hash_buckets
 
     def fit(self, frame: Any) -> Categorify:
+        if self.hash_buckets < 0:
+            raise ConfigError(f"Categorify: hash_buckets must be 0 (no hashing) or more, found {self.hash_buckets}.")
         self.check_columns(frame, self.columns)
         self.categories_ = {}
         for column in self.columns:
@@ -27,18 +37,24 @@ class Categorify(Op):
             top = counts.sort_values(ascending=False).head(self.max_categories).index
             values = top.to_pandas() if hasattr(top, "to_pandas") else top
             self.categories_[column] = sorted(v.item() if hasattr(v, "item") else v for v in values)
+        self.hasher_ = hasher_of(frame) if self.hash_buckets else None
         self.outputs_ = {c: CATEGORICAL for c in self.columns}
         return self
 
     @property
     def cardinalities(self) -> dict[str, int]:
-        """Number of codes per column, the reserved unknown code included."""
+        """Number of codes per column, the reserved unknown code (and any hash buckets) included."""
         self.check_fitted()
-        return {c: len(cats) + 1 for c, cats in self.categories_.items()}
+        return {c: len(cats) + 1 + self.hash_buckets for c, cats in self.categories_.items()}
 
     def transform(self, frame: Any) -> Any:
         self.check_fitted()
         self.check_columns(frame, self.columns)
+        if self.hasher_ is not None and hasher_of(frame) != self.hasher_:
+            raise ConfigError(
+                f"Categorify hashed values with {self.hasher_} when fitted, and {hasher_of(frame)} hashes "
+                "differently: transform on the backend it was fitted on, or refit without hash_buckets."
+            )
         dataframes = module_of(frame)
         frame = frame.copy(deep=False)
         for column in self.columns:
@@ -47,6 +63,16 @@ class Categorify(Op):
             # Unknown values are nulled before the cast (pandas will refuse values outside the categories);
             # null then becomes -1 in pandas' codes and null in cuDF's: both map to the reserved code 0.
             known = frame[column].where(frame[column].isin(categories))
-            codes = known.astype(dtype).cat.codes.fillna(-1).astype("int32")
-            frame[column] = codes + 1
+            codes = known.astype(dtype).cat.codes.fillna(-1).astype("int32") + 1
+            if self.hash_buckets:
+                codes = codes.where(codes > UNKNOWN, self._hashed(frame[column], len(categories)))
+            frame[column] = codes.astype("int32")
         return frame
+
+    def _hashed(self, series: Any, known: int) -> Any:
+        """known + 1 + a hash bucket for each non-null value; 0 for null. Numbers hash as float64, so an
+        integer column that gains nulls (and turns float) keeps its codes."""
+        numeric = column_kind(series.dtype) in ("numeric", "bool")
+        values = series.astype("float64") if numeric else series.astype("str")
+        codes = hash_buckets(values, self.hash_buckets) + known + 1
+        return codes.where(series.notna(), UNKNOWN)

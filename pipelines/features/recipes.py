@@ -1,6 +1,7 @@
 """Choosing ops from column types, for a table the project has never seen.
 
-numeric -> FillMissing + Standardize; bool -> the same, as 0/1; string/categorical -> Categorify;
+numeric -> FillMissing + Standardize; bool -> the same, as 0/1; string/categorical -> Categorify, and with
+more than HIGH_CARDINALITY training values also TargetEncode (out-of-fold on train) on the encoded target;
 datetime -> DatetimeParts (then filled and standardised). A whole-number or string column whose value is
 unique on every training row (an ID, a row number) is left out, and the notes say so.
 """
@@ -14,10 +15,13 @@ import pandas as pd
 from pipelines.features.categorify import Categorify
 from pipelines.features.datetime_parts import DatetimeParts
 from pipelines.features.numeric import FillMissing, Standardize
+from pipelines.features.target_encode import TargetEncode
 from pipelines.features.workflow import Part, Workflow
+from pipelines.target import TARGET
 from pipelines.validate import column_kind
 
 DATETIME_PARTS = ("year", "month", "day", "dayofweek", "hour")
+HIGH_CARDINALITY = 50  # distinct training values above which a string column is also target-encoded
 
 
 def from_column_types(train: Part, exclude: list[str]) -> tuple[Workflow, list[str]]:
@@ -39,10 +43,15 @@ def from_column_types(train: Part, exclude: list[str]) -> tuple[Workflow, list[s
             numeric.append(column)
     ops: list[Any] = [DatetimeParts(c, parts=DATETIME_PARTS) for c in datetimes]
     filled = numeric + [f"{c}_{p}" for c in datetimes for p in DATETIME_PARTS]
+    encoded = [c for c in categorical if TARGET in frame.columns and int(frame[c].nunique()) > HIGH_CARDINALITY]
+    if encoded:
+        ops.append(TargetEncode(encoded, target=TARGET))
     if categorical:
         ops.append(Categorify(categorical, min_count=2))
     if filled:
-        ops += [FillMissing(filled), Standardize(filled)]
+        ops += [FillMissing(filled), Standardize(filled + [f"{c}_te" for c in encoded])]
+    elif encoded:
+        ops.append(Standardize([f"{c}_te" for c in encoded]))
     if not ops:
         raise_no_features(frame, exclude)
     return Workflow(ops), notes

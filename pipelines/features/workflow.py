@@ -1,7 +1,9 @@
-"""Workflow: a chain of ops fitted on the training split only, applied to any split, saved as JSON.
+"""Workflow: a chain of ops fitted on the training split only, applied to any split, saved as JSON + Parquet.
 
 Output: the feature columns only, numeric as float32 and categorical codes as int32, with no nulls.
-State is JSON (op names, parameters, learned statistics); never pickle.
+The training split's own features come from `fit` (or `transform(Part("train", ...))`): ops that learn from
+the target give those rows out-of-fold values. State is JSON (op names, parameters, learned statistics) with
+tables in Parquet files beside it; never pickle.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from typing import Any
 
 from pipelines.atomic import write_text_atomic
 from pipelines.errors import ConfigError, DataError
+from pipelines.features import state
 from pipelines.features.base import CATEGORICAL, NUMERIC, Op
+from pipelines.target import TARGET
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: the same without Parquet tables
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,11 @@ class Workflow:
             )
         frame = part.frame
         for op in self.ops:
-            frame = op.fit(frame).transform(frame)
+            frame = op.fit_transform(frame)
         kinds: dict[str, str] = {}
         for op in self.ops:
             kinds.update(op.outputs_)
+        self._check_no_target(kinds)
         self.numeric_ = [c for c, k in kinds.items() if k == NUMERIC]
         self.categorical_ = [c for c, k in kinds.items() if k == CATEGORICAL]
         self.cardinalities_ = {}
@@ -56,17 +62,39 @@ class Workflow:
         self._check_output(frame, "train")
         return self
 
+    def _check_no_target(self, kinds: dict[str, str]) -> None:
+        targets = {TARGET} | {op.target for op in self.ops if isinstance(getattr(op, "target", None), str)}
+        leaked = sorted(targets & set(kinds))
+        if leaked:
+            raise ConfigError(
+                f"The target column(s) {leaked} would be features: take them out of the ops' columns "
+                "(TargetEncode and GroupbyAggregate learn from the target without exposing it)."
+            )
+
+    def __repr__(self) -> str:
+        ops = "".join(f"\n    {op!r}," for op in self.ops)
+        fitted = (
+            f"  # fitted: {len(self.numeric_)} numeric, {len(self.categorical_)} categorical"
+            if hasattr(self, "numeric_")
+            else ""
+        )
+        return f"Workflow([{ops}\n]){fitted}"
+
     @property
     def columns(self) -> list[str]:
         self._check_fitted()
         return self.numeric_ + self.categorical_
 
     def transform(self, data: Part | Any) -> Any:
-        """Feature frame for a split (or a bare frame of new rows)."""
+        """Feature frame for a split (or a bare frame of new rows).
+
+        `Part("train", frame)` gives the training split's own features (out-of-fold where an op uses the target,
+        as `fit` computed them); any other split or a bare frame uses the statistics learned in `fit`.
+        """
         self._check_fitted()
         name, frame = (data.name, data.frame) if isinstance(data, Part) else ("new data", data)
         for op in self.ops:
-            frame = op.transform(frame)
+            frame = op.transform_train(frame) if name == "train" else op.transform(frame)
         frame = frame[self.columns]
         self._check_output(frame, name)
         return frame
@@ -90,40 +118,70 @@ class Workflow:
             raise ConfigError("The workflow is not fitted: call fit(Part('train', frame)) first.")
 
     # --- persistence ------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, write: Any = None) -> dict[str, Any]:
+        """The fitted state; each table in it is passed to `write(name, table)`, which returns a file name."""
         self._check_fitted()
+        write = write or _refuse_tables
+        ops = [
+            {
+                "op": type(op).__name__,
+                "params": state.dump(op.get_params(), f"{index}.{type(op).__name__}", write),
+                "state": state.dump(op.get_state(), str(index), write),
+            }
+            for index, op in enumerate(self.ops)
+        ]
         return {
             "format_version": FORMAT_VERSION,
-            "ops": [{"op": type(op).__name__, "params": op.get_params(), "state": op.get_state()} for op in self.ops],
+            "ops": ops,
             "numeric": self.numeric_,
             "categorical": self.categorical_,
             "cardinalities": self.cardinalities_,
         }
 
-    def save(self, path: Path) -> Path:
-        """Write the fitted state as JSON, atomically."""
+    def save(self, path: Path | str) -> Path:
+        """Write the state as JSON at `path` and its tables as Parquet beside it (`<stem>.<op>.<key>.parquet`),
+        each file atomically. Returns `path`; `Workflow.files(path)` lists every file written."""
+        path = Path(path)
+        written: list[Path] = []
         try:
-            text = json.dumps(self.to_dict(), indent=1, default=_json_default)
+            text = json.dumps(self.to_dict(state.table_writer(path, written)), indent=1, default=_json_default)
         except TypeError as exc:
             raise ConfigError(f"The workflow state cannot be saved as JSON: {exc}.") from exc
         return write_text_atomic(path, text)
 
+    @staticmethod
+    def files(path: Path | str) -> list[Path]:
+        """The JSON file at `path` and the Parquet tables it refers to."""
+        path = Path(path)
+        names: list[str] = []
+        state.restore(json.loads(path.read_text())["ops"], lambda name: names.append(name))
+        return [path, *(path.with_name(name) for name in names)]
+
     @classmethod
-    def load(cls, path: Path) -> Workflow:
-        state = json.loads(Path(path).read_text())
-        if state.get("format_version") != FORMAT_VERSION:
-            raise ConfigError(f"{path}: workflow format {state.get('format_version')}, expected {FORMAT_VERSION}.")
+    def load(cls, path: Path | str) -> Workflow:
+        path = Path(path)
+        document = json.loads(path.read_text())
+        if document.get("format_version") not in READABLE_VERSIONS:
+            raise ConfigError(
+                f"{path}: workflow format {document.get('format_version')}, expected one of {READABLE_VERSIONS}."
+            )
+        read = state.table_reader(path)
         ops = []
-        for entry in state["ops"]:
+        for entry in document["ops"]:
             op_class = Op.registry.get(entry["op"])
             if op_class is None:
                 raise ConfigError(f"{path}: unknown op {entry['op']!r}; it was saved by a newer version?")
-            ops.append(op_class(**entry["params"]).set_state(entry["state"]))
+            params, learned = state.restore(entry["params"], read), state.restore(entry["state"], read)
+            ops.append(op_class(**params).set_state(learned))
         workflow = cls(ops)
-        workflow.numeric_ = state["numeric"]
-        workflow.categorical_ = state["categorical"]
-        workflow.cardinalities_ = state["cardinalities"]
+        workflow.numeric_ = document["numeric"]
+        workflow.categorical_ = document["categorical"]
+        workflow.cardinalities_ = document["cardinalities"]
         return workflow
+
+
+def _refuse_tables(name: str, table: Any) -> str:
+    raise ConfigError(f"The workflow state holds a table ({name}): save it with Workflow.save(path).")
 
 
 def _json_default(value: Any) -> Any:

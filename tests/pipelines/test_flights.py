@@ -67,3 +67,52 @@ def test_recipe_output_is_float32_and_int32_without_nulls(prepared):
     assert not set(flights.LEAKAGE) & set(workflow.columns)
     assert parts["train"].frame["sched_dep"].dt.month.max() == 9
     assert set(parts["test"].frame["sched_dep"].dt.month) == {11, 12}
+
+
+def test_schedule_counts_include_the_cancelled_flights(tables, prepared):
+    schedule = tables["flights"]
+    day = schedule["sched_dep"].dt.floor("D")
+    expected = schedule.groupby([schedule["origin"], day]).size()
+    row = prepared.frame.iloc[321]
+    assert row["origin_day_departures"] == expected[(row["origin"], row["sched_dep"].floor("D"))]
+    flown = schedule["arr_delay"].notna().groupby([schedule["origin"], day]).sum()
+    assert (expected > flown).any()  # some days lost flights to cancellations: the counts still have them
+    assert (prepared.frame["tail_earlier_legs"] < prepared.frame["tail_day_legs"]).all()
+
+
+def test_weather_before_summarises_only_earlier_hours_at_the_origin(tables, prepared):
+    weather = tables["weather"].drop_duplicates(subset=["origin", "time_hour"]).set_index(["origin", "time_hour"])
+    frame = prepared.frame
+    checked = 0
+    for row in frame.iloc[::97].itertuples():
+        if (row.origin, row.time_hour) not in weather.index:
+            continue  # no observation in the scheduled hour: the flight gets no weather at all (null, filled later)
+        hours = [row.time_hour - pd.Timedelta(hours=h) for h in (1, 2, 3)]
+        precip = [weather["precip"].get((row.origin, h)) for h in hours]
+        precip = [p for p in precip if p is not None and not pd.isna(p)]
+        assert row.precip_prev3 == pytest.approx(sum(precip))
+        checked += 1
+    assert checked > 10
+    # the weather at the scheduled hour itself is not part of the summary of the hours before
+    synthetic = pd.DataFrame(
+        {
+            "origin": ["JFK"] * 4,
+            "time_hour": pd.to_datetime(
+                ["2013-01-01 00:00", "2013-01-01 01:00", "2013-01-01 02:00", "2013-01-01 03:00"]
+            ),
+            **{c: [0.0, 1.0, 2.0, 4.0] for c in flights.WEATHER_COLUMNS},
+        }
+    )
+    summary = flights.weather_before(synthetic)
+    assert summary["precip_prev3"].tolist() == [0.0, 0.0, 1.0, 3.0]
+    assert summary["visib_prev6_min"].iloc[1:].tolist() == [0.0, 0.0, 0.0]
+    assert pd.isna(summary["visib_prev6_min"].iloc[0])  # nothing observed before
+
+
+def test_recipe_uses_the_new_ops_and_never_the_target_or_leakage(prepared):
+    parts = time_split(prepared.frame, flights.TIME_COLUMN, flights.VALID_START, flights.TEST_START)
+    workflow = flights.workflow().fit(parts["train"])
+    expected = {"tailnum_te", "route_te", "origin_hour_departures", "precip_prev6", "sched_dep_hour_sin"}
+    assert expected <= set(workflow.numeric_)
+    assert "precip_prev6_bucket" in workflow.categorical_
+    assert not {flights.TARGET, "__target__", *flights.LEAKAGE} & set(workflow.columns)

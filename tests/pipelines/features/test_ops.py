@@ -1,4 +1,6 @@
-"""Feature ops: the scikit-learn contract checked over every op, then each op's own behaviour (CPU backend)."""
+"""Feature ops: the scikit-learn contract checked over every op (fit/transform on tiny frames, nulls, dtypes,
+row order, a save/load round trip through JSON and Parquet), then the behaviour of the first ops (CPU backend).
+The newer ops have a test module each (test_<op>.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.errors import ConfigError, SchemaError
-from pipelines.features import Categorify, ConcatColumns, DatetimeParts, FillMissing, Op, Standardize
-from pipelines.features.base import CATEGORICAL, NUMERIC, NotFittedError
+from pipelines.features import (
+    Bucketize,
+    Categorify,
+    Clip,
+    ConcatColumns,
+    DatetimeParts,
+    FillMissing,
+    GroupbyAggregate,
+    GroupCount,
+    Join,
+    Log1p,
+    Op,
+    Standardize,
+    TargetEncode,
+)
+from pipelines.features import state as op_state
+from pipelines.features.base import CATEGORICAL, NUMERIC, NotFittedError, is_table
+from pipelines.target import TARGET
 
 
 def _train() -> pd.DataFrame:
@@ -34,8 +52,12 @@ def _train() -> pd.DataFrame:
             ),
             "distance": [2475.0, np.nan, 2454.0, 2586.0, 733.0, 2475.0],
             "delay": [1, -3, 12, 0, 7, 2],
+            TARGET: np.array([1, 0, 1, 0, 0, 1], dtype="float32"),
         }
     )
+
+
+AIRPORTS = pd.DataFrame({"origin": ["JFK", "LGA", "EWR", "BOS"], "altitude": [13.0, 22.0, 18.0, 19.0]})
 
 
 def _new_rows() -> pd.DataFrame:
@@ -52,24 +74,59 @@ def _new_rows() -> pd.DataFrame:
     )
 
 
+def _nulls() -> pd.DataFrame:
+    """New rows where every value is missing (an integer column turns float, as it does with nulls)."""
+    return pd.DataFrame(
+        {
+            "carrier": pd.Series([None, None], dtype=object),
+            "origin": pd.Series([None, None], dtype=object),
+            "dest": pd.Series([None, None], dtype=object),
+            "when": pd.to_datetime([None, None]),
+            "distance": [np.nan, np.nan],
+            "delay": [np.nan, np.nan],
+        }
+    )
+
+
 # Every op in pipelines.features, with the input column the SchemaError check removes.
 CASES: dict[str, tuple[Callable[[], Op], str]] = {
+    "Bucketize": (lambda: Bucketize(["distance", "delay"], bins=3), "distance"),
     "Categorify": (lambda: Categorify(["carrier", "origin"], min_count=1, max_categories=50), "origin"),
+    "Clip": (lambda: Clip(["distance", "delay"], lower=0.0, upper_quantile=0.9), "delay"),
     "ConcatColumns": (lambda: ConcatColumns(["origin", "dest"], name="route", sep="/"), "dest"),
-    "DatetimeParts": (lambda: DatetimeParts("when", parts=("hour", "dayofweek", "month")), "when"),
+    "DatetimeParts": (lambda: DatetimeParts("when", parts=("hour", "dayofweek", "month"), cyclical=("hour",)), "when"),
     "FillMissing": (lambda: FillMissing(["distance", "delay"], indicator=True), "distance"),
+    "GroupCount": (lambda: GroupCount(["origin"], time_column="when", period="D"), "origin"),
+    "GroupbyAggregate": (lambda: GroupbyAggregate(["origin"], ["distance", "delay"]), "origin"),
+    "Join": (lambda: Join(AIRPORTS, on=["origin"], prefix="origin_"), "origin"),
+    "Log1p": (lambda: Log1p(["delay", "distance"]), "delay"),
     "Standardize": (lambda: Standardize(["distance", "delay"]), "delay"),
+    "TargetEncode": (lambda: TargetEncode(["carrier", "origin"], folds=2, smoothing=2.0), "carrier"),
 }
+USES_TARGET = {"TargetEncode"}  # its training-split output is out-of-fold, not `transform`
+FILLS_NULLS = {"FillMissing", "GroupCount", "GroupbyAggregate", "TargetEncode"}  # numeric outputs never null
 
 
 def test_common_cases_cover_every_feature_op():
+    import pipelines.features
+
     ops = {name for name, cls in Op.registry.items() if cls.__module__.startswith("pipelines.features")}
-    assert ops == set(CASES)
+    exported = {name for name in pipelines.features.__all__ if name in Op.registry}
+    assert ops == set(CASES) == exported
 
 
 @pytest.fixture(params=sorted(CASES))
 def make_op(request) -> Callable[[], Op]:
     return CASES[request.param][0]
+
+
+def _same(a, b) -> bool:
+    """Equality that also compares tables (a Join's lookup) by value."""
+    if is_table(a) or is_table(b):
+        return is_table(a) and is_table(b) and a.equals(b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a == b
 
 
 def test_init_only_stores_params_and_get_params_round_trips(make_op):
@@ -78,8 +135,9 @@ def test_init_only_stores_params_and_get_params_round_trips(make_op):
     assert set(vars(op)) == set(params)
     assert not any(name.endswith("_") for name in vars(op))
     clone = type(op)(**params)
-    assert clone.get_params() == params
+    assert _same(clone.get_params(), params)
     assert repr(clone) == repr(op)
+    assert len(repr(op)) < 300  # tables are summarised, not printed
 
 
 def test_fit_returns_self_and_learned_state_ends_in_underscore(make_op):
@@ -119,14 +177,54 @@ def test_fit_missing_column_raises_schema_error(name):
         make().fit(_train().drop(columns=[column]))
 
 
-def test_state_json_round_trip_gives_identical_transform(make_op):
+def test_state_round_trip_through_json_and_parquet_gives_identical_output(make_op, tmp_path):
     op = make_op().fit(_train())
-    state = json.loads(json.dumps(op.get_state()))
-    params = json.loads(json.dumps(op.get_params()))
-    restored = type(op)(**params).set_state(state)
-    for frame in (_train(), _new_rows()):
+    document, written = tmp_path / "op.json", []
+    write = op_state.table_writer(document, written)
+    saved = json.dumps(
+        {"params": op_state.dump(op.get_params(), "p", write), "state": op_state.dump(op.get_state(), "s", write)}
+    )
+    assert all(path.suffix == ".parquet" and path.parent == tmp_path for path in written)
+    loaded, read = json.loads(saved), op_state.table_reader(document)
+    restored = type(op)(**op_state.restore(loaded["params"], read)).set_state(op_state.restore(loaded["state"], read))
+    for frame in (_train(), _new_rows(), _nulls()):
         pd.testing.assert_frame_equal(restored.transform(frame), op.transform(frame))
+    pd.testing.assert_frame_equal(restored.transform_train(_train()), op.transform_train(_train()))
     assert restored.cardinalities == op.cardinalities
+
+
+@pytest.mark.parametrize("rows", [_train, _new_rows, _nulls], ids=["train", "new", "all-null"])
+def test_outputs_have_their_declared_dtypes_and_categorical_codes_are_never_null(make_op, rows):
+    op = make_op().fit(_train())
+    out = op.transform(rows())
+    assert len(out) == len(rows())
+    for column, kind in op.outputs_.items():
+        assert out[column].dtype == (np.float32 if kind == NUMERIC else np.int32), column
+        if kind == CATEGORICAL:
+            assert out[column].between(0, op.cardinalities[column] - 1).all(), column
+        elif type(op).__name__ in FILLS_NULLS:
+            assert not out[column].isna().any(), column
+
+
+def test_other_columns_pass_through_unchanged(make_op):
+    op = make_op().fit(_train())
+    out = op.transform(_new_rows())
+    untouched = [c for c in _new_rows().columns if c not in op.outputs_]
+    pd.testing.assert_frame_equal(out[untouched], _new_rows()[untouched])
+
+
+def test_permuting_the_rows_permutes_the_output(make_op):
+    """Row order and index are kept (cuDF's merge reorders rows: the lookups must put them back)."""
+    op = make_op().fit(_train())
+    frame = _train().set_index(pd.Index([50, 10, 40, 0, 30, 20]))
+    order = [3, 0, 5, 1, 4, 2]
+    pd.testing.assert_frame_equal(op.transform(frame.iloc[order]), op.transform(frame).iloc[order])
+
+
+def test_transform_train_is_transform_unless_the_op_learns_from_the_target(make_op):
+    op = make_op().fit(_train())
+    same = op.transform_train(_train()).equals(op.transform(_train()))
+    assert same is (type(op).__name__ not in USES_TARGET)
 
 
 # --- Categorify -------------------------------------------------------------------------------------------
@@ -185,6 +283,56 @@ def test_categorify_codes_are_always_within_cardinality(train, new, min_count, m
     assert codes.between(0, cardinality - 1).all()
     known = set(op.categories_["c"])
     assert [code > 0 for code in codes] == [value in known for value in new]
+
+
+def test_categorify_hashes_values_beyond_the_kept_categories_into_buckets():
+    frame = pd.DataFrame({"c": ["x"] * 4 + ["y"] * 3 + ["z"] * 2 + ["w"]})
+    op = Categorify(["c"], max_categories=2, hash_buckets=5).fit(frame)
+    assert op.categories_["c"] == ["x", "y"]
+    assert op.hasher_ == "pandas"
+    assert op.cardinalities == {"c": 1 + 2 + 5}
+    codes = op.transform(pd.DataFrame({"c": ["x", "y", "z", "w", "never-seen", None, "z"]}))["c"].tolist()
+    assert codes[:2] == [1, 2]
+    assert all(3 <= code <= 7 for code in codes[2:5])
+    assert codes[5] == 0  # null keeps the reserved code
+    assert codes[6] == codes[2]  # the same value, the same bucket
+
+
+def test_categorify_hashed_integers_keep_their_codes_when_nulls_turn_them_float():
+    op = Categorify(["n"], max_categories=1, hash_buckets=50).fit(pd.DataFrame({"n": [1, 1, 2, 3]}))
+    ints = op.transform(pd.DataFrame({"n": [2, 3, 77]}))["n"]
+    floats = op.transform(pd.DataFrame({"n": [2.0, 3.0, 77.0, np.nan]}))["n"]
+    assert floats.tolist() == [*ints.tolist(), 0]
+
+
+def test_categorify_refuses_to_hash_on_another_backend_than_it_was_fitted_on():
+    op = Categorify(["c"], hash_buckets=4).fit(pd.DataFrame({"c": ["a", "b"]}))
+    op.hasher_ = "cudf"  # as if fitted on the GPU: cuDF's hashes differ from pandas'
+    with pytest.raises(ConfigError, match="hashes"):
+        op.transform(pd.DataFrame({"c": ["a"]}))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    train=st.lists(st.sampled_from(list("abcdefgh")), min_size=1, max_size=40),
+    new=st.lists(st.one_of(st.none(), st.text(alphabet="abcdefghxyz", max_size=3)), min_size=1, max_size=40),
+    max_categories=st.integers(1, 5),
+    buckets=st.integers(1, 8),
+)
+def test_categorify_hashed_codes_are_in_range_and_a_function_of_the_value(train, new, max_categories, buckets):
+    op = Categorify(["c"], max_categories=max_categories, hash_buckets=buckets)
+    op.fit(pd.DataFrame({"c": pd.Series(train, dtype=object)}))
+    codes = op.transform(pd.DataFrame({"c": pd.Series(new, dtype=object)}))["c"]
+    kept = len(op.categories_["c"])
+    assert codes.between(0, op.cardinalities["c"] - 1).all()
+    for value, code in zip(new, codes, strict=True):
+        if value is None:
+            assert code == 0
+        elif value in op.categories_["c"]:
+            assert 1 <= code <= kept
+        else:
+            assert code > kept
+    assert codes.groupby(pd.Series(new, dtype=object)).nunique().le(1).all()
 
 
 # --- FillMissing ------------------------------------------------------------------------------------------
@@ -287,6 +435,23 @@ def test_datetime_parts_values():
         assert out[column].dtype == np.float32
         assert out[column].tolist() == values
     assert "t" in out.columns  # left for others to drop
+
+
+def test_datetime_parts_cyclical_encodings_put_the_ends_of_a_cycle_together():
+    frame = pd.DataFrame({"t": pd.to_datetime(["2013-01-01 00:00", "2013-01-01 06:00", "2013-01-01 23:00"])})
+    op = DatetimeParts("t", parts=(), cyclical=("hour",)).fit(frame)
+    assert list(op.outputs_) == ["t_hour_sin", "t_hour_cos"]
+    out = op.transform(frame)
+    assert out["t_hour_sin"].tolist() == pytest.approx([0.0, 1.0, np.sin(2 * np.pi * 23 / 24)], abs=1e-6)
+    assert out["t_hour_cos"].tolist() == pytest.approx([1.0, 0.0, np.cos(2 * np.pi * 23 / 24)], abs=1e-6)
+    near = np.hypot(out["t_hour_sin"][0] - out["t_hour_sin"][2], out["t_hour_cos"][0] - out["t_hour_cos"][2])
+    assert near < 0.3  # 23:00 is next to midnight
+    assert out["t_hour_sin"].dtype == np.float32
+
+
+def test_datetime_parts_cyclical_needs_a_part_with_a_cycle():
+    with pytest.raises(ConfigError, match="no cycle"):
+        DatetimeParts("t", cyclical=("year",)).fit(pd.DataFrame({"t": pd.to_datetime(["2013-01-01"])}))
 
 
 def test_datetime_parts_null_time_gives_nan_parts():

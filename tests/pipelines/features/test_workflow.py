@@ -1,4 +1,5 @@
-"""Workflow: fitted on the training split only, JSON persistence (same and fresh process); recipes."""
+"""Workflow: fitted on the training split only, out-of-fold training features, JSON + Parquet persistence
+(same and fresh process), the target never a feature; recipes."""
 
 from __future__ import annotations
 
@@ -13,9 +14,23 @@ import pandas as pd
 import pytest
 
 from pipelines.errors import ConfigError, SchemaError
-from pipelines.features import Categorify, ConcatColumns, DatetimeParts, FillMissing, Standardize, Workflow
+from pipelines.features import (
+    Categorify,
+    Clip,
+    ConcatColumns,
+    DatetimeParts,
+    FillMissing,
+    GroupbyAggregate,
+    GroupCount,
+    Join,
+    Log1p,
+    Standardize,
+    TargetEncode,
+    Workflow,
+)
 from pipelines.features.recipes import from_column_types
 from pipelines.features.workflow import Part
+from pipelines.target import TARGET
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -124,7 +139,7 @@ def test_save_and_load_give_identical_output(fitted, tmp_path):
 
 def test_load_refuses_another_format_version(fitted, tmp_path):
     path = fitted.save(tmp_path / "workflow.json")
-    path.write_text(path.read_text().replace('"format_version": 1', '"format_version": 99'))
+    path.write_text(path.read_text().replace('"format_version": 2', '"format_version": 99'))
     with pytest.raises(ConfigError, match="format 99"):
         Workflow.load(path)
 
@@ -151,6 +166,146 @@ def test_reload_in_a_fresh_process_gives_identical_output(fitted, tmp_path):
     )
     expected = fitted.transform(pd.read_parquet(rows))
     pd.testing.assert_frame_equal(pd.read_parquet(result), expected)
+
+
+# --- ops that learn tables and use the target ---------------------------------------------------------------
+AIRPORTS = pd.DataFrame({"dest": ["LAX", "ORD", "SFO"], "altitude": [38.0, 668.0, 13.0], "tz": [-8, -6, -8]})
+
+
+def _labelled(rows: int = 60, seed: int = 0) -> pd.DataFrame:
+    frame = _flights(rows, seed)
+    frame[TARGET] = (np.random.default_rng(seed + 100).random(rows) < 0.3).astype("float32")
+    return frame
+
+
+def _table_workflow() -> Workflow:
+    numeric = ["distance", "altitude", "carrier_distance_mean", "carrier_distance_std", "route_te", "carrier_te"]
+    return Workflow(
+        [
+            ConcatColumns(["origin", "dest"], name="route"),
+            Join(AIRPORTS, on=["dest"]),
+            GroupbyAggregate(["carrier"], ["distance"], aggregations=("mean", "std")),
+            GroupCount(["origin"], "sched_dep", "D"),
+            TargetEncode(["route", "carrier"], smoothing=5.0, folds=3),
+            Log1p(["count_origin_D"]),
+            Clip(["distance"], upper_quantile=0.95),
+            Categorify(["carrier", "route"], max_categories=3, hash_buckets=4),
+            FillMissing(numeric),
+            Standardize(numeric),
+        ]
+    )
+
+
+@pytest.fixture
+def table_fitted() -> Workflow:
+    return _table_workflow().fit(Part("train", _labelled()))
+
+
+def test_training_split_features_are_out_of_fold_and_other_splits_use_full_train_statistics(table_fitted):
+    train = _labelled()
+    as_train = table_fitted.transform(Part("train", train))
+    as_new = table_fitted.transform(train)  # the same rows, as new data
+    assert not as_train["route_te"].equals(as_new["route_te"])
+    pd.testing.assert_frame_equal(
+        as_train.drop(columns=["route_te", "carrier_te"]), as_new.drop(columns=["route_te", "carrier_te"])
+    )
+    pd.testing.assert_frame_equal(table_fitted.transform(Part("valid", train)), as_new)
+    _assert_feature_frame(as_train, table_fitted)
+
+
+def test_fit_features_are_the_training_split_transform(table_fitted):
+    ops = _table_workflow().ops
+    frame = _labelled()
+    for op in ops:
+        frame = op.fit_transform(frame)
+    expected = table_fitted.transform(Part("train", _labelled()))
+    pd.testing.assert_frame_equal(frame[table_fitted.columns], expected)
+
+
+def test_the_target_is_never_a_feature(table_fitted):
+    assert TARGET not in table_fitted.columns
+    assert TARGET not in table_fitted.transform(Part("train", _labelled())).columns
+    with pytest.raises(ConfigError, match="would be features"):
+        Workflow([FillMissing(["distance", TARGET])]).fit(Part("train", _labelled()))
+    raw_label = _labelled().assign(late=1.0)
+    with pytest.raises(ConfigError, match="'late'"):
+        Workflow([TargetEncode(["carrier"], target="late"), FillMissing(["late"])]).fit(Part("train", raw_label))
+
+
+def test_new_rows_with_unseen_categories_and_keys_work(table_fitted):
+    rows = _unseen_rows()  # an unseen carrier and route, no target column
+    rows.loc[2, "dest"] = "XYZ"  # no airport row to join
+    out = table_fitted.transform(rows)
+    _assert_feature_frame(out, table_fitted)
+    prior = table_fitted.ops[4].prior_
+    scale = table_fitted.ops[9]
+    assert out["route_te"].iloc[1] == pytest.approx(
+        (prior - scale.mean_["route_te"]) / scale.std_["route_te"], rel=1e-5
+    )
+    assert out["carrier"].iloc[0] > 3  # beyond the 3 kept carriers: a hash bucket
+
+
+def test_missing_required_column_names_it(table_fitted):
+    with pytest.raises(SchemaError, match="sched_dep"):
+        table_fitted.transform(_labelled().drop(columns=["sched_dep"]))
+
+
+def test_save_writes_json_and_parquet_only_atomically(table_fitted, tmp_path):
+    path = table_fitted.save(tmp_path / "model" / "workflow.json")
+    files = Workflow.files(path)
+    assert files[0] == path
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(p.name for p in files)
+    assert {p.suffix for p in files} == {".json", ".parquet"}
+    assert all(p.name.startswith("workflow.") for p in files)
+    assert len(files) == 1 + 1 + 1 + 2  # the JSON, the airports, the carrier statistics, two encodings
+    loaded = Workflow.load(path)
+    for data in (Part("train", _labelled()), _unseen_rows(), _labelled(seed=5)):
+        pd.testing.assert_frame_equal(loaded.transform(data), table_fitted.transform(data))
+
+
+def test_state_with_tables_needs_a_path(table_fitted):
+    with pytest.raises(ConfigError, match=r"Workflow\.save"):
+        table_fitted.to_dict()
+
+
+def test_a_format_1_file_still_loads(fitted, tmp_path):
+    path = fitted.save(tmp_path / "workflow.json")
+    path.write_text(path.read_text().replace('"format_version": 2', '"format_version": 1'))
+    pd.testing.assert_frame_equal(Workflow.load(path).transform(_flights()), fitted.transform(_flights()))
+
+
+def test_table_backed_workflow_reloads_in_a_fresh_process_with_identical_output(table_fitted, tmp_path):
+    state = table_fitted.save(tmp_path / "workflow.json")
+    rows, result = tmp_path / "rows.parquet", tmp_path / "features.parquet"
+    train_rows, train_result = tmp_path / "train.parquet", tmp_path / "train-features.parquet"
+    _unseen_rows().to_parquet(rows)
+    _labelled().to_parquet(train_rows)
+    script = textwrap.dedent(
+        f"""
+        import pandas as pd
+        from pipelines.features import Part, Workflow
+        workflow = Workflow.load({str(state)!r})
+        workflow.transform(pd.read_parquet({str(rows)!r})).to_parquet({str(result)!r})
+        train = Part("train", pd.read_parquet({str(train_rows)!r}))
+        workflow.transform(train).to_parquet({str(train_result)!r})
+        """
+    )
+    subprocess.run(
+        [sys.executable, "-c", script],
+        check=True,
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    pd.testing.assert_frame_equal(pd.read_parquet(result), table_fitted.transform(pd.read_parquet(rows)))
+    expected = table_fitted.transform(Part("train", pd.read_parquet(train_rows)))
+    pd.testing.assert_frame_equal(pd.read_parquet(train_result), expected)
+
+
+def test_repr_lists_the_ops_briefly(table_fitted):
+    text = repr(table_fitted)
+    assert text.startswith("Workflow([") and "Join(table=<table 3 rows" in text
+    assert "fitted:" in text
 
 
 # --- recipes.from_column_types ----------------------------------------------------------------------------
@@ -213,3 +368,18 @@ def test_from_column_types_keeps_integer_columns_with_a_repeat_or_few_rows():
     assert from_column_types(Part("train", repeated), exclude=[])[1] == []
     few = pd.DataFrame({"n": np.arange(20)})  # unique, but 20 rows are too few to call it an ID
     assert from_column_types(Part("train", few), exclude=[])[1] == []
+
+
+def test_from_column_types_target_encodes_high_cardinality_strings_out_of_fold():
+    rows = 400
+    rng = np.random.default_rng(1)
+    shop = rng.choice([f"s{i}" for i in range(80)], rows)
+    frame = pd.DataFrame({"shop": shop, "kind": rng.choice(["a", "b"], rows), "amount": rng.normal(size=rows)})
+    frame[TARGET] = (rng.random(rows) < 0.4).astype("float32")
+    workflow, _ = from_column_types(Part("train", frame), exclude=[TARGET])
+    by_type = {type(op).__name__: op for op in workflow.ops}
+    assert by_type["TargetEncode"].columns == ["shop"]  # "kind" has 2 values: codes are enough
+    workflow.fit(Part("train", frame))
+    assert "shop_te" in workflow.numeric_ and TARGET not in workflow.columns
+    as_train = workflow.transform(Part("train", frame))
+    assert not as_train["shop_te"].equals(workflow.transform(frame)["shop_te"])  # out-of-fold on train
