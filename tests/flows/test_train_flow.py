@@ -102,3 +102,34 @@ def test_a_second_run_takes_the_features_from_the_cache(run_dir, flights_dir, tm
     after = json.loads((second / "metrics.json").read_text())
     assert after["rows"] == before["rows"]
     assert after["models"]["xgboost"]["test"] == before["models"]["xgboost"]["test"]
+
+
+def test_predict_new_flights_from_a_fresh_process(run_dir, flights_dir, tmp_path):
+    import pandas as pd
+
+    from tests.flows.test_cli import devicepipe
+
+    flights = pd.read_parquet(flights_dir / "raw" / "flights.parquet")
+    new = flights[flights["month"] == 12].iloc[:400].drop(columns=["arr_delay", "dep_delay", "dep_time", "arr_time"])
+    new.to_parquet(tmp_path / "new.parquet")
+    result = devicepipe(
+        "predict",
+        "--model",
+        str(run_dir),
+        "--data",
+        str(tmp_path / "new.parquet"),
+        "--out",
+        "preds.parquet",
+        "--keep",
+        "flight",
+        "--keep",
+        "tailnum",
+        "--backend",
+        "cpu",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    predictions = pd.read_parquet(tmp_path / "preds.parquet")
+    assert len(predictions) == len(new)
+    assert predictions["flight"].tolist() == new["flight"].tolist()
+    assert predictions["probability"].between(0, 1).all() and set(predictions["prediction"]) <= {0, 1}
