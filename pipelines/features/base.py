@@ -61,6 +61,12 @@ class Op:
             setattr(self, key, value)
         return self
 
+    def start_transform(self, frame: Any) -> Any:
+        """The checks every transform starts with (fitted, `self.columns` present) and a shallow copy to write."""
+        self.check_fitted()
+        self.check_columns(frame, self.columns)
+        return frame.copy(deep=False)
+
     def check_fitted(self) -> None:
         if not hasattr(self, "outputs_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted: call fit on the training split first.")

@@ -44,9 +44,7 @@ class Bucketize(Op):
         return {f"{c}_bucket": len(edges) + 2 for c, edges in self.edges_.items()}
 
     def transform(self, frame: Any) -> Any:
-        self.check_fitted()
-        self.check_columns(frame, self.columns)
-        frame = frame.copy(deep=False)
+        frame = self.start_transform(frame)
         for column in self.columns:
             values = frame[column].astype("float64")
             codes = (values == values).astype("int32")  # 1 for every non-null value, 0 for null

@@ -45,9 +45,7 @@ class Clip(Op):
         return self
 
     def transform(self, frame: Any) -> Any:
-        self.check_fitted()
-        self.check_columns(frame, self.columns)
-        frame = frame.copy(deep=False)
+        frame = self.start_transform(frame)
         for column in self.columns:
             lower, upper = self.bounds_[column]
             frame[column] = frame[column].astype("float64").clip(lower, upper).astype("float32")

@@ -21,9 +21,7 @@ class ConcatColumns(Op):
         return self
 
     def transform(self, frame: Any) -> Any:
-        self.check_fitted()
-        self.check_columns(frame, self.columns)
-        frame = frame.copy(deep=False)
+        frame = self.start_transform(frame)
         joined = frame[self.columns[0]].astype("str")
         for column in self.columns[1:]:
             joined = joined + self.sep + frame[column].astype("str")

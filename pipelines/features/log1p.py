@@ -24,9 +24,7 @@ class Log1p(Op):
         return self
 
     def transform(self, frame: Any) -> Any:
-        self.check_fitted()
-        self.check_columns(frame, self.columns)
-        frame = frame.copy(deep=False)
+        frame = self.start_transform(frame)
         for column in self.columns:
             values = frame[column].astype("float64")
             magnitude = np.log1p(values.abs())

@@ -29,9 +29,7 @@ class FillMissing(Op):
         return self
 
     def transform(self, frame: Any) -> Any:
-        self.check_fitted()
-        self.check_columns(frame, self.columns)
-        frame = frame.copy(deep=False)
+        frame = self.start_transform(frame)
         for column in self.flagged_:
             frame[f"{column}_missing"] = frame[column].isna().astype("float32")
         for column in self.columns:
@@ -59,9 +57,7 @@ class Standardize(Op):
         return self
 
     def transform(self, frame: Any) -> Any:
-        self.check_fitted()
-        self.check_columns(frame, self.columns)
-        frame = frame.copy(deep=False)
+        frame = self.start_transform(frame)
         for column in self.columns:
             scaled = (frame[column].astype("float64") - self.mean_[column]) / self.std_[column]
             frame[column] = scaled.astype("float32")
