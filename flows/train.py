@@ -43,10 +43,7 @@ def _retry_io_only(task: Any, task_run: Any, state: Any) -> bool:
 @task(name="select-backend", cache_policy=NO_CACHE, timeout_seconds=600)
 def select_backend(config: RunConfig) -> Backend:
     """Pick the compute backend (cpu / gpu) and, on the GPU, its memory settings."""
-    chosen = backends.select(config.backend)
-    if chosen.is_gpu:
-        backends.configure_gpu_memory(pool=config.rmm_pool, spill=config.spill)
-    return chosen
+    return backends.select(config.backend, rmm_pool=config.rmm_pool, spill=config.spill)
 
 
 @task(

@@ -23,6 +23,13 @@ import torch
 from pipelines.errors import BackendUnavailable, ConfigError
 
 CHOICES = ("auto", "cpu", "gpu")
+# scikit-learn estimators that have a cuML twin of the same name, and the cuML module holding it.
+CUML_TWINS = {
+    "LogisticRegression": "cuml.linear_model",
+    "Ridge": "cuml.linear_model",
+    "RandomForestClassifier": "cuml.ensemble",
+    "RandomForestRegressor": "cuml.ensemble",
+}
 ENV_VAR = "DEVICEPIPE_BACKEND"
 
 
@@ -118,16 +125,10 @@ class Backend:
         """A loaded scikit-learn model on this backend's device: cuML's `from_sklearn` twin on GPU."""
         if not self.is_gpu:
             return model
-        module = {
-            "LogisticRegression": "cuml.linear_model",
-            "Ridge": "cuml.linear_model",
-            "RandomForestClassifier": "cuml.ensemble",
-            "RandomForestRegressor": "cuml.ensemble",
-        }
         name = type(model).__name__
-        if name not in module:
+        if name not in CUML_TWINS:
             return model
-        return getattr(importlib.import_module(module[name]), name).from_sklearn(model)
+        return getattr(importlib.import_module(CUML_TWINS[name]), name).from_sklearn(model)
 
     def portable_estimator(self, model: Any) -> Any:
         """A scikit-learn twin of a fitted estimator, for saving (cuML's `as_sklearn`); CPU models as is."""
@@ -152,8 +153,12 @@ def module_of(frame: Any) -> ModuleType:
     return pd
 
 
-def select(requested: str | None = "auto") -> Backend:
-    """The backend for `requested` ("auto" | "cpu" | "gpu"); `DEVICEPIPE_BACKEND` replaces "auto"."""
+def select(requested: str | None = "auto", *, rmm_pool: bool = False, spill: bool = False) -> Backend:
+    """The backend for `requested` ("auto" | "cpu" | "gpu"); `DEVICEPIPE_BACKEND` replaces "auto".
+
+    `rmm_pool` and `spill` (GPU only) are applied while probing the device, before the probe creates the
+    process's first cuDF object: cuDF reads its spill option once, when that first object is made.
+    """
     choice = (requested or "auto").lower()
     if choice == "auto":
         choice = os.environ.get(ENV_VAR, "auto").lower() or "auto"
@@ -164,7 +169,7 @@ def select(requested: str | None = "auto") -> Backend:
         )
     if choice == "cpu":
         return cpu_backend()
-    reason = gpu_unusable_reason()
+    reason = gpu_unusable_reason(rmm_pool=rmm_pool, spill=spill)
     if reason is None:
         return _gpu_backend()
     if choice == "gpu":
@@ -181,8 +186,11 @@ def cpu_backend() -> Backend:
     return Backend("cpu", pd, np, torch.device("cpu"), f"CPU ({threads} torch threads)", "sklearn")
 
 
-def gpu_unusable_reason() -> str | None:
-    """None when RAPIDS imports and a CUDA device runs a real cuDF operation; else why not."""
+def gpu_unusable_reason(rmm_pool: bool = False, spill: bool = False) -> str | None:
+    """None when RAPIDS imports and a CUDA device runs a real cuDF operation; else why not.
+
+    With a device present, the memory settings (`configure_gpu_memory`) are applied before that operation.
+    """
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None and visible.strip() in ("", "-1"):
         return f"CUDA_VISIBLE_DEVICES={visible!r} hides every device"
@@ -194,10 +202,14 @@ def gpu_unusable_reason() -> str | None:
     try:
         if cupy.cuda.runtime.getDeviceCount() < 1:
             return "no CUDA device is visible"
-        if int(cudf.Series([1, 2]).sum()) != 3:
-            return "a cuDF probe returned a wrong result"
         if not torch.cuda.is_available():
             return "torch was built without CUDA or cannot see the device"
+    except Exception as exc:
+        return f"the CUDA probe failed: {type(exc).__name__}: {exc}"
+    configure_gpu_memory(pool=rmm_pool, spill=spill)  # a ConfigError here is the user's to see, not a reason
+    try:
+        if int(cudf.Series([1, 2]).sum()) != 3:
+            return "a cuDF probe returned a wrong result"
     except Exception as exc:
         return f"the CUDA probe failed: {type(exc).__name__}: {exc}"
     return None
@@ -215,12 +227,14 @@ _MEMORY: dict[str, bool] = {}
 
 
 def configure_gpu_memory(pool: bool = False, spill: bool = False) -> dict[str, bool]:
-    """Device memory settings, once per process, before torch allocates on the device.
+    """Device memory settings, once per process, before the first cuDF object and torch's first allocation.
 
+    `select` calls this while probing the device; call it directly only before anything touches the GPU.
     pool: one RMM pool allocator shared by cuDF, CuPy (rmm_cupy_allocator) and torch (rmm_torch_allocator),
     so the libraries reuse one another's freed memory instead of each caching its own.
     spill: cuDF spills device buffers to host memory when the device runs short (as CUDF_SPILL=on does),
-    trading speed for fitting data near the device's size.
+    trading speed for fitting data near the device's size. The pool comes first: spilling on demand wraps
+    whichever RMM resource is current when cuDF creates its spill manager.
     """
     wanted = {"rmm_pool": pool, "spill": spill}
     if _MEMORY:
@@ -233,18 +247,29 @@ def configure_gpu_memory(pool: bool = False, spill: bool = False) -> dict[str, b
         from rmm.allocators.cupy import rmm_cupy_allocator
         from rmm.allocators.torch import rmm_torch_allocator
 
-        rmm.reinitialize(pool_allocator=True)
-        cupy.cuda.set_allocator(rmm_cupy_allocator)
+        if rmm_torch_allocator is None:  # rmm defines it only where torch has CUDA and pluggable allocators
+            raise ConfigError(
+                "--rmm-pool needs a CUDA build of torch with torch.cuda.memory.CUDAPluggableAllocator "
+                f"(found torch {torch.__version__}); install a CUDA build of torch or run without --rmm-pool."
+            )
         try:
             torch.cuda.memory.change_current_allocator(rmm_torch_allocator)
         except RuntimeError as exc:
             raise ConfigError(
                 f"--rmm-pool must be set before torch first allocates on the GPU ({exc}); start a new process."
             ) from exc
+        rmm.reinitialize(pool_allocator=True)
+        cupy.cuda.set_allocator(rmm_cupy_allocator)
     if spill:
         import cudf
+        from cudf.core.buffer.spill_manager import get_global_manager
 
         cudf.set_option("spill", True)
+        if get_global_manager() is None:  # cuDF made its (spill-less) manager at the first cuDF object
+            raise ConfigError(
+                "--spill must be set before the process makes its first cuDF object; start a new process "
+                "(or set CUDF_SPILL=on before starting Python)."
+            )
     _MEMORY.update(wanted)
     return dict(_MEMORY)
 

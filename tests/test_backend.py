@@ -92,3 +92,14 @@ def test_gpu_backend_runs_cudf(gpu):
     assert gpu.name == "gpu" and gpu.torch_device.type == "cuda"
     frame = gpu.df.DataFrame({"a": [1.0, 2.0, 3.0]})
     assert float(frame["a"].sum()) == 6.0
+
+
+def test_every_cuml_baseline_has_its_twin_for_loading_saved_models():
+    """A model saved as scikit-learn is put back on the device through CUML_TWINS: each registry pair is there."""
+    from pipelines.baselines import REGISTRY
+
+    for entries in REGISTRY.values():
+        for entry in entries.values():
+            module, _, name = entry["classes"]["cuml"].rpartition(".")
+            assert entry["classes"]["sklearn"].rpartition(".")[2] == name
+            assert backends.CUML_TWINS[name] == module

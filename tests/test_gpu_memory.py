@@ -16,14 +16,23 @@ pytestmark = [pytest.mark.gpu, pytest.mark.rapids]
 
 SCRIPT = """
 import torch, cudf, rmm
+from cudf.core.buffer.spill_manager import get_global_manager
+from rmm.allocators.torch import rmm_torch_allocator
 from pipelines.backend import configure_gpu_memory, select
-backend = select("gpu")
-print(configure_gpu_memory(pool=True, spill=True))
+backend = select("gpu", rmm_pool=True, spill=True)
+assert configure_gpu_memory(pool=True, spill=True) == {"rmm_pool": True, "spill": True}
 x = torch.ones(1 << 20, device="cuda")
 frame = cudf.DataFrame({"a": range(1000)})
 assert float(frame["a"].sum()) == 499500.0 and float(x.sum()) == float(1 << 20)
-assert "Pool" in type(rmm.mr.get_current_device_resource()).__name__, type(rmm.mr.get_current_device_resource())
-assert cudf.get_option("spill") is True
+# The pool is RMM's current resource (spilling on demand may wrap it in a failure-callback adaptor).
+stack, mr = [], rmm.mr.get_current_device_resource()
+while mr is not None:
+    stack.append(type(mr).__name__)
+    mr = getattr(mr, "upstream_mr", None)
+assert any("Pool" in name for name in stack), stack
+manager = get_global_manager()
+assert manager is not None, "cuDF made its spill manager before spilling was switched on"
+assert len(manager.buffers()) > 0, "the spill manager tracks no cuDF buffer"
 print("ok")
 """
 
@@ -33,6 +42,27 @@ def test_pool_and_spill_in_a_fresh_process(gpu):
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
+
+
+SPILL_TOO_LATE = """
+import cudf
+from pipelines.backend import configure_gpu_memory
+from pipelines.errors import ConfigError
+cudf.Series([1, 2, 3]).sum()  # the first cuDF object: cuDF fixes its spill setting here
+try:
+    configure_gpu_memory(spill=True)
+except ConfigError as exc:
+    print("refused:", exc)
+"""
+
+
+def test_spilling_asked_for_after_the_first_cudf_object_is_refused(gpu):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", SPILL_TOO_LATE], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "refused: --spill must be set before the process makes its first cuDF object" in result.stdout
 
 
 def test_settings_cannot_change_within_a_process(gpu):

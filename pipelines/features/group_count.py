@@ -15,6 +15,8 @@ from pipelines.errors import ConfigError
 from pipelines.features.base import NUMERIC, Op
 from pipelines.features.tables import filled, group_stats, lookup
 
+# The fixed periods that both pandas' and cuDF's `Series.dt.floor` take (cuDF takes no multiples like "2h").
+PERIODS = ("D", "h", "min", "s", "ms", "us", "ns")
 PERIOD = "__period__"
 ONE = "__one__"
 TIME = "__time__"
@@ -22,7 +24,7 @@ TIME = "__time__"
 
 class GroupCount(Op):
     """Adds `name` (default `count_<keys>[_<period>]`): the number of rows with the same keys and, with
-    `time_column`, the same `period` ("h", "D", ... as in `Series.dt.floor`) of that time. With `earlier`, only
+    `time_column`, the same `period` (one of PERIODS: "D", "h", "min", ...) of that time. With `earlier`, only
     the rows of that group scheduled strictly before the row (a plane's legs earlier in the day). Rows with a
     null key count 0. float32."""
 
@@ -34,6 +36,11 @@ class GroupCount(Op):
         earlier: bool = False,
         name: str | None = None,
     ):
+        if period not in PERIODS:
+            raise ConfigError(
+                f"GroupCount: period {period!r} is not one of {PERIODS}, the periods both pandas and cuDF floor "
+                "a time to (no multiples such as '2h', no calendar periods such as 'W' or 'MS')."
+            )
         self.keys = list(keys)
         self.time_column = time_column
         self.period = period

@@ -43,6 +43,12 @@ def test_keys_alone_and_null_keys():
         GroupCount(["k"], earlier=True).fit(frame)
 
 
+@pytest.mark.parametrize("period", ["H", "2h", "W", "MS", "hour"])
+def test_periods_cudf_cannot_floor_to_are_refused_on_every_backend(period):
+    with pytest.raises(ConfigError, match=r"period .* is not one of \('D', 'h', 'min'"):
+        GroupCount(["origin"], "sched", period)
+
+
 @settings(max_examples=40, deadline=None)
 @given(rows=st.lists(st.tuples(st.sampled_from("xyz"), st.integers(0, 47)), min_size=1, max_size=50))
 def test_earlier_is_below_the_day_count_and_counts_match_the_group_sizes(rows):

@@ -1,0 +1,180 @@
+"""The RAPIDS API the GPU path calls exists in the installed RAPIDS release, checked without a device.
+
+`import cudf` works on a machine without a GPU (only the first operation fails), so wherever the RAPIDS
+extra is installed these tests resolve every name the code reaches through cuDF/CuPy/RMM/cuML and every
+keyword it passes, against the installed packages: a renamed function, a dropped keyword or an estimator
+parameter cuML lacks fails here, not on a GPU run. Where RAPIDS is not installed (CI) they skip.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+from pathlib import Path
+
+import pytest
+
+from pipelines import backend as backends
+from pipelines.baselines import REGISTRY
+from pipelines.errors import ConfigError
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.rapids_api
+
+
+@pytest.fixture(scope="module")
+def rapids():
+    try:
+        return {name: importlib.import_module(name) for name in ("cudf", "cupy", "cuml", "rmm")}
+    except Exception as exc:
+        pytest.skip(f"RAPIDS is not installed here ({type(exc).__name__}: {exc}); pip install '.[gpu-cu13]'")
+
+
+def _sources() -> list[Path]:
+    return sorted((ROOT / "pipelines").rglob("*.py"))
+
+
+def _backend_attribute_uses() -> dict[tuple[str, str], set[str]]:
+    """(role, name) -> keywords passed, for every `<x>.df.<name>`, `<x>.xp.<name>` and `module_of(...).<name>`
+    in pipelines/ (role "df": pandas or cuDF; "xp": NumPy or CuPy)."""
+    uses: dict[tuple[str, str], set[str]] = {}
+    for path in _sources():
+        tree = ast.parse(path.read_text())
+        keywords = {id(n.func): {k.arg for k in n.keywords if k.arg} for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Attribute):
+                continue
+            owner, role = node.value, None
+            frames_module = (isinstance(owner, ast.Call) and getattr(owner.func, "id", None) == "module_of") or (
+                isinstance(owner, ast.Name) and owner.id in ("dataframes", "frames") and node.attr[0].isupper()
+            )
+            if isinstance(owner, ast.Attribute) and owner.attr in ("df", "xp"):
+                role = owner.attr
+            elif frames_module:
+                role = "df"
+            if role:
+                uses.setdefault((role, node.attr), set()).update(keywords.get(id(node), set()))
+    return uses
+
+
+def _rapids_calls() -> list[tuple[str, list[str]]]:
+    """(dotted name, keywords) of each call in backend.py on a name imported from a RAPIDS module."""
+    tree = ast.parse((ROOT / "pipelines" / "backend.py").read_text())
+    imported: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in ("cudf", "cupy", "rmm", "cuml"):
+                    imported[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("cudf", "cupy", "rmm"):
+            for alias in node.names:
+                imported[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    calls = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call | ast.Attribute):
+            target = node.func if isinstance(node, ast.Call) else node
+            parts = []
+            while isinstance(target, ast.Attribute):
+                parts.insert(0, target.attr)
+                target = target.value
+            if isinstance(target, ast.Name) and target.id in imported:
+                keywords = [k.arg for k in node.keywords if k.arg] if isinstance(node, ast.Call) else []
+                calls.append((".".join([imported[target.id], *parts]), keywords))
+    return calls
+
+
+def _resolve(dotted: str):
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            obj = getattr(obj, name)
+        return obj
+    raise ImportError(dotted)
+
+
+def test_the_scans_see_what_they_look_for():
+    """The AST scans find the uses they are meant to check (an empty scan would pass vacuously)."""
+    uses = _backend_attribute_uses()
+    assert {("df", "read_parquet"), ("df", "concat"), ("xp", "asarray"), ("df", "CategoricalDtype")} <= set(uses)
+    assert "columns" in uses[("df", "read_parquet")] and "categories" in uses[("df", "CategoricalDtype")]
+    names = {name for name, _ in _rapids_calls()}
+    assert {"rmm.reinitialize", "cudf.set_option", "cupy.cuda.runtime.getDeviceCount"} <= names
+
+
+def test_every_frame_and_array_function_exists_in_cudf_and_cupy_with_its_keywords(rapids):
+    module = {"df": rapids["cudf"], "xp": rapids["cupy"]}
+    problems = []
+    for (role, name), keywords in sorted(_backend_attribute_uses().items()):
+        dotted = f"{module[role].__name__}.{name}"
+        if not hasattr(module[role], name):
+            problems.append(f"{dotted}: missing")
+            continue
+        problems += _keyword_problems(dotted, getattr(module[role], name), keywords)
+    assert problems == []
+
+
+def _keyword_problems(dotted: str, obj, keywords) -> list[str]:
+    if not keywords or not callable(obj):
+        return []
+    try:
+        parameters = inspect.signature(obj).parameters
+    except (TypeError, ValueError):  # a compiled function without a signature: only the name is checked
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return []
+    return [f"{dotted}: no keyword {k!r}" for k in sorted(keywords) if k not in parameters]
+
+
+def test_every_rapids_call_in_the_backend_resolves_with_its_keywords(rapids):
+    problems = []
+    for dotted, keywords in _rapids_calls():
+        try:
+            obj = _resolve(dotted)
+        except (ImportError, AttributeError) as exc:
+            problems.append(f"{dotted}: {type(exc).__name__}: {exc}")
+            continue
+        problems += _keyword_problems(dotted, obj, keywords)
+    assert problems == []
+
+
+@pytest.mark.parametrize(("task", "name"), [(task, name) for task, entries in REGISTRY.items() for name in entries])
+def test_cuml_twins_take_the_baseline_parameters_and_convert_to_sklearn(rapids, task, name):
+    entry = REGISTRY[task][name]
+    cuml_class = _resolve(entry["classes"]["cuml"])
+    sklearn_class = _resolve(entry["classes"]["sklearn"])
+    accepted = inspect.signature(cuml_class).parameters
+    assert [p for p in [*entry["params"], "output_type"] if p not in accepted] == []
+    # Saved as scikit-learn (as_sklearn), loaded back onto the device (from_sklearn) by the same name.
+    assert callable(cuml_class.as_sklearn) and callable(cuml_class.from_sklearn)
+    assert cuml_class.__name__ == sklearn_class.__name__
+    assert _resolve(f"{backends.CUML_TWINS[sklearn_class.__name__]}.{cuml_class.__name__}") is cuml_class
+
+
+def test_cudf_spill_option_and_manager_exist(rapids):
+    from cudf.core.buffer.spill_manager import get_global_manager
+
+    assert rapids["cudf"].get_option("spill") in (False, True)
+    assert callable(get_global_manager)
+
+
+def test_rmm_pool_needs_a_cuda_torch(rapids):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("torch has CUDA here: the pool is tested by tests/test_gpu_memory.py")
+    with pytest.raises(ConfigError, match="needs a CUDA build of torch"):
+        backends.configure_gpu_memory(pool=True)
+    assert backends._MEMORY == {}  # refused before anything was set
+
+
+def test_rapids_without_a_device_falls_back_to_cpu_with_the_reason(rapids):
+    reason = backends.gpu_unusable_reason()
+    if reason is None:
+        pytest.skip("a GPU is usable here")
+    assert reason.startswith(("no CUDA device", "the CUDA probe failed", "torch was built without CUDA"))
+    assert backends.select("auto").name == "cpu"
