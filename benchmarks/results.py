@@ -80,16 +80,18 @@ class CpuLoad:
 
 
 def _cpu_times() -> tuple[float | None, float | None, float]:
-    """All cores' busy and total seconds since boot (None off Linux), and this process's CPU seconds."""
-    own = os.times()
+    """All cores' busy and total seconds since boot (None off Linux), and the CPU seconds of this process and of
+    its children that have ended (a benchmark's worker processes are its own work, not other load)."""
+    times = os.times()
+    own = times.user + times.system + times.children_user + times.children_system  # workers waited for count too
     try:
         fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     except (OSError, ValueError):
-        return None, None, own.user + own.system
+        return None, None, own
     user, nice, system, idle, iowait, irq, softirq, steal = fields
     tick = os.sysconf("SC_CLK_TCK")
     busy = (user + nice + system + irq + softirq + steal) / tick
-    return busy, busy + (idle + iowait) / tick, own.user + own.system
+    return busy, busy + (idle + iowait) / tick, own
 
 
 def base_parser(module: str, description: str) -> argparse.ArgumentParser:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from benchmarks import handoff, loader
+from pipelines.errors import ConfigError
 
 
 def _positive(value) -> bool:
@@ -53,3 +56,29 @@ def test_handoff_benchmark_writes_seconds_per_row_count(tmp_path):
     assert set(results["growth"]) == names
     assert results["rows_ratio"] == 10
     assert all(_positive(r) for r in results["copy_matrix_over_to_torch"].values())
+
+
+def test_stages_benchmark_writes_seconds_metrics_and_ledger_per_backend(tmp_path, flights_dir):
+    from benchmarks import stages
+
+    path = tmp_path / "stages.json"
+    tiny = ["--sample", "0.02", "--epochs", "1", "--models", "logistic_regression", "--data-dir", str(flights_dir)]
+    stages.main([*tiny, "--json", str(path)])
+    run = _check_record(path, "stages")
+    result = run["results"]["by_backend"]["cpu"]
+    assert list(result["seconds"]) == list(stages.STAGES)
+    assert all(s >= 0 for s in result["seconds"].values()) and _positive(result["total_seconds"])
+    assert set(result["models"]) == {"logistic_regression", "mlp"}
+    assert all(0.5 < m["test"]["auc"] <= 1 for m in result["models"].values())
+    assert result["handoff_zero_copy"] is True
+    assert result["residency"]["enabled"] is False  # no device, no copies to count
+    assert result["rows"]["train"] > result["rows"]["valid"] > 0
+    assert "ratio" not in run["results"]  # one backend: nothing to compare
+
+
+def test_stages_benchmark_refuses_a_bad_option_before_any_worker(tmp_path, capsys):
+    from benchmarks import stages
+
+    with pytest.raises(ConfigError, match="--sample is a fraction"):
+        stages.main(["--sample", "2", "--json", str(tmp_path / "x.json")])
+    assert not (tmp_path / "x.json").exists()

@@ -1,0 +1,226 @@
+"""Stages benchmark: seconds per pipeline stage of the default job (or your data), per backend, same machine.
+
+Each backend runs in a fresh process of its own (GPU memory settings and torch's threads are per process), the
+stages called one after another as the `train` flow calls them, without Prefect and without the feature cache:
+
+    load       read the Parquet files, join weather and planes, validate, encode the target
+    split      train / valid / test
+    features   fit the feature workflow on train, transform every split
+    handoff    zero-copy DLPack handoff of the feature columns to torch
+    baselines  fit and score every baseline (seconds per model beside it)
+    train      train and score the MLP
+
+and on the GPU backend each stage runs under the residency ledger (host<->device copy bytes). The first stage
+of a process also pays for start-up work (CUDA context, cuDF's kernel compilation): `--warmup` runs the whole
+sequence once, untimed, on a 1% sample first.
+
+    python -m benchmarks.stages [--backends cpu gpu] [--sample 1.0] [--epochs 6] [--models xgboost ...]
+                                [--data-dir data] [--data PATH --target COL] [--warmup] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.results import CpuLoad, base_parser, parse_args, positive_int, record, run_command, write_json
+from pipelines import backend as backends
+from pipelines import job
+from pipelines.config import RunConfig
+from pipelines.errors import ConfigError
+from pipelines.residency import Ledger
+
+MODULE = "benchmarks.stages"
+STAGES = ("load", "split", "features", "handoff", "baselines", "train")
+
+
+def run_stages(config: RunConfig, backend: backends.Backend) -> dict[str, Any]:
+    """The train flow's stages, timed (and ledgered on the GPU); what each produced, in numbers."""
+    ledger = Ledger(enabled=backend.is_gpu)
+    seconds: dict[str, float] = {}
+
+    def timed(stage: str, action):
+        started = time.perf_counter()
+        with ledger.stage(stage):
+            result = action()
+            backend.synchronize()
+        seconds[stage] = round(time.perf_counter() - started, 3)
+        print(f"[{backend.name}] {stage}: {seconds[stage]:.2f} s", file=sys.stderr, flush=True)  # progress
+        return result
+
+    dataset = timed("load", lambda: job.load_dataset(config, backend))
+    parts = timed("split", lambda: job.split_dataset(dataset, config, backend))
+    features = timed("features", lambda: job.fit_features(dataset, parts, config))
+    hand = timed("handoff", lambda: job.hand_off(features, backend))
+
+    def baselines():
+        fitted = job.fit_baselines(features, config, backend)
+        return job.score_baselines(fitted, features, hand, config, backend)
+
+    scores = timed("baselines", baselines)
+    _, scores[job.MLP] = timed("train", lambda: job.train_network(hand, features, config, progress=False))
+    metrics = job.metrics_document(job.feature_set(dataset, parts, features), scores, config, backend)
+    return {
+        "backend": backend.name,
+        "device": backend.device_name,
+        "seconds": seconds,
+        "total_seconds": round(sum(seconds.values()), 3),
+        "rows": metrics["rows"],
+        "features": {"numeric": len(features.workflow.numeric_), "categorical": len(features.workflow.categorical_)},
+        "models": {
+            name: {"test": score["test"], "valid": score["valid"], "fit_seconds": score["fit_seconds"]}
+            for name, score in scores.items()
+        },
+        "best_model": metrics["best_model"],
+        "handoff_zero_copy": hand.check["zero_copy"],
+        "residency": ledger.as_dict(),
+    }
+
+
+def _config(args: argparse.Namespace, backend: str, sample: float | None) -> RunConfig:
+    return RunConfig(
+        data=args.data,
+        target=args.target,
+        task=args.task,
+        backend=backend,
+        data_dir=str(args.data_dir),
+        seed=args.seed,
+        sample=sample,
+        epochs=args.epochs,
+        baselines=args.models,
+        cache=False,
+        rmm_pool=args.rmm_pool,
+        spill=args.spill,
+    ).check()
+
+
+def one_backend(args: argparse.Namespace) -> dict[str, Any]:
+    """In this process: select the backend, optionally warm up, run the stages."""
+    backend = backends.select(args.one, rmm_pool=args.rmm_pool, spill=args.spill)
+    warmup = None
+    if args.warmup:
+        started = time.perf_counter()
+        run_stages(_config(args, args.one, 0.01), backend)
+        warmup = round(time.perf_counter() - started, 3)
+    result = run_stages(_config(args, args.one, args.sample), backend)
+    result["warmup_seconds"] = warmup
+    result["torch_threads"] = torch.get_num_threads()
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(_parser(), argv)
+    if args.one:  # a worker: one backend, results to --json
+        write_json(args.json, one_backend(args))
+        return {}
+    _config(args, "cpu", args.sample)  # a bad option stops here, before any worker starts
+    args.backends = list(dict.fromkeys(args.backends))
+    load = CpuLoad()
+    # The GPU first: a machine without one fails in seconds, not after the whole CPU run.
+    done = {name: _worker(name, argv) for name in sorted(args.backends, key=lambda n: n != "gpu")}
+    results = {"by_backend": {name: done[name] for name in args.backends}}
+    if len(args.backends) == 2:
+        first, second = (results["by_backend"][name]["seconds"] for name in args.backends)
+        results["ratio"] = {stage: _ratio(first.get(stage), second.get(stage)) for stage in STAGES}
+        totals = [results["by_backend"][name]["total_seconds"] for name in args.backends]
+        results["ratio"]["total"] = _ratio(*totals)
+    device = torch.device("cuda") if "gpu" in args.backends else torch.device("cpu")
+    run = record(MODULE, argv, args, results, device, load)
+    _print_table(run)
+    if args.json:
+        write_json(args.json, run)
+    return run
+
+
+def _worker(name: str, argv: list[str]) -> dict[str, Any]:
+    """Run one backend in a fresh process; its stderr passes through, its result comes back as JSON."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / f"{name}.json"
+        command = [sys.executable, "-m", MODULE, *_without(argv, "--json", "--backends"), "--one", name]
+        command += ["--json", str(out)]
+        completed = subprocess.run(command, stdout=subprocess.DEVNULL, env={**os.environ}, check=False)
+        if completed.returncode != 0 or not out.exists():
+            raise ConfigError(f"the {name} backend's run failed (exit code {completed.returncode}); see above.")
+        return json.loads(out.read_text())
+
+
+def _without(argv: list[str], *options: str) -> list[str]:
+    """argv less `options` and the values that follow each."""
+    kept, skipping = [], False
+    for item in argv:
+        if item in options:
+            skipping = True
+            continue
+        if skipping and not item.startswith("--"):
+            continue
+        skipping = False
+        kept.append(item)
+    return kept
+
+
+def _ratio(first: float | None, second: float | None) -> float | None:
+    return round(first / second, 2) if first and second else None
+
+
+def _print_table(run: dict[str, Any]) -> None:
+    by_backend, machine = run["results"]["by_backend"], run["machine"]
+    names = list(by_backend)
+    print(f"{machine['cpu']}, {machine['cores']} cores" + (f"; {machine['gpu']}" if "gpu" in machine else ""))
+    header = "".join(f"{name + ' s':>12}" for name in names)
+    ratio = f"{names[0] + '/' + names[1]:>12}" if "ratio" in run["results"] else ""
+    print(f"{'stage':<12}{header}{ratio}")
+    for stage in [*STAGES, "total"]:
+        cells = "".join(
+            f"{(by_backend[n]['total_seconds'] if stage == 'total' else by_backend[n]['seconds'][stage]):>12.2f}"
+            for n in names
+        )
+        extra = run["results"].get("ratio", {}).get(stage)
+        print(f"{stage:<12}{cells}" + (f"{extra:>11.1f}x" if extra else ""))
+    print("\ntest metrics, best on valid marked *, (fit seconds):")
+    for n in names:
+        result = by_backend[n]
+        primary = next(iter(next(iter(result["models"].values()))["test"]))
+        row = ", ".join(
+            f"{model}{'*' if model == result['best_model'] else ''} {score['test'][primary]:.4f} "
+            f"({score['fit_seconds']:.1f} s)"
+            for model, score in result["models"].items()
+        )
+        print(f"  {n}: {primary} {row}")
+        residency = result["residency"]
+        if residency["enabled"]:
+            for stage, copies in residency["stages"].items():
+                print(
+                    f"    {stage:<10} host->device {copies['host_to_device_bytes']:>14,} B "
+                    f"device->host {copies['device_to_host_bytes']:>12,} B"
+                )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = base_parser(MODULE, __doc__.splitlines()[0])
+    parser.add_argument("--backends", nargs="+", choices=["cpu", "gpu"], default=["cpu"])
+    parser.add_argument("--sample", type=float, default=None, help="fraction of rows (default: all)")
+    parser.add_argument("--epochs", type=positive_int, default=6)
+    parser.add_argument("--models", nargs="+", default=None, help="baselines (default: every one of the task)")
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--data", default=None, help="your Parquet/CSV instead of the default job")
+    parser.add_argument("--target", default=None)
+    parser.add_argument("--task", choices=["classification", "regression"], default="classification")
+    parser.add_argument("--warmup", action="store_true", help="run once untimed on a 1%% sample first")
+    parser.add_argument("--rmm-pool", action="store_true")
+    parser.add_argument("--spill", action="store_true")
+    parser.add_argument("--one", choices=["cpu", "gpu"], default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+if __name__ == "__main__":
+    run_command(main)
