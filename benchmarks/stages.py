@@ -37,7 +37,7 @@ from pipelines import backend as backends
 from pipelines import job
 from pipelines.config import RunConfig
 from pipelines.errors import ConfigError
-from pipelines.residency import Ledger
+from pipelines.residency import CALIBRATION_BYTES, Ledger
 
 MODULE = "benchmarks.stages"
 STAGES = ("load", "split", "features", "handoff", "baselines", "train")
@@ -198,6 +198,8 @@ def _print_table(run: dict[str, Any]) -> None:
         print(f"  {n}: {primary} {row}")
         residency = result["residency"]
         if residency["enabled"]:
+            seen = residency["calibration"]["seen_bytes"]
+            print(f"    ledger: saw {seen:,} of its {CALIBRATION_BYTES:,}-byte test copy")
             for stage, copies in residency["stages"].items():
                 print(
                     f"    {stage:<10} host->device {copies['host_to_device_bytes']:>14,} B "

@@ -29,6 +29,15 @@ def residency_lines(residency: dict[str, Any]) -> str:
     ]
     if not residency.get("enabled"):
         return "\n".join([*lines, "- CPU backend: no device, so no host<->device copies to record"])
+    calibration = residency.get("calibration") or {}
+    if residency.get("sees_copies") is False:
+        lines.append(
+            f"- **the ledger cannot see copies**: the profiler saw {calibration.get('seen_bytes')} of the "
+            f"{calibration.get('copied_bytes')} bytes of a known test copy, so the zeros below prove nothing "
+            "(CUDA activity records unavailable: is GPU profiling restricted to administrators?)"
+        )
+    elif residency.get("sees_copies"):
+        lines.append(f"- the ledger saw its {calibration.get('copied_bytes')}-byte test copy: its counts are live")
     lines += ["", "| stage | host->device bytes | device->host bytes | device->device bytes |", "|---|---|---|---|"]
     for stage, row in residency.get("stages", {}).items():
         cells = [row.get(f"{d}_bytes", 0) for d in ("host_to_device", "device_to_host", "device_to_device")]

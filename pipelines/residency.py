@@ -7,6 +7,12 @@ manifest beside it) are the evidence of zero-copy.
 
 `check(budget)` fails a run whose device-to-host bytes, over the stages between load and the end of training,
 exceed a small budget (room for scalars and small vocabularies, not for data).
+
+A ledger that records nothing would look like perfect residency: where CUPTI's activity records are not
+available to the process (profiling restricted to administrators, a CUPTI library that does not match the
+driver), the profiler runs and sees no copies. So before its first stage the ledger copies a known number of
+bytes to the device under the profiler (`calibrate`); when it does not see them, the manifest and the report
+say so, and `check` refuses to vouch for residency.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pipelines.errors import DevicepipeError
 DIRECTIONS = {"HtoD": "host_to_device", "DtoH": "device_to_host", "DtoD": "device_to_device"}
 STRICT_STAGES = ("load", "split", "features", "handoff", "baselines", "train")
 DEFAULT_BUDGET_BYTES = 1 << 20
+CALIBRATION_BYTES = 1 << 20
 
 
 class ResidencyError(DevicepipeError):
@@ -36,31 +43,54 @@ class Ledger:
 
     enabled: bool
     stages: dict[str, dict[str, int]] = field(default_factory=dict)
+    calibration: dict[str, int] | None = None  # {"copied_bytes", "seen_bytes"} of the known test copy
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         if not self.enabled:
             yield
             return
-        import torch
-        from torch.profiler import ProfilerActivity, profile
-
-        torch.cuda.synchronize()
-        with profile(activities=[ProfilerActivity.CUDA]) as profiler:
+        if self.calibration is None:
+            self.calibrate()
+        with _profiled() as copies:
             yield
-            torch.cuda.synchronize()
-        with tempfile.TemporaryDirectory() as folder:
-            trace = Path(folder) / "trace.json"
-            profiler.export_chrome_trace(str(trace))
-            self.stages[name] = copies_in_trace(json.loads(trace.read_text()))
+        self.stages[name] = copies
+
+    def calibrate(self) -> None:
+        """Copy CALIBRATION_BYTES host-to-device under the profiler and record how many bytes it saw."""
+        import torch
+
+        host = torch.ones(CALIBRATION_BYTES, dtype=torch.uint8)
+        with _profiled() as copies:
+            device = host.to("cuda")
+        del device
+        self.calibration = {"copied_bytes": CALIBRATION_BYTES, "seen_bytes": copies["host_to_device_bytes"]}
+
+    @property
+    def sees_copies(self) -> bool | None:
+        """Whether the profiler saw the calibration copy (None: not calibrated, or no device)."""
+        if not self.enabled or self.calibration is None:
+            return None
+        return self.calibration["seen_bytes"] >= self.calibration["copied_bytes"]
 
     def total(self, direction: str, stages: tuple[str, ...] = STRICT_STAGES) -> int:
         return sum(self.stages.get(s, {}).get(f"{direction}_bytes", 0) for s in stages)
 
     def check(self, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
-        """ResidencyError if more than `budget_bytes` went device-to-host between load and end of training."""
+        """ResidencyError if more than `budget_bytes` went device-to-host between load and end of training, or if
+        the ledger cannot see copies at all."""
+        if not self.enabled:
+            return
+        if self.sees_copies is False:
+            raise ResidencyError(
+                f"Strict residency cannot be checked: the profiler saw {self.calibration['seen_bytes']} of the "
+                f"{self.calibration['copied_bytes']} bytes of a known host-to-device test copy, so CUDA activity "
+                "records are not reaching it (GPU profiling may be restricted to administrators: "
+                "NVreg_RestrictProfilingToAdminUsers). Allow profiling for this user or run without "
+                "--strict-residency."
+            )
         moved = self.total("device_to_host")
-        if self.enabled and moved > budget_bytes:
+        if moved > budget_bytes:
             per_stage = {s: v.get("device_to_host_bytes", 0) for s, v in self.stages.items() if s in STRICT_STAGES}
             raise ResidencyError(
                 f"Strict residency: {moved} bytes went from the device to the host between load and the end of "
@@ -72,9 +102,28 @@ class Ledger:
         return {
             "enabled": self.enabled,
             "source": "torch.profiler CUDA activity (CUPTI memcpy records)" if self.enabled else "none (CPU backend)",
+            "sees_copies": self.sees_copies,
+            "calibration": self.calibration,
             "stages": self.stages,
             "device_to_host_bytes_load_to_train": self.total("device_to_host"),
         }
+
+
+@contextmanager
+def _profiled() -> Iterator[dict[str, int]]:
+    """Profile the block's CUDA activity; the yielded dict is filled with its copy totals when the block ends."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    copies: dict[str, int] = {}
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as profiler:
+        yield copies
+        torch.cuda.synchronize()
+    with tempfile.TemporaryDirectory() as folder:
+        trace = Path(folder) / "trace.json"
+        profiler.export_chrome_trace(str(trace))
+        copies.update(copies_in_trace(json.loads(trace.read_text())))
 
 
 def copies_in_trace(trace: dict[str, Any]) -> dict[str, int]:

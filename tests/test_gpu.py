@@ -118,6 +118,7 @@ def test_flow_on_gpu_backend(gpu, flights_dir, tmp_path):
     assert manifest["handoff"]["zero_copy"] is True
     ledger = manifest["residency"]
     assert ledger["enabled"] is True
+    assert ledger["sees_copies"] is True, ledger["calibration"]  # else the zeros below would prove nothing
     # Only scalars (null counts, per-epoch metrics) may come back from the device in these stages.
     for stage in ("handoff", "train"):
         assert ledger["stages"][stage]["device_to_host_bytes"] < 64 * 1024, (stage, ledger["stages"][stage])

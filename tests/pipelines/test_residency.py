@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.residency import Ledger, ResidencyError, copies_in_trace
+from pipelines.report import residency_lines
+from pipelines.residency import CALIBRATION_BYTES, Ledger, ResidencyError, copies_in_trace
 
 TRACE = {
     "traceEvents": [
@@ -40,6 +41,30 @@ def test_cpu_ledger_records_nothing_and_never_fails():
     assert ledger.as_dict()["stages"] == {} and ledger.as_dict()["enabled"] is False
 
 
+def test_a_ledger_blind_to_its_test_copy_refuses_to_vouch_and_says_so():
+    """Zeros from a profiler that records nothing must not pass for perfect residency."""
+    blind = Ledger(enabled=True, stages={"train": {"device_to_host_bytes": 0}})
+    blind.calibration = {"copied_bytes": CALIBRATION_BYTES, "seen_bytes": 0}
+    assert blind.sees_copies is False and blind.as_dict()["sees_copies"] is False
+    with pytest.raises(ResidencyError, match="cannot be checked: the profiler saw 0 of the 1048576 bytes"):
+        blind.check()
+    report = residency_lines({**blind.as_dict(), "handoff_zero_copy": True})
+    assert "the ledger cannot see copies" in report and "prove nothing" in report
+
+    seeing = Ledger(enabled=True, stages={"train": {"device_to_host_bytes": 8}})
+    seeing.calibration = {"copied_bytes": CALIBRATION_BYTES, "seen_bytes": CALIBRATION_BYTES}
+    assert seeing.sees_copies is True
+    seeing.check(budget_bytes=8)
+    with pytest.raises(ResidencyError, match="Strict residency: 8 bytes"):
+        seeing.check(budget_bytes=4)
+    assert "its counts are live" in residency_lines(seeing.as_dict())
+
+
+def test_cpu_ledger_has_no_calibration():
+    assert Ledger(enabled=False).as_dict()["sees_copies"] is None
+    assert Ledger(enabled=False).as_dict()["calibration"] is None
+
+
 @pytest.mark.gpu
 def test_ledger_sees_a_real_copy(cuda_device):
     import torch
@@ -49,3 +74,5 @@ def test_ledger_sees_a_real_copy(cuda_device):
         host = torch.ones(1 << 20, device=cuda_device).cpu()
     assert host.numel() == 1 << 20
     assert ledger.stages["copy"]["device_to_host_bytes"] >= 4 << 20
+    assert ledger.sees_copies is True and ledger.calibration["seen_bytes"] >= CALIBRATION_BYTES
+    assert ledger.stages["copy"]["host_to_device_bytes"] == 0  # the calibration copy is not charged to a stage
