@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from pipelines import baselines, evaluate, flights
@@ -129,9 +130,14 @@ def _load_flights(config: RunConfig, backend: Backend) -> Dataset:
 
 
 def _sample(frame: Any, config: RunConfig) -> Any:
+    """`config.sample` of the rows, in their order. The positions are drawn on the host with NumPy, so the same
+    seed keeps the same rows on every backend (pandas' and cuDF's own `sample` draw differently)."""
     if config.sample is None or config.sample >= 1:
         return frame
-    return frame.sample(frac=config.sample, random_state=config.seed).sort_index().reset_index(drop=True)
+    rows = len(frame)
+    size = max(1, round(rows * config.sample))
+    keep = np.sort(np.random.default_rng(config.seed).choice(rows, size=size, replace=False))
+    return frame.take(keep).reset_index(drop=True)
 
 
 def split_dataset(dataset: Dataset, config: RunConfig, backend: Backend) -> dict[str, Part]:
