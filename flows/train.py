@@ -32,6 +32,7 @@ from pipelines.residency import Ledger
 from pipelines.rundir import CONFIG, RunDirectory, git_commit
 
 CHECKPOINT = "checkpoints/mlp.pt"
+GPU_ONLY_OPTIONS = {"--strict-residency": "strict_residency", "--rmm-pool": "rmm_pool", "--spill": "spill"}
 
 
 def _retry_io_only(task: Any, task_run: Any, state: Any) -> bool:
@@ -150,6 +151,17 @@ def write_run(
     return str(run.commit(manifest))
 
 
+def _gpu_only_options(config: RunConfig, chosen: Backend, logger: Any) -> list[str]:
+    """A note (and a warning) when options that act on the GPU alone were given to a run on the CPU."""
+    given = [name for name, on in GPU_ONLY_OPTIONS.items() if getattr(config, on)]
+    if not given or chosen.is_gpu:
+        return []
+    verb = "acts" if len(given) == 1 else "act"
+    note = f"{', '.join(given)} {verb} on the GPU backend only; this run was on the CPU, where it did nothing"
+    logger.warning(note)
+    return [note]
+
+
 @contextmanager
 def _stage(seconds: dict[str, float], ledger: Ledger, stage: str) -> Iterator[None]:
     """Time a stage and record its host<->device copies in the residency ledger."""
@@ -249,6 +261,7 @@ def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) ->
     with _stage(seconds, ledger, "baselines"):
         fitted, scores = baselines(data.features, hand, config, chosen)
     data.notes += [warning for model in fitted.values() for warning in model.warnings]
+    data.notes += _gpu_only_options(config, chosen, logger)
     with _stage(seconds, ledger, "train"):
         mlp, mlp_scores = train_mlp(hand, data.features, config, run, progress)
     if config.strict_residency:

@@ -16,8 +16,23 @@ def run_dir(prefect_harness, flights_dir, tmp_path_factory) -> Path:
     from flows.train import train
 
     output = tmp_path_factory.mktemp("runs")
-    path = train(sample=0.04, epochs=2, output=str(output), data_dir=str(flights_dir), backend="cpu", progress=False)
+    path = train(
+        sample=0.04,
+        epochs=2,
+        output=str(output),
+        data_dir=str(flights_dir),
+        backend="cpu",
+        progress=False,
+        spill=True,  # a GPU-only option on the CPU: noted, not an error
+    )
     return Path(path)
+
+
+def test_gpu_only_options_on_the_cpu_are_noted(run_dir):
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    note = "--spill acts on the GPU backend only; this run was on the CPU, where it did nothing"
+    assert note in manifest["notes"]
+    assert note in (run_dir / "report.md").read_text()
 
 
 def test_metrics_json_is_exactly_the_contract(run_dir):
