@@ -255,7 +255,11 @@ def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) ->
             parts = split(dataset, config, chosen)
         with _stage(seconds, ledger, "features"):
             data = job.feature_set(dataset, parts, features(dataset, parts, config))
-        data.cache = {"key": key, "hit": False, "path": cache_store(data, config, key) if config.cache else None}
+        stored = None
+        if config.cache:  # features written to disk leave the device: the ledger counts it, outside the strict stages
+            with _stage(seconds, ledger, "cache-store"):
+                stored = cache_store(data, config, key)
+        data.cache = {"key": key, "hit": False, "path": stored}
     with _stage(seconds, ledger, "handoff"):
         hand = handoff(data.features, chosen)
     with _stage(seconds, ledger, "baselines"):
