@@ -10,12 +10,14 @@ stages called one after another as the `train` flow calls them, without Prefect 
     baselines  fit and score every baseline (seconds per model beside it)
     train      train and score the MLP
 
-and on the GPU backend each stage runs under the residency ledger (host<->device copy bytes). The first stage
+and on the GPU backend each stage runs under the residency ledger (host<->device copy bytes; `--no-ledger` runs
+without it, to measure what profiling costs). The first stage
 of a process also pays for start-up work (CUDA context, cuDF's kernel compilation): `--warmup` runs the whole
 sequence once, untimed, on a 1% sample first.
 
     python -m benchmarks.stages [--backends cpu gpu] [--sample 1.0] [--epochs 6] [--models xgboost ...]
-                                [--data-dir data] [--data PATH --target COL] [--warmup] [--json PATH]
+                                [--data-dir data] [--data PATH --target COL] [--warmup] [--no-ledger]
+                                [--rmm-pool] [--spill] [--json PATH]
 """
 
 from __future__ import annotations
@@ -43,9 +45,9 @@ MODULE = "benchmarks.stages"
 STAGES = ("load", "split", "features", "handoff", "baselines", "train")
 
 
-def run_stages(config: RunConfig, backend: backends.Backend) -> dict[str, Any]:
-    """The train flow's stages, timed (and ledgered on the GPU); what each produced, in numbers."""
-    ledger = Ledger(enabled=backend.is_gpu)
+def run_stages(config: RunConfig, backend: backends.Backend, ledger: bool = True) -> dict[str, Any]:
+    """The train flow's stages, timed (and, on the GPU unless `ledger` is False, ledgered); what each produced."""
+    ledger = Ledger(enabled=backend.is_gpu and ledger)
     seconds: dict[str, float] = {}
 
     def timed(stage: str, action):
@@ -109,9 +111,9 @@ def one_backend(args: argparse.Namespace) -> dict[str, Any]:
     warmup = None
     if args.warmup:
         started = time.perf_counter()
-        run_stages(_config(args, args.one, 0.01), backend)
+        run_stages(_config(args, args.one, 0.01), backend, ledger=not args.no_ledger)
         warmup = round(time.perf_counter() - started, 3)
-    result = run_stages(_config(args, args.one, args.sample), backend)
+    result = run_stages(_config(args, args.one, args.sample), backend, ledger=not args.no_ledger)
     result["warmup_seconds"] = warmup
     result["torch_threads"] = torch.get_num_threads()
     return result
@@ -218,6 +220,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--target", default=None)
     parser.add_argument("--task", choices=["classification", "regression"], default="classification")
     parser.add_argument("--warmup", action="store_true", help="run once untimed on a 1%% sample first")
+    parser.add_argument(
+        "--no-ledger", action="store_true", help="GPU: run without the residency ledger, to measure what it costs"
+    )
     parser.add_argument("--rmm-pool", action="store_true")
     parser.add_argument("--spill", action="store_true")
     parser.add_argument("--one", choices=["cpu", "gpu"], default=None, help=argparse.SUPPRESS)
