@@ -13,6 +13,7 @@ import importlib
 import inspect
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pipelines import backend as backends
@@ -46,8 +47,9 @@ def _backend_attribute_uses() -> dict[tuple[str, str], set[str]]:
             if not isinstance(node, ast.Attribute):
                 continue
             owner, role = node.value, None
+            # `frames = module_of(x)` / `dataframes = ...` name the module; a dict named `frames` has no pandas names.
             frames_module = (isinstance(owner, ast.Call) and getattr(owner.func, "id", None) == "module_of") or (
-                isinstance(owner, ast.Name) and owner.id in ("dataframes", "frames") and node.attr[0].isupper()
+                isinstance(owner, ast.Name) and owner.id in ("dataframes", "frames") and hasattr(pd, node.attr)
             )
             if isinstance(owner, ast.Attribute) and owner.attr in ("df", "xp"):
                 role = owner.attr
@@ -102,6 +104,7 @@ def test_the_scans_see_what_they_look_for():
     uses = _backend_attribute_uses()
     assert {("df", "read_parquet"), ("df", "concat"), ("xp", "asarray"), ("df", "CategoricalDtype")} <= set(uses)
     assert "columns" in uses[("df", "read_parquet")] and "categories" in uses[("df", "CategoricalDtype")]
+    assert "axis" in uses[("df", "concat")]  # flights.py: frames = module_of(weather); frames.concat(..., axis=1)
     names = {name for name, _ in _rapids_calls()}
     assert {"rmm.reinitialize", "cudf.set_option", "cupy.cuda.runtime.getDeviceCount"} <= names
 
@@ -200,7 +203,6 @@ def _method_calls() -> list[tuple[str, int, str, set[str]]]:
 
 
 def _frame_class_pairs(cudf) -> list[tuple[type, type]]:
-    import pandas as pd
     from cudf.core.groupby.groupby import DataFrameGroupBy, SeriesGroupBy
 
     return [
