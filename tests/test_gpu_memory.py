@@ -17,7 +17,6 @@ pytestmark = [pytest.mark.gpu, pytest.mark.rapids]
 SCRIPT = """
 import torch, cudf, rmm
 from cudf.core.buffer.spill_manager import get_global_manager
-from rmm.allocators.torch import rmm_torch_allocator
 from pipelines.backend import configure_gpu_memory, select
 backend = select("gpu", rmm_pool=True, spill=True)
 assert configure_gpu_memory(pool=True, spill=True) == {"rmm_pool": True, "spill": True}
@@ -37,9 +36,14 @@ print("ok")
 """
 
 
-def test_pool_and_spill_in_a_fresh_process(gpu):
+def _run_fresh(script: str) -> subprocess.CompletedProcess:
+    """Run `script` in a fresh Python process with the repository importable."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_pool_and_spill_in_a_fresh_process(gpu):
+    result = _run_fresh(SCRIPT)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
 
@@ -57,10 +61,7 @@ except ConfigError as exc:
 
 
 def test_spilling_asked_for_after_the_first_cudf_object_is_refused(gpu):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [sys.executable, "-c", SPILL_TOO_LATE], env=env, capture_output=True, text=True, timeout=300
-    )
+    result = _run_fresh(SPILL_TOO_LATE)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "refused: --spill must be set before the process makes its first cuDF object" in result.stdout
 

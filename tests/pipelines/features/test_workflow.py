@@ -35,6 +35,13 @@ from pipelines.target import TARGET
 REPO = Path(__file__).resolve().parents[3]
 
 
+def _run_fresh(script: str, cwd: Path) -> None:
+    """Run `script` in a fresh Python process with the repository importable; fail on a non-zero exit."""
+    subprocess.run(
+        [sys.executable, "-c", script], check=True, cwd=cwd, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
+
+
 def _flights(rows: int = 8, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
@@ -157,13 +164,7 @@ def test_reload_in_a_fresh_process_gives_identical_output(fitted, tmp_path):
         workflow.transform(pd.read_parquet({str(rows)!r})).to_parquet({str(result)!r})
         """
     )
-    subprocess.run(
-        [sys.executable, "-c", script],
-        check=True,
-        cwd=tmp_path,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    _run_fresh(script, tmp_path)
     expected = fitted.transform(pd.read_parquet(rows))
     pd.testing.assert_frame_equal(pd.read_parquet(result), expected)
 
@@ -290,13 +291,7 @@ def test_table_backed_workflow_reloads_in_a_fresh_process_with_identical_output(
         workflow.transform(train).to_parquet({str(train_result)!r})
         """
     )
-    subprocess.run(
-        [sys.executable, "-c", script],
-        check=True,
-        cwd=tmp_path,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    _run_fresh(script, tmp_path)
     pd.testing.assert_frame_equal(pd.read_parquet(result), table_fitted.transform(pd.read_parquet(rows)))
     expected = table_fitted.transform(Part("train", pd.read_parquet(train_rows)))
     pd.testing.assert_frame_equal(pd.read_parquet(train_result), expected)
