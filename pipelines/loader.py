@@ -1,7 +1,8 @@
-"""DeviceLoader: mini-batches cut on the device by index gathers, with no per-row Dataset and no collate.
+"""DeviceLoader: mini-batches cut on the device, with no per-row Dataset and no collate.
 
-Each epoch draws a global permutation from a seeded generator on the tensors' device (seed + epoch), so the
-same seed gives the same order on the same device. `shuffle=False` gives the evaluation pass in order.
+Each epoch draws a global permutation from a seeded generator on the tensors' device (seed + epoch, see
+`set_epoch`), so the same seed gives the same order on the same device, and batches are index gathers of it.
+`shuffle=False` gives the evaluation pass in order, as slices. `drop_last` skips the last partial batch.
 """
 
 from __future__ import annotations

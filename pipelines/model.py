@@ -17,12 +17,15 @@ def _norm(kind: str, size: int) -> nn.Module:
 
 
 def embedding_dim(cardinality: int) -> int:
-    """A common rule of thumb (fast.ai): grows slowly with cardinality, capped at 32."""
+    """fast.ai's rule of thumb, 1.6 * cardinality ** 0.56: grows slowly with cardinality; capped here at 32."""
     return int(min(32, round(1.6 * cardinality**0.56)))
 
 
 class TabularMLP(nn.Module):
-    """Embeddings + [hidden -> norm -> ReLU -> dropout] blocks + one output (logit or value)."""
+    """Embeddings + [hidden -> norm -> ReLU -> dropout] blocks + one output (logit or value).
+
+    `norm` is one of NORMS: BatchNorm1d, LayerNorm, or none.
+    """
 
     def __init__(
         self,

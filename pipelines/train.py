@@ -2,30 +2,28 @@
 a non-finite loss guard, a checkpoint per epoch (atomic) and resume, and a progress bar with rows/s.
 
 Batches come from `DeviceLoader` over tensors that already live on the training device. The loss is
-checked for NaN/inf every `check_every` steps (one device sync per check, not per step).
+checked for NaN/inf every `check_every` steps (one device sync per check, not per step). Checkpoints are
+written and read by `pipelines.checkpoint`, early stopping is `pipelines.early_stopping.EarlyStopping`.
 """
 
 from __future__ import annotations
 
-import copy
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from pipelines import evaluate
-from pipelines.atomic import atomic_path
+from pipelines.checkpoint import Stateful, TrainingState, restore, save
+from pipelines.early_stopping import EarlyStopping
 from pipelines.errors import ConfigError, DataError
 from pipelines.loader import DeviceLoader
 from pipelines.model import TabularMLP
-
-CHECKPOINT_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -42,6 +40,8 @@ class DeviceData:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """The training settings; a checkpoint is resumed only with the settings it was written with."""
+
     epochs: int = 6  # the one-cycle schedule spans all epochs; early stopping keeps the best
     batch_size: int = 2048
     lr: float = 2e-3
@@ -64,6 +64,8 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
+    """The model with the best epoch's weights, that epoch's metric, and what predicting with it needs."""
+
     model: TabularMLP
     best_epoch: int
     best_metric: float
@@ -79,17 +81,21 @@ class NonFiniteLoss(DataError):
 
 
 @dataclass
-class _State:
-    """What a checkpoint holds besides the model, optimizer, scheduler and scaler."""
+class _Fit:
+    """What one training run works with; `parts` are the pieces a checkpoint saves."""
 
-    epoch: int = 0  # the next epoch to run
-    step: int = 0
-    best_epoch: int = -1
-    best_metric: float = float("nan")
-    best_state: dict[str, torch.Tensor] | None = None
-    waited: int = 0
-    stopped: bool = False
-    history: list[dict[str, float]] = field(default_factory=list)
+    model: TabularMLP
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    loader: DeviceLoader
+    loss_fn: nn.Module
+    mean: float  # regression targets are trained as (y - mean) / std
+    std: float
+    device: torch.device
+
+    @property
+    def parts(self) -> dict[str, Stateful]:
+        return {"model": self.model, "optimizer": self.optimizer, "scheduler": self.schedule}
 
 
 def train_mlp(
@@ -109,6 +115,32 @@ def train_mlp(
     """
     config.check()
     torch.manual_seed(config.seed)
+    fit = _setup(train, cardinalities, task, config)
+    state = TrainingState(EarlyStopping(evaluate.PRIMARY[task], config.patience))
+    resumed = None
+    if checkpoint is not None and Path(checkpoint).exists():
+        restore(Path(checkpoint), fit.parts, state, config, fit.device)
+        resumed = state.epoch
+    bar = _progress_bar(config.epochs, fit.loader, state.epoch, progress)
+    while state.epoch < config.epochs and not state.early_stopping.stopped:
+        epoch = state.epoch
+        started = time.perf_counter()
+        _train_epoch(fit, state, config, bar, checkpoint)
+        value = _validate(fit, valid, task, state, started, bar)
+        state.early_stopping.update(epoch, value, fit.model)
+        state.epoch += 1
+        if checkpoint is not None:
+            save(Path(checkpoint), fit.parts, state, config)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch)
+    bar.close()
+    best = state.early_stopping
+    best.restore_best(fit.model)
+    return TrainResult(fit.model, best.best_epoch, best.best_metric, state.history, fit.mean, fit.std, resumed, config)
+
+
+def _setup(train: DeviceData, cardinalities: list[int], task: str, config: TrainConfig) -> _Fit:
+    """Model, optimizer, loader and schedule, built in a fixed order (the model's init draws from the seed)."""
     device = train.y.device
     model = TabularMLP(train.numeric.shape[1], cardinalities, config.hidden, config.dropout, config.norm).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -117,75 +149,47 @@ def train_mlp(
     loader = DeviceLoader((train.numeric, train.codes, train.y), batch_size, seed=config.seed, drop_last=True)
     steps = config.epochs * len(loader)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=max(steps, 1))
-    scaler = torch.amp.GradScaler(device.type, enabled=False)  # bf16 needs no loss scaling; kept for fp16
     mean, std = _target_scale(train.y, task)
     loss_fn = nn.BCEWithLogitsLoss() if task == "classification" else nn.MSELoss()
-    metric = evaluate.PRIMARY[task]
-    parts = {"model": model, "optimizer": optimizer, "scheduler": schedule, "scaler": scaler}
-    state = _State()
-    resumed = None
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = _restore(Path(checkpoint), parts, config, device)
-        resumed = state.epoch
-    bar = tqdm(
-        total=steps * batch_size,
-        initial=state.epoch * len(loader) * batch_size,
-        unit="rows",
-        unit_scale=True,
-        disable=not progress,
-        desc="train MLP",
-        dynamic_ncols=True,
-        mininterval=0.5 if _is_tty() else 10.0,
-    )
-    while state.epoch < config.epochs and not state.stopped:
-        epoch = state.epoch
-        model.train()
-        loader.set_epoch(epoch)
-        started = time.perf_counter()
-        pending: list[torch.Tensor] = []
-        for numeric, codes, y in loader:
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                output = model(numeric, codes)
-            loss = loss_fn(output.float(), (y - mean) / std)
-            pending.append(loss.detach())
-            if len(pending) == config.check_every:
-                _check_finite(pending, state.step - len(pending) + 1, epoch, checkpoint)
-                pending = []
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-            scaler.step(optimizer)
-            scaler.update()
-            schedule.step()
-            state.step += 1
-            bar.update(y.shape[0])
-        _check_finite(pending, state.step - len(pending), epoch, checkpoint)
-        scores = evaluate.score(task, valid.y, predict(model, valid, task, mean, std))
-        rate = len(loader) * batch_size / (time.perf_counter() - started)
-        state.history.append({"epoch": epoch, "rows_per_second": rate, **{f"valid_{k}": v for k, v in scores.items()}})
-        bar.set_postfix({f"valid_{metric}": f"{scores[metric]:.4f}", "epoch": epoch})
-        if evaluate.is_better(metric, scores[metric], None if state.best_state is None else state.best_metric):
-            state.best_state, state.best_epoch, state.best_metric = (
-                copy.deepcopy(model.state_dict()),
-                epoch,
-                scores[metric],
-            )
-            state.waited = 0
-        else:
-            state.waited += 1
-            state.stopped = state.waited >= config.patience
-        state.epoch += 1
-        if checkpoint is not None:
-            _save(Path(checkpoint), parts, state, config)
-        if on_epoch_end is not None:
-            on_epoch_end(epoch)
-    bar.close()
-    model.load_state_dict(state.best_state)
-    return TrainResult(model, state.best_epoch, state.best_metric, state.history, mean, std, resumed, config)
+    return _Fit(model, optimizer, schedule, loader, loss_fn, mean, std, device)
+
+
+def _train_epoch(fit: _Fit, state: TrainingState, config: TrainConfig, bar: tqdm, checkpoint: Path | None) -> None:
+    """One pass over the training rows: a step per batch, the loss checked every `check_every` steps."""
+    model, device = fit.model, fit.device
+    model.train()
+    fit.loader.set_epoch(state.epoch)
+    pending: list[torch.Tensor] = []
+    for numeric, codes, y in fit.loader:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            output = model(numeric, codes)
+        loss = fit.loss_fn(output.float(), (y - fit.mean) / fit.std)
+        pending.append(loss.detach())
+        if len(pending) == config.check_every:
+            _check_finite(pending, state.step - len(pending) + 1, state.epoch, checkpoint)
+            pending = []
+        fit.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        fit.optimizer.step()
+        fit.schedule.step()
+        state.step += 1
+        bar.update(y.shape[0])
+    _check_finite(pending, state.step - len(pending), state.epoch, checkpoint)
+
+
+def _validate(fit: _Fit, valid: DeviceData, task: str, state: TrainingState, started: float, bar: tqdm) -> float:
+    """Score the epoch on the validation split into the history and the bar; returns the primary metric."""
+    metric, epoch = evaluate.PRIMARY[task], state.epoch
+    scores = evaluate.score(task, valid.y, predict(fit.model, valid, task, fit.mean, fit.std))
+    rate = len(fit.loader) * fit.loader.batch_size / (time.perf_counter() - started)
+    state.history.append({"epoch": epoch, "rows_per_second": rate, **{f"valid_{k}": v for k, v in scores.items()}})
+    bar.set_postfix({f"valid_{metric}": f"{scores[metric]:.4f}", "epoch": epoch})
+    return scores[metric]
 
 
 def _check_finite(losses: list[torch.Tensor], first_step: int, epoch: int, checkpoint: Path | None) -> None:
+    """Raise NonFiniteLoss naming the first bad step; one device sync for the list while every loss is finite."""
     if not losses:
         return
     stacked = torch.stack(losses)
@@ -199,38 +203,19 @@ def _check_finite(losses: list[torch.Tensor], first_step: int, epoch: int, check
         )
 
 
-def _save(path: Path, parts: dict[str, Any], state: _State, config: TrainConfig) -> None:
-    document = {
-        "format": CHECKPOINT_FORMAT,
-        "config": _plain_config(config),
-        **{name: part.state_dict() for name, part in parts.items()},
-        "rng_cpu": torch.get_rng_state(),
-        "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        **{k: v for k, v in asdict(state).items() if k != "best_state"},
-        "best_state": state.best_state,
-    }
-    with atomic_path(path) as tmp:
-        torch.save(document, tmp)
-
-
-def _restore(path: Path, parts: dict[str, Any], config: TrainConfig, device: torch.device) -> _State:
-    document = torch.load(path, map_location=device, weights_only=True)
-    if document.get("format") != CHECKPOINT_FORMAT or document.get("config") != _plain_config(config):
-        raise ConfigError(
-            f"The checkpoint {path} was written with other training settings ({document.get('config')}); "
-            "resume with the same settings, or start a new run."
-        )
-    for name, part in parts.items():
-        part.load_state_dict(document[name])
-    torch.set_rng_state(document["rng_cpu"].cpu())
-    if document["rng_cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in document["rng_cuda"]])
-    fields = {k: document[k] for k in _State.__dataclass_fields__}
-    return _State(**fields)
-
-
-def _plain_config(config: TrainConfig) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+def _progress_bar(epochs: int, loader: DeviceLoader, first_epoch: int, progress: bool) -> tqdm:
+    """Counts training rows (full batches only, as the loader drops the last partial one)."""
+    rows_per_epoch = len(loader) * loader.batch_size
+    return tqdm(
+        total=epochs * rows_per_epoch,
+        initial=first_epoch * rows_per_epoch,
+        unit="rows",
+        unit_scale=True,
+        disable=not progress,
+        desc="train MLP",
+        dynamic_ncols=True,
+        mininterval=0.5 if sys.stderr.isatty() else 10.0,
+    )
 
 
 @torch.no_grad()
@@ -249,15 +234,13 @@ def predict(
 
 
 def effective_batch_size(rows: int, batch_size: int) -> int:
-    """The configured batch size, made smaller for small tables so every epoch has at least 16 steps."""
+    """The configured batch size, made smaller for small tables so every epoch has at least 16 steps
+    (for tables of 32 rows or more); never under 2 rows, which BatchNorm needs."""
     return max(2, min(batch_size, rows // 16))
 
 
-def _is_tty() -> bool:
-    return sys.stderr.isatty()
-
-
 def _target_scale(y: torch.Tensor, task: str) -> tuple[float, float]:
+    """Mean and std that scale a regression target for training (0 and 1 for classification)."""
     if task == "classification":
         return 0.0, 1.0
     std = float(y.std())

@@ -1,5 +1,5 @@
 """Checkpoints: a training process killed with SIGKILL after its second epoch resumes to the same weights
-as an uninterrupted run with the same seed; mismatched settings are refused."""
+as an uninterrupted run with the same seed; mismatched settings and older checkpoint formats are refused."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sys
 import pytest
 import torch
 
+from pipelines.checkpoint import CHECKPOINT_FORMAT
 from pipelines.errors import ConfigError
 from pipelines.train import NonFiniteLoss, train_mlp
 from tests.conftest import ROOT
@@ -51,6 +52,28 @@ def test_a_checkpoint_from_other_settings_is_refused(tmp_path):
     other = dataclasses.replace(config, lr=0.1)
     with pytest.raises(ConfigError, match="other training settings"):
         train_mlp(train, valid, [6, 6], "classification", other, progress=False, checkpoint=checkpoint)
+
+
+@pytest.mark.parametrize("layout", ["current layout", "format 1 layout"])
+def test_a_checkpoint_of_an_older_format_is_refused(tmp_path, layout):
+    checkpoint = tmp_path / "mlp.pt"
+    train, valid = resume_job.problem()
+    config = dataclasses.replace(resume_job.CONFIG, epochs=1)
+    train_mlp(train, valid, [6, 6], "classification", config, progress=False, checkpoint=checkpoint)
+    document = torch.load(checkpoint, weights_only=True)
+    assert document["format"] == CHECKPOINT_FORMAT == 2 and "scaler" not in document
+    # the same checkpoint in the current format resumes (there is nothing left to train)
+    resumed = train_mlp(train, valid, [6, 6], "classification", config, progress=False, checkpoint=checkpoint)
+    assert resumed.resumed_from_epoch == 1
+
+    document["format"] = 1
+    if layout == "format 1 layout":  # what the trainer wrote before: a disabled GradScaler, early stopping flat
+        document |= document.pop("early_stopping")
+        document["scaler"] = {}
+    torch.save(document, checkpoint)
+    with pytest.raises(ConfigError, match=r"other training settings: an older checkpoint format \(1; .*format 2") as e:
+        train_mlp(train, valid, [6, 6], "classification", config, progress=False, checkpoint=checkpoint)
+    assert "or start a new run" in str(e.value)
 
 
 def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):

@@ -1,11 +1,16 @@
-"""train_mlp on tiny separable problems (CPU): it learns, is deterministic, and stops on a non-finite loss."""
+"""train_mlp on tiny separable problems (CPU): it learns, is deterministic, and stops on a non-finite loss;
+EarlyStopping on its own."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import torch
+from torch import nn
 
 from pipelines import evaluate
+from pipelines.early_stopping import EarlyStopping
 from pipelines.train import DeviceData, NonFiniteLoss, TrainConfig, predict, train_mlp
 
 CARDINALITIES = [5]  # codes 1..4 plus the reserved unknown code 0
@@ -74,3 +79,39 @@ def test_a_nan_in_the_training_features_raises_non_finite_loss_naming_the_step()
     train.numeric[::50, 2] = float("nan")  # every batch holds some
     with pytest.raises(NonFiniteLoss, match=r"became nan at step 0 \(epoch 0\)"):
         _fit("classification", train=train)
+
+
+def _marked(value: float) -> nn.Module:
+    model = nn.Linear(1, 1)
+    with torch.no_grad():
+        model.weight.fill_(value)
+    return model
+
+
+def test_early_stopping_where_lower_is_better_keeps_the_best_weights_and_waits_patience_epochs():
+    stopping, model = EarlyStopping("rmse", patience=2), _marked(0)
+    improved, stopped = [], []
+    for epoch, value in enumerate([1.0, 0.5, 0.7, 0.4, 0.6, 0.4]):  # a tie is not an improvement
+        with torch.no_grad():
+            model.weight.fill_(epoch)  # the weights say which epoch they are from
+        improved.append(stopping.update(epoch, value, model))
+        stopped.append(stopping.stopped)
+    assert improved == [True, True, False, True, False, False]
+    assert stopped == [False, False, False, False, False, True]
+    assert (stopping.best_epoch, stopping.best_metric, stopping.waited) == (3, 0.4, 2)
+    stopping.restore_best(model)  # a copy: the later in-place changes did not reach it
+    assert float(model.weight.detach()) == 3.0
+
+
+def test_early_stopping_where_higher_is_better_and_its_state_round_trips():
+    stopping = EarlyStopping("auc", patience=1)
+    for epoch, value in enumerate([0.6, 0.7, 0.65]):
+        stopping.update(epoch, value, _marked(epoch))
+    assert stopping.stopped and (stopping.best_epoch, stopping.best_metric) == (1, 0.7)
+    buffer = io.BytesIO()
+    torch.save(stopping.state_dict(), buffer)  # as a checkpoint holds it
+    buffer.seek(0)
+    again = EarlyStopping("auc", patience=1)
+    again.load_state_dict(torch.load(buffer, weights_only=True))
+    assert (again.best_epoch, again.best_metric, again.waited, again.stopped) == (1, 0.7, 1, True)
+    assert again.best_state is not None and float(again.best_state["weight"]) == 1.0
