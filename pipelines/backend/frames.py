@@ -1,0 +1,43 @@
+"""Hooks for the feature ops (pipelines/features): the few pieces pandas and cuDF spell differently.
+
+They dispatch on the frame itself (its module), not on a `Backend`, since an op only holds frames.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+
+
+def module_of(frame: Any) -> ModuleType:
+    """The dataframe module (pandas or cudf) that `frame` belongs to."""
+    if type(frame).__module__.split(".")[0] == "cudf":
+        return importlib.import_module("cudf")
+    return pd
+
+
+def hasher_of(frame: Any) -> str:
+    """The name of the hash `hash_buckets` applies to `frame`'s values: hashed codes differ between them."""
+    return "cudf" if module_of(frame) is not pd else "pandas"
+
+
+def hash_buckets(series: Any, buckets: int) -> Any:
+    """A bucket in [0, buckets) per value (int64): pandas' `hash_pandas_object`, cuDF's `hash_values`.
+
+    The two libraries hash differently, so codes derived from these buckets are backend-specific.
+    """
+    on_pandas = module_of(series) is pd
+    hashed = pd.util.hash_pandas_object(series, index=False) if on_pandas else series.hash_values()
+    return (hashed % buckets).astype("int64")
+
+
+def like(table: Any, frame: Any) -> Any:
+    """`table` (a small lookup: pandas or cuDF) in `frame`'s dataframe module, copied only when they differ."""
+    if module_of(table) is module_of(frame):
+        return table
+    if module_of(frame) is pd:
+        return table.to_pandas()
+    return module_of(frame).from_pandas(table)
