@@ -1,7 +1,8 @@
 """Stages benchmark: seconds per pipeline stage of the default job (or your data), per backend, same machine.
 
 Each backend runs in a fresh process of its own (GPU memory settings and torch's threads are per process), the
-stages called one after another as the `train` flow calls them, without Prefect and without the feature cache:
+stages of pipelines.stages.STAGES called in order as the `train` flow calls them, without Prefect and without
+the feature cache:
 
     load       read the Parquet files, join weather and planes, validate, encode the target
     split      train / valid / test
@@ -36,41 +37,30 @@ import torch
 
 from benchmarks.results import CpuLoad, base_parser, parse_args, positive_int, record, run_command, write_json
 from pipelines import backend as backends
-from pipelines import job
 from pipelines.config import RunConfig
 from pipelines.errors import ConfigError
+from pipelines.record import metrics_document
 from pipelines.residency import CALIBRATION_BYTES, Ledger
+from pipelines.stages import STAGES, check_run, fitted_models, run_stages
 
 MODULE = "benchmarks.stages"
-STAGES = ("load", "split", "features", "handoff", "baselines", "train")
+NAMES = tuple(stage.name for stage in STAGES)
 
 
-def run_stages(config: RunConfig, backend: backends.Backend, ledger: bool = True) -> dict[str, Any]:
-    """The train flow's stages, timed (and, on the GPU unless `ledger` is False, ledgered); what each produced."""
+def time_stages(config: RunConfig, backend: backends.Backend, ledger: bool = True) -> dict[str, Any]:
+    """The pipeline's stages (pipelines.stages.STAGES) in order, timed (and, on the GPU unless `ledger` is
+    False, ledgered); what each produced."""
     ledger = Ledger(enabled=backend.is_gpu and ledger)
     seconds: dict[str, float] = {}
 
-    def timed(stage: str, action):
-        started = time.perf_counter()
-        with ledger.stage(stage):
-            result = action()
-            backend.synchronize()
-        seconds[stage] = round(time.perf_counter() - started, 3)
-        print(f"[{backend.name}] {stage}: {seconds[stage]:.2f} s", file=sys.stderr, flush=True)  # progress
-        return result
+    def report(stage: str, took: float) -> None:
+        print(f"[{backend.name}] {stage}: {took:.2f} s", file=sys.stderr, flush=True)  # progress
 
-    dataset = timed("load", lambda: job.load_dataset(config, backend))
-    parts = timed("split", lambda: job.split_dataset(dataset, config, backend))
-    features = timed("features", lambda: job.fit_features(dataset, parts, config))
-    hand = timed("handoff", lambda: job.hand_off(features, backend))
-
-    def baselines():
-        fitted = job.fit_baselines(features, config, backend)
-        return job.score_baselines(fitted, features, hand, config, backend)
-
-    scores = timed("baselines", baselines)
-    _, scores[job.MLP] = timed("train", lambda: job.train_network(hand, features, config, progress=False))
-    metrics = job.metrics_document(job.feature_set(dataset, parts, features), scores, config, backend)
+    values = {"recipe": check_run(config), "backend": backend, "config": config, "progress": False}
+    values["checkpoints"] = None
+    run_stages(STAGES, values, ledger, seconds, report=report)
+    features, hand, fitted = values["features"], values["handoff"], fitted_models(values)
+    metrics = metrics_document(features, fitted, config.task, backend)
     return {
         "backend": backend.name,
         "device": backend.device_name,
@@ -79,8 +69,7 @@ def run_stages(config: RunConfig, backend: backends.Backend, ledger: bool = True
         "rows": metrics["rows"],
         "features": {"numeric": len(features.workflow.numeric_), "categorical": len(features.workflow.categorical_)},
         "models": {
-            name: {"test": score["test"], "valid": score["valid"], "fit_seconds": score["fit_seconds"]}
-            for name, score in scores.items()
+            name: {k: score[k] for k in ("test", "valid", "fit_seconds")} for name, score in metrics["models"].items()
         },
         "best_model": metrics["best_model"],
         "handoff_zero_copy": hand.check["zero_copy"],
@@ -98,7 +87,7 @@ def _config(args: argparse.Namespace, backend: str, sample: float | None) -> Run
         seed=args.seed,
         sample=sample,
         epochs=args.epochs,
-        baselines=args.models,
+        models=args.models,
         cache=False,
         rmm_pool=args.rmm_pool,
         spill=args.spill,
@@ -111,9 +100,9 @@ def one_backend(args: argparse.Namespace) -> dict[str, Any]:
     warmup = None
     if args.warmup:
         started = time.perf_counter()
-        run_stages(_config(args, args.one, 0.01), backend, ledger=not args.no_ledger)
+        time_stages(_config(args, args.one, 0.01), backend, ledger=not args.no_ledger)
         warmup = round(time.perf_counter() - started, 3)
-    result = run_stages(_config(args, args.one, args.sample), backend, ledger=not args.no_ledger)
+    result = time_stages(_config(args, args.one, args.sample), backend, ledger=not args.no_ledger)
     result["warmup_seconds"] = warmup
     result["torch_threads"] = torch.get_num_threads()
     return result
@@ -133,7 +122,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results = {"by_backend": {name: done[name] for name in args.backends}}
     if len(args.backends) == 2:
         first, second = (results["by_backend"][name]["seconds"] for name in args.backends)
-        results["ratio"] = {stage: _ratio(first.get(stage), second.get(stage)) for stage in STAGES}
+        results["ratio"] = {stage: _ratio(first.get(stage), second.get(stage)) for stage in NAMES}
         totals = [results["by_backend"][name]["total_seconds"] for name in args.backends]
         results["ratio"]["total"] = _ratio(*totals)
     device = torch.device("cuda") if "gpu" in args.backends else torch.device("cpu")
@@ -181,7 +170,7 @@ def _print_table(run: dict[str, Any]) -> None:
     header = "".join(f"{name + ' s':>12}" for name in names)
     ratio = f"{names[0] + '/' + names[1]:>12}" if "ratio" in run["results"] else ""
     print(f"{'stage':<12}{header}{ratio}")
-    for stage in [*STAGES, "total"]:
+    for stage in [*NAMES, "total"]:
         cells = "".join(
             f"{(by_backend[n]['total_seconds'] if stage == 'total' else by_backend[n]['seconds'][stage]):>12.2f}"
             for n in names

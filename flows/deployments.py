@@ -26,10 +26,14 @@ def build(
     score_data: str = "data/raw/flights.parquet",
     train_parameters: dict[str, Any] | None = None,
 ) -> list:
-    """The train and score deployments with their schedules and default parameters."""
-    parameters = {"progress": False, **(train_parameters or {})}
+    """The train and score deployments with their schedules and default parameters.
+
+    `train_parameters`: RunConfig settings for the train deployment (its `config` parameter)."""
+    parameters: dict[str, Any] = {"progress": False}
+    if train_parameters:
+        parameters["config"] = dict(train_parameters)
     schedule = {"interval": train_interval} if train_interval else {"cron": train_cron}
-    output = parameters.get("output", "runs")
+    output = (train_parameters or {}).get("output", "runs")
     # score_interval 0 or None: the score deployment is served without a schedule (trigger it by name).
     score_schedule = {"interval": score_interval} if score_interval else {}
     return [

@@ -13,11 +13,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.tasks import IO_RETRIES
 from pipelines import backend as backends
 from pipelines import predict
 from pipelines.backend import Backend
-
-IO_RETRIES = {"retries": 3, "retry_delay_seconds": [2, 5, 15]}
 
 
 @task(name="open-bundle", cache_policy=NO_CACHE, tags=["io"], timeout_seconds=600)

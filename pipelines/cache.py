@@ -1,52 +1,72 @@
-"""Cross-run feature cache: the split feature frames as Parquet, keyed by what produced them.
+"""Cross-run feature cache: a run's split feature frames as Parquet, keyed by exactly what produced them.
 
-The key is the sha256 of: the input files' sha256, the settings that shape the features (target, task,
-time column, dropped columns, sample, seed) and the code version (the source of the modules that load,
-split and engineer features). One changed byte in any of them gives a new key, so the features are
-recomputed; the same inputs skip load, split and features entirely. Entries are written to a temporary
-folder and renamed into place: a reader sees a whole entry or none.
+The key is the sha256 of: the input files' sha256, the settings that shape the features (KEY_SETTINGS) and the
+code version, the source of every module that shapes features (`code_files`: the feature library, loading,
+validation, the target, the splits, the dataset's recipe, and the backend's frame hooks, whose hashing gives
+hashed category codes). Training code is not part of it. One changed byte in any of them gives a new key; the
+same inputs skip load, split and features. Entries are written to a temporary folder and renamed into place: a
+reader sees a whole entry or none.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import secrets
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import pipelines
 from pipelines.backend import Backend
-from pipelines.config import RunConfig
+from pipelines.datasets.base import FeatureSet, Recipe
 from pipelines.features.workflow import Workflow
 from pipelines.target import TARGET, TargetInfo
 
-FORMAT_VERSION = 1
-KEY_SETTINGS = ("data", "target", "task", "time_column", "drop", "sample", "seed")
-CODE = ("features", "flights.py", "target.py", "split.py", "load.py", "data.py", "validate.py", "job.py", "cache.py")
+FORMAT_VERSION = 2
+KEY_SETTINGS = ("dataset", "data", "target", "task", "time_column", "drop", "sample", "seed")
+FEATURE_CODE = (
+    "pipelines.features",
+    "pipelines.datasets.base",
+    "pipelines.load",
+    "pipelines.validate",
+    "pipelines.target",
+    "pipelines.split",
+    "pipelines.backend.frames",
+    "pipelines.cache",
+)
 META = "meta.json"
 
 
-def code_version() -> str:
-    """sha256 over the source of every module that shapes the features, and the package version."""
-    root = Path(pipelines.__file__).parent
+def code_files(recipe: Recipe) -> list[Path]:
+    """The source files whose code shapes `recipe`'s features (a package counts with all its modules)."""
+    files: list[Path] = []
+    for name in (*FEATURE_CODE, *recipe.code):
+        spec = importlib.util.find_spec(name)
+        if spec.submodule_search_locations:
+            files += sorted(Path(next(iter(spec.submodule_search_locations))).rglob("*.py"))
+        else:
+            files.append(Path(spec.origin))
+    return files
+
+
+def code_version(recipe: Recipe) -> str:
+    """sha256 over the package version and the source of `code_files(recipe)`."""
     digest = hashlib.sha256(pipelines.__version__.encode())
-    for name in CODE:
-        for path in sorted((root / name).rglob("*.py")) if (root / name).is_dir() else [root / name]:
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in code_files(recipe):  # in a fixed order, so the file's name and source suffice
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
-def cache_key(config: RunConfig, inputs: dict[str, str]) -> str:
-    """The key of the features that `config` would compute from files with these sha256s."""
+def cache_key(recipe: Recipe, inputs: dict[str, str]) -> str:
+    """The key of the features that `recipe` would compute from files with these sha256s."""
     document = {
         "format": FORMAT_VERSION,
         "inputs": sorted(inputs.values()),
-        "settings": {k: getattr(config, k) for k in KEY_SETTINGS},
-        "code": code_version(),
+        "settings": {k: getattr(recipe.config, k) for k in KEY_SETTINGS},
+        "code": code_version(recipe),
     }
     return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
@@ -60,8 +80,8 @@ class FeatureCache:
     def path(self, key: str) -> Path:
         return self.root / key
 
-    def load(self, key: str, backend: Backend) -> dict[str, Any] | None:
-        """The cached entry as {"workflow", "frames", "targets", "meta"}, or None on a miss."""
+    def load(self, key: str, backend: Backend) -> FeatureSet | None:
+        """The cached features, or None on a miss."""
         entry = self.path(key)
         if not (entry / META).exists():
             return None
@@ -71,24 +91,25 @@ class FeatureCache:
             frame = backend.read_parquet([entry / f"{split}.parquet"])
             targets[split] = frame[TARGET]
             frames[split] = frame.drop(columns=[TARGET])
-        meta["target"] = TargetInfo(**meta["target"])
-        return {"workflow": Workflow.load(entry / "workflow.json"), "frames": frames, "targets": targets, "meta": meta}
+        workflow = Workflow.load(entry / "workflow.json")
+        target = TargetInfo(**meta["target"])
+        cache = {"key": key, "hit": True, "path": str(entry)}
+        return FeatureSet(workflow, frames, targets, target, meta["inputs"], meta["counts"], meta["notes"], cache)
 
-    def store(
-        self, key: str, workflow: Workflow, frames: dict[str, Any], targets: dict[str, Any], meta: dict[str, Any]
-    ) -> Path:
+    def store(self, key: str, features: FeatureSet) -> Path:
         """Write an entry atomically; a concurrent writer of the same key wins and ours is discarded."""
         entry = self.path(key)
         staging = self.root / f".tmp-{key}-{secrets.token_hex(3)}"
         staging.mkdir(parents=True)
         try:
-            for split, frame in frames.items():
+            for split, frame in features.frames.items():
                 with_target = frame.copy(deep=False)
-                with_target[TARGET] = targets[split]
+                with_target[TARGET] = features.targets[split]
                 with_target.to_parquet(staging / f"{split}.parquet")
-            workflow.save(staging / "workflow.json")
-            document = {**meta, "target": asdict(meta["target"]), "rows": {s: len(f) for s, f in frames.items()}}
-            (staging / META).write_text(json.dumps(document, indent=1, default=str))
+            features.workflow.save(staging / "workflow.json")
+            meta = {"target": asdict(features.target), "rows": features.rows}
+            meta |= {"counts": features.counts, "notes": features.notes, "inputs": features.inputs}
+            (staging / META).write_text(json.dumps(meta, indent=1, default=str))
             os.rename(staging, entry)
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
@@ -98,3 +119,34 @@ class FeatureCache:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return entry
+
+
+@dataclass
+class Lookup:
+    """What the cache-lookup stage found: the key for this run's features, and the features on a hit."""
+
+    key: str
+    folder: Path
+    features: FeatureSet | None
+
+
+# --- the stages (pipelines.stages lists them in order) ---------------------------------------------------------
+def lookup_features(recipe: Recipe, backend: Backend) -> Lookup:
+    """Hash the inputs; the cached features for them, when the run uses the cache and an entry exists."""
+    cache = FeatureCache(recipe.config.cache_dir)
+    key = cache_key(recipe, recipe.hash_inputs())
+    found = cache.load(key, backend) if recipe.config.cache else None
+    return Lookup(key, cache.path(key), found)
+
+
+def store_features(features: FeatureSet, lookup: Lookup) -> FeatureSet:
+    """Write the features to the cache for the next run on the same inputs, settings and code."""
+    path = FeatureCache(lookup.folder.parent).store(lookup.key, features)
+    features.cache = {"key": lookup.key, "hit": False, "path": str(path)}
+    return features
+
+
+def uncached(features: FeatureSet, lookup: Lookup) -> FeatureSet:
+    """Features computed by a run that does not write the cache (--no-cache)."""
+    features.cache = {"key": lookup.key, "hit": False, "path": None}
+    return features

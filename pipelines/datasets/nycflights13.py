@@ -8,7 +8,6 @@ it runs once per machine, before any pipeline stage.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pyarrow.parquet as pq
 
 from pipelines.atomic import atomic_path
 from pipelines.errors import DataError
+from pipelines.hashing import sha256_file
 
 TABLES = ("flights", "weather", "planes", "airports", "airlines")
 SOURCES = {
@@ -50,7 +50,7 @@ def stage_flights(data_dir: Path = DEFAULT_DATA_DIR) -> dict[str, Path]:
     for table in TABLES:
         source = source_dir / SOURCES[table]
         target = raw / f"{table}.parquet"
-        digest = _sha256(source)
+        digest = sha256_file(source)
         if not _is_current(target, digest):
             frame = _tidy(table, pd.read_csv(source, na_values=["NA"], keep_default_na=True))
             _write_parquet_atomic(frame, target, {"devicepipe.source_sha256": digest})
@@ -87,16 +87,3 @@ def _write_parquet_atomic(frame: pd.DataFrame, path: Path, metadata: dict[str, s
     table = table.replace_schema_metadata(merged)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 of a file's bytes, read in blocks."""
-    return _sha256(Path(path))

@@ -3,8 +3,8 @@
 Time-safe by construction when the frame is a schedule: a flight's count of departures scheduled at the same
 origin in the same hour (or day) is published before it departs, and no column of what actually happened
 (departure times, delays, cancellations) enters it. The count is taken over the rows given, so give the whole
-schedule of the period being scored, cancelled rows included, as `pipelines.flights.prepare` does. Learns
-nothing; pandas and cuDF (groupby().agg, merge, dt.floor).
+schedule of the period being scored, cancelled rows included, as the flights recipe does
+(`pipelines.datasets.flights_context.prepare`). Learns nothing; pandas and cuDF (groupby().agg, merge, dt.floor).
 """
 
 from __future__ import annotations

@@ -163,9 +163,60 @@ def test_kill_9_during_training_then_resume(tmp_path, flights_dir):
     result = devicepipe("run", "--resume", str(staging), "--no-progress", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads((tmp_path / "runs" / "latest" / "manifest.json").read_text())
-    assert manifest["mlp"]["resumed_from_epoch"] >= 1
-    assert manifest["config"]["sample"] == 0.25 and manifest["config"]["baselines"] == ["xgboost"]
+    assert manifest["training"]["mlp"]["resumed_from_epoch"] >= 1
+    assert manifest["config"]["sample"] == 0.25 and manifest["config"]["models"] == ["xgboost"]
     assert not staging.exists()
 
     again = devicepipe("run", "--resume", str(tmp_path / "runs" / "latest"), cwd=tmp_path)
     assert_user_error(again, "a complete run")
+
+
+USAGE_ERRORS = [
+    ["run", "--bogus"],
+    ["run", "--task", "foo"],
+    ["run", "--backend", "tpu"],
+    ["run", "--epochs"],
+    ["run", "--epochs", "abc"],
+    ["run", "--sample"],
+    ["predict"],
+    ["predict", "--model"],
+    ["nonsense"],
+    ["data", "stage", "--bogus"],
+    ["serve", "--limit", "x"],
+    ["trigger"],
+]
+
+
+@pytest.mark.parametrize("args", USAGE_ERRORS, ids=" ".join)
+def test_every_usage_error_exits_2_with_the_usage_and_no_traceback(args, tmp_path):
+    """Through a real process, with the typer/click a fresh install resolves (typer carries its own click)."""
+    result = devicepipe(*args, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "Error" in result.stderr and ("Usage: devicepipe" in result.stderr or "--help" in result.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_backend_is_selected_once_with_the_memory_settings(tmp_path, monkeypatch, prefect_harness):
+    """The CLI's early check and the flow ask for the same selection: GPU memory settings included, since on a
+    GPU they are fixed by the first selection of the process (before its first cuDF object)."""
+    from flows.cli import main
+    from pipelines import backend as backends
+
+    calls = []
+    real = backends.select
+
+    def spy(requested="auto", **settings):
+        calls.append(settings)
+        return real(requested, **settings)
+
+    monkeypatch.setattr(backends, "select", spy)
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"x": [i / 7 for i in range(200)], "y": [0, 1] * 100}).to_csv(table, index=False)
+    args = ["run", "--data", str(table), "--target", "y", "--epochs", "1", "--model", "logistic_regression"]
+    args += ["--no-progress", "--spill", "--rmm-pool", "--backend", "cpu", "--output", str(tmp_path / "runs")]
+    args += ["--data-dir", str(tmp_path / "data")]
+    with pytest.raises(SystemExit) as exit_code:
+        main(args)
+    assert exit_code.value.code == 0
+    assert len(calls) >= 2 and all(call == {"rmm_pool": True, "spill": True} for call in calls), calls

@@ -31,3 +31,15 @@ def test_prefect_yaml_matches_the_served_deployments():
 
 def test_trigger_names_map_to_flow_and_deployment():
     assert deployments.NAMES == {"train": "train/train", "score": "score/score"}
+
+
+def test_served_train_settings_reach_the_flow_as_one_run_config():
+    from flows.train import train
+    from pipelines.config import RunConfig
+
+    (served, _) = deployments.build(train_parameters={"sample": 0.1, "epochs": 2, "models": ["xgboost"]})
+    assert served.parameters == {"progress": False, "config": {"sample": 0.1, "epochs": 2, "models": ["xgboost"]}}
+    config = train.validate_parameters(served.parameters)["config"]
+    assert config == RunConfig(sample=0.1, epochs=2, models=["xgboost"])
+    own = train.validate_parameters({"config": {"data": "t.csv", "target": "y"}})["config"]
+    assert own.dataset == "table"

@@ -34,18 +34,17 @@ def cancer(tmp_path_factory) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def run_dir(prefect_harness, cancer) -> Path:
     from flows.train import train
+    from pipelines.config import RunConfig
 
-    return Path(
-        train(
-            data=str(cancer / "train.csv"),
-            target="diagnosis",
-            epochs=3,
-            output=str(cancer / "runs"),
-            data_dir=str(cancer / "data"),
-            backend="cpu",
-            progress=False,
-        )
+    config = RunConfig(
+        data=str(cancer / "train.csv"),
+        target="diagnosis",
+        epochs=3,
+        output=str(cancer / "runs"),
+        data_dir=str(cancer / "data"),
+        backend="cpu",
     )
+    return Path(train(config, progress=False))
 
 
 @pytest.mark.parametrize("model", [None, "mlp", "xgboost", "random_forest", "logistic_regression"])

@@ -14,17 +14,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def run_dir(prefect_harness, flights_dir, tmp_path_factory) -> Path:
     from flows.train import train
+    from pipelines.config import RunConfig
 
     output = tmp_path_factory.mktemp("runs")
-    path = train(
-        sample=0.04,
-        epochs=2,
-        output=str(output),
-        data_dir=str(flights_dir),
-        backend="cpu",
-        progress=False,
-        spill=True,  # a GPU-only option on the CPU: noted, not an error
-    )
+    # spill: a GPU-only option on the CPU: noted, not an error
+    config = RunConfig(sample=0.04, epochs=2, output=str(output), data_dir=str(flights_dir), backend="cpu", spill=True)
+    path = train(config, progress=False)
     return Path(path)
 
 
@@ -95,24 +90,28 @@ def test_saved_workflow_and_mlp_reload(run_dir):
 
 def test_a_second_run_takes_the_features_from_the_cache(run_dir, flights_dir, tmp_path):
     from flows.train import train
+    from pipelines.config import RunConfig
 
     first = json.loads((run_dir / "manifest.json").read_text())
     assert first["feature_cache"]["hit"] is False and Path(first["feature_cache"]["path"]).is_dir()
     assert "cache-store" in first["seconds"]  # writing the cache is a stage of its own (on the GPU, in the ledger)
     second = Path(
         train(
-            sample=0.04,
-            epochs=1,
-            output=str(tmp_path),
-            data_dir=str(flights_dir),
-            backend="cpu",
-            models=["xgboost"],
+            RunConfig(
+                sample=0.04,
+                epochs=1,
+                output=str(tmp_path),
+                data_dir=str(flights_dir),
+                backend="cpu",
+                models=["xgboost"],
+            ),
             progress=False,
         )
     )
     manifest = json.loads((second / "manifest.json").read_text())
     assert manifest["feature_cache"] == {**first["feature_cache"], "hit": True}
-    assert not {"features", "split", "cache-store"} & set(manifest["seconds"])
+    assert not {"load", "features", "split", "cache-store"} & set(manifest["seconds"])
+    assert "cache-lookup" in manifest["seconds"]
     assert manifest["features"] == first["features"] and manifest["counts"] == first["counts"]
     before = json.loads((run_dir / "metrics.json").read_text())
     after = json.loads((second / "metrics.json").read_text())

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipelines import flights
+from pipelines.datasets import flights
+from pipelines.datasets import flights_context as context
 from pipelines.load import load, resolve
 from pipelines.split import time_split
 
@@ -25,7 +26,7 @@ def tables(flights_dir):
 def prepared(tables):
     from pipelines.backend import cpu_backend
 
-    return flights.prepare(tables["flights"], tables["weather"], tables["planes"], cpu_backend())
+    return context.prepare(tables["flights"], tables["weather"], tables["planes"], cpu_backend())
 
 
 def test_cancelled_flights_are_dropped_and_counted(tables, prepared):
@@ -36,7 +37,7 @@ def test_cancelled_flights_are_dropped_and_counted(tables, prepared):
 
 
 def test_leakage_columns_never_reach_the_frame(prepared):
-    assert not set(flights.LEAKAGE) & set(prepared.frame.columns)
+    assert not set(context.LEAKAGE) & set(prepared.frame.columns)
 
 
 def test_target_is_arrival_delay_over_15(tables, prepared):
@@ -64,7 +65,7 @@ def test_recipe_output_is_float32_and_int32_without_nulls(prepared):
     assert {str(features[c].dtype) for c in workflow.categorical_} == {"int32"}
     assert int(features.isna().sum().sum()) == 0
     assert "temp" in workflow.numeric_ and "plane_year" in workflow.numeric_ and "tailnum" in workflow.categorical_
-    assert not set(flights.LEAKAGE) & set(workflow.columns)
+    assert not set(context.LEAKAGE) & set(workflow.columns)
     assert parts["train"].frame["sched_dep"].dt.month.max() == 9
     assert set(parts["test"].frame["sched_dep"].dt.month) == {11, 12}
 
@@ -100,10 +101,10 @@ def test_weather_before_summarises_only_earlier_hours_at_the_origin(tables, prep
             "time_hour": pd.to_datetime(
                 ["2013-01-01 00:00", "2013-01-01 01:00", "2013-01-01 02:00", "2013-01-01 03:00"]
             ),
-            **{c: [0.0, 1.0, 2.0, 4.0] for c in flights.WEATHER_COLUMNS},
+            **{c: [0.0, 1.0, 2.0, 4.0] for c in context.WEATHER_COLUMNS},
         }
     )
-    summary = flights.weather_before(synthetic)
+    summary = context.weather_before(synthetic)
     assert summary["precip_prev3"].tolist() == [0.0, 0.0, 1.0, 3.0]
     assert summary["visib_prev6_min"].iloc[1:].tolist() == [0.0, 0.0, 0.0]
     assert pd.isna(summary["visib_prev6_min"].iloc[0])  # nothing observed before
@@ -115,4 +116,4 @@ def test_recipe_uses_the_new_ops_and_never_the_target_or_leakage(prepared):
     expected = {"tailnum_te", "route_te", "origin_hour_departures", "precip_prev6", "sched_dep_hour_sin"}
     assert expected <= set(workflow.numeric_)
     assert "precip_prev6_bucket" in workflow.categorical_
-    assert not {flights.TARGET, "__target__", *flights.LEAKAGE} & set(workflow.columns)
+    assert not {flights.TARGET, "__target__", *context.LEAKAGE} & set(workflow.columns)

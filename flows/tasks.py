@@ -1,0 +1,48 @@
+"""The pipeline's stages as Prefect tasks, and the one retry policy: only I/O is retried, never bad input.
+
+Tasks pass frames and tensors in memory within a run; nothing goes through Prefect's result storage
+(NO_CACHE: task inputs are never hashed or persisted). Stages that compute on the device carry the `gpu` tag,
+for concurrency limits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from pipelines import backend as backends
+from pipelines.backend import Backend
+from pipelines.config import RunConfig
+from pipelines.errors import DevicepipeError
+from pipelines.stages import CACHE_LOOKUP, CACHE_STORE, STAGES, Stage
+
+
+def retry_io_only(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry transient I/O failures; bad input (a DevicepipeError, an OSError or not) fails at once."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, OSError) and not isinstance(error, DevicepipeError)
+
+
+IO_RETRIES = {"retries": 3, "retry_delay_seconds": [2, 5, 15], "retry_condition_fn": retry_io_only}
+
+
+def as_task(stage: Stage) -> Any:
+    """A Prefect task running `stage.run`: named after the stage, retried on I/O errors if it does I/O."""
+    options = {**IO_RETRIES, "tags": ["io"]} if stage.io else {"tags": ["gpu"] if stage.device else []}
+    return task(stage.run, name=stage.name, cache_policy=NO_CACHE, timeout_seconds=stage.timeout_seconds, **options)
+
+
+TASKS = {stage.name: as_task(stage) for stage in (CACHE_LOOKUP, *STAGES, CACHE_STORE)}
+
+
+def stage_task(stage: Stage) -> Any:
+    """The task of `stage` (the `wrap` that pipelines.stages.run_stages takes)."""
+    return TASKS[stage.name]
+
+
+@task(name="select-backend", cache_policy=NO_CACHE, timeout_seconds=600)
+def select_backend(config: RunConfig) -> Backend:
+    """Pick the compute backend (cpu / gpu) with, on the GPU, its memory settings: once per process."""
+    return backends.select(config.backend, rmm_pool=config.rmm_pool, spill=config.spill)

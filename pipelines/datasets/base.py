@@ -1,0 +1,115 @@
+"""What every dataset recipe gives, and the three stages that run a recipe: load, split, features.
+
+A recipe is one small class per dataset (its input files, how they load, how they split, its feature workflow,
+how new rows to score are prepared). The stages below call it; nothing else in the pipeline asks which dataset
+is running. Runs on either backend: recipes use the pandas API that cuDF shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from pipelines.backend import Backend
+from pipelines.config import RunConfig
+from pipelines.features.workflow import Part, Workflow
+from pipelines.hashing import sha256_file
+from pipelines.target import TARGET, TargetInfo
+
+
+@dataclass
+class Dataset:
+    """The loaded, validated table with its encoded target (in TARGET), and what loading noticed."""
+
+    frame: Any
+    target: TargetInfo
+    inputs: dict[str, str]  # file -> sha256
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FeatureSet:
+    """What load, split and features produce, computed or read back from the feature cache."""
+
+    workflow: Workflow
+    frames: dict[str, Any]  # split -> feature frame (float32 / int32 columns, no nulls)
+    targets: dict[str, Any]  # split -> encoded target column, same backend
+    target: TargetInfo
+    inputs: dict[str, str]  # file -> sha256
+    counts: dict[str, int]
+    notes: list[str]
+    cache: dict[str, Any] = field(default_factory=dict)  # key, hit, path
+
+    @property
+    def rows(self) -> dict[str, int]:
+        return {name: len(frame) for name, frame in self.frames.items()}
+
+
+class Recipe:
+    """One dataset. Subclasses set `name` and implement the methods; `code` names the modules whose source
+    shapes its features (the feature cache key covers them)."""
+
+    name: ClassVar[str]
+    code: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: RunConfig):
+        self.config = config
+
+    def check(self) -> None:
+        """Fail fast on bad settings or input (a missing file or column), before anything is read or written."""
+
+    def input_files(self) -> list[Path]:
+        raise NotImplementedError
+
+    def load(self, backend: Backend) -> Dataset:
+        raise NotImplementedError
+
+    def split(self, dataset: Dataset, backend: Backend) -> dict[str, Part]:
+        raise NotImplementedError
+
+    def workflow(self, dataset: Dataset, train: Part) -> tuple[Workflow, list[str]]:
+        """The (unfitted) feature workflow for this dataset, and notes on what it left out."""
+        raise NotImplementedError
+
+    def rows_to_score(self, data: str | Path, backend: Backend) -> Any:
+        """New rows at `data` shaped as the training rows were, before the workflow transforms them."""
+        raise NotImplementedError
+
+    def hash_inputs(self) -> dict[str, str]:
+        """sha256 of every input file, for the manifest and the feature cache key."""
+        return {str(path): sha256_file(path) for path in self.input_files()}
+
+
+def sample_rows(frame: Any, fraction: float | None, seed: int) -> Any:
+    """`fraction` of the rows, in their order. The positions are drawn on the host with NumPy, so the same seed
+    keeps the same rows on every backend (pandas' and cuDF's own `sample` draw differently)."""
+    if fraction is None or fraction >= 1:
+        return frame
+    rows = len(frame)
+    size = max(1, round(rows * fraction))
+    keep = np.sort(np.random.default_rng(seed).choice(rows, size=size, replace=False))
+    return frame.take(keep).reset_index(drop=True)
+
+
+# --- the stages (pipelines.stages lists them in order) ---------------------------------------------------------
+def load_dataset(recipe: Recipe, backend: Backend) -> Dataset:
+    """Read the input files into the backend's frame, validated, target encoded."""
+    return recipe.load(backend)
+
+
+def split_dataset(recipe: Recipe, dataset: Dataset, backend: Backend) -> dict[str, Part]:
+    """Train / valid / test, as the recipe splits."""
+    return recipe.split(dataset, backend)
+
+
+def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part]) -> FeatureSet:
+    """Fit the recipe's feature workflow on the training split only; transform every split."""
+    workflow, notes = recipe.workflow(dataset, parts["train"])
+    workflow.fit(parts["train"])
+    frames = {name: workflow.transform(part) for name, part in parts.items()}
+    targets = {name: part.frame[TARGET] for name, part in parts.items()}
+    return FeatureSet(workflow, frames, targets, dataset.target, dataset.inputs, dataset.counts, dataset.notes + notes)

@@ -1,0 +1,70 @@
+"""Your own table: any Parquet or CSV file, folder or glob with a target column (`--data PATH --target COL`).
+
+Rows without a target are dropped and counted; `--drop` columns are removed before anything sees them. Split
+70/15/15 by `--time-column` when given, else seeded at random. Features are chosen from the column types
+(pipelines.features.recipes.from_column_types). New rows to score lose the same dropped columns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipelines.backend import Backend
+from pipelines.datasets.base import Dataset, Recipe, sample_rows
+from pipelines.errors import ConfigError
+from pipelines.features.recipes import from_column_types
+from pipelines.features.workflow import Part, Workflow
+from pipelines.load import Source, load, require_columns, resolve
+from pipelines.split import random_split, time_fraction_split
+from pipelines.target import TARGET, encode_target
+
+
+class Table(Recipe):
+    """A user's table with a target column."""
+
+    name = "table"
+    code = ("pipelines.datasets.table",)
+
+    def check(self) -> None:
+        self.source()
+
+    def source(self) -> Source:
+        """The resolved input, its target, time and dropped columns checked against the schema."""
+        config = self.config
+        if config.data is None or not config.target:
+            raise ConfigError("Your own table needs --data PATH and --target: the name of the column to predict.")
+        source = resolve(config.data)
+        require_columns(source, [config.target], "target column")
+        if config.time_column:
+            require_columns(source, [config.time_column], "time column")
+        if config.drop:
+            require_columns(source, list(config.drop), "column to drop")
+        return source
+
+    def input_files(self) -> list[Path]:
+        return list(resolve(self.config.data).files)
+
+    def load(self, backend: Backend) -> Dataset:
+        config = self.config
+        frame = sample_rows(load(self.source(), backend), config.sample, config.seed)
+        frame = frame.drop(columns=list(config.drop)) if config.drop else frame
+        rows = len(frame)
+        frame, target = encode_target(frame, config.target, config.task, backend)
+        counts = {"rows_loaded": rows, "dropped_missing_target": target.dropped_missing}
+        return Dataset(frame, target, self.hash_inputs(), counts)
+
+    def split(self, dataset: Dataset, backend: Backend) -> dict[str, Part]:
+        if self.config.time_column:
+            return time_fraction_split(dataset.frame, self.config.time_column)
+        return random_split(dataset.frame, backend, seed=self.config.seed)
+
+    def workflow(self, dataset: Dataset, train: Part) -> tuple[Workflow, list[str]]:
+        config = self.config
+        exclude = [config.target, TARGET] + ([config.time_column] if config.time_column else [])
+        return from_column_types(train, exclude)
+
+    def rows_to_score(self, data: str | Path, backend: Backend) -> Any:
+        frame = load(resolve(data), backend)
+        drop = [c for c in self.config.drop if c in frame.columns]
+        return frame.drop(columns=drop) if drop else frame

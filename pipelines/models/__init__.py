@@ -1,0 +1,100 @@
+"""Model families, one class each, registered here by name; and the two stages that fit them.
+
+    logistic_regression, linear_regression, random_forest   scikit-learn / cuML (pipelines.models.estimators)
+    xgboost                                                  XGBoost on cuda or cpu (pipelines.models.xgboost)
+    mlp                                                      the MLP on device tensors (pipelines.models.mlp)
+
+Adding a family is one new module with a ModelAdapter subclass and one line in FAMILIES. The order of FAMILIES
+is the order of metrics.json. Nothing outside the families branches on a model's name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.backend import Backend
+from pipelines.config import RunConfig
+from pipelines.datasets.base import FeatureSet
+from pipelines.errors import ConfigError
+from pipelines.handoff import Handoff
+from pipelines.models.base import FitOptions, FittedModel, ModelAdapter, Split, fit_and_score
+from pipelines.models.estimators import LinearRegression, LogisticRegression, RandomForest
+from pipelines.models.mlp import MLP
+from pipelines.models.xgboost import XGBoost
+
+FAMILIES: dict[str, type[ModelAdapter]] = {
+    family.name: family for family in (LogisticRegression, LinearRegression, RandomForest, XGBoost, MLP)
+}
+
+__all__ = ["FAMILIES", "FitOptions", "FittedModel", "ModelAdapter", "Split", "family", "fit_baselines", "names"]
+
+
+def names(task: str, stage: str | None = None) -> list[str]:
+    """The families that take `task` (and are fitted by `stage`), in registry order."""
+    return [n for n, f in FAMILIES.items() if task in f.tasks and (stage is None or f.stage == stage)]
+
+
+def family(name: str) -> type[ModelAdapter]:
+    if name not in FAMILIES:
+        raise ConfigError(f"Unknown model {name!r}: expected one of {', '.join(FAMILIES)}.")
+    return FAMILIES[name]
+
+
+def selected(config: RunConfig, stage: str) -> list[str]:
+    """The families `stage` fits for this run: `config.models` picks among the baselines."""
+    available = names(config.task, stage)
+    if config.models is None or stage != "baselines":
+        return available
+    unknown = [name for name in config.models if name not in names(config.task, "baselines")]
+    if unknown:
+        raise ConfigError(
+            f"Unknown baseline {unknown[0]!r} for {config.task}: expected any of {names(config.task, 'baselines')}."
+        )
+    return [name for name in available if name in config.models]
+
+
+def check(config: RunConfig) -> None:
+    """Fail fast on a --model that no family of the task answers to."""
+    selected(config, "baselines")
+
+
+def fit_stage(
+    stage: str,
+    features: FeatureSet,
+    handoff: Handoff,
+    config: RunConfig,
+    backend: Backend,
+    progress: bool = False,
+    checkpoints: Path | None = None,
+) -> dict[str, FittedModel]:
+    """Fit and score every family of `stage` selected for this run; a family that checkpoints writes
+    `checkpoints/<name>.pt` (and resumes from it)."""
+    splits = {
+        name: Split(features.frames[name], features.targets[name], handoff.data[name]) for name in features.frames
+    }
+    fitted = {}
+    for name in selected(config, stage):
+        checkpoint = None if checkpoints is None else Path(checkpoints) / f"{name}.pt"
+        options = FitOptions(config.seed, config.epochs, progress, checkpoint)
+        model = FAMILIES[name](config.task, backend, features.workflow)
+        fitted[name] = fit_and_score(model, splits, options)
+    return fitted
+
+
+def fit_baselines(
+    features: FeatureSet, handoff: Handoff, config: RunConfig, backend: Backend, progress: bool = False
+) -> dict[str, FittedModel]:
+    """The baselines stage: every selected estimator, reading the feature frames."""
+    return fit_stage("baselines", features, handoff, config, backend, progress)
+
+
+def train_networks(
+    features: FeatureSet,
+    handoff: Handoff,
+    config: RunConfig,
+    backend: Backend,
+    progress: bool = False,
+    checkpoints: Path | None = None,
+) -> dict[str, FittedModel]:
+    """The train stage: the networks, on the handoff's device tensors, checkpointed under `checkpoints`."""
+    return fit_stage("train", features, handoff, config, backend, progress, checkpoints)

@@ -1,0 +1,118 @@
+"""What every model family gives (fit, predict, save, load), and fitting one with its scores.
+
+A family is one small class per file (pipelines/models/*.py) registered in pipelines.models.FAMILIES. Its
+`stage` says which pipeline stage fits it: "baselines" (estimators that read the feature frame) or "train"
+(networks that read the handoff's device tensors). Predictions are tensors on the backend's device.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from pipelines import evaluate
+from pipelines.backend import Backend
+from pipelines.features.workflow import Workflow
+from pipelines.target import TASKS
+from pipelines.train import DeviceData
+
+SCORED = ("valid", "test")
+
+
+@dataclass
+class Split:
+    """One split as the families read it: the feature frame, its encoded target (None for new rows to score),
+    and the handoff's device tensors (None until the handoff stage made them; networks then make their own)."""
+
+    frame: Any
+    target: Any = None
+    tensors: DeviceData | None = None
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Settings a family may use while fitting."""
+
+    seed: int = 0
+    epochs: int = 6
+    progress: bool = False
+    checkpoint: Path | None = None  # where a family that checkpoints writes (and resumes from)
+
+
+class ModelAdapter:
+    """One model family. `__init__` stores; `fit` learns; `predict` gives the positive-class probability
+    (classification) or the prediction (regression) per row, as a tensor on the backend's device."""
+
+    name: ClassVar[str]
+    tasks: ClassVar[tuple[str, ...]] = TASKS
+    stage: ClassVar[str] = "baselines"
+    # Files `save` writes in the bundle's model/ folder ({name} is replaced by the family's name).
+    files: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, task: str, backend: Backend, workflow: Workflow):
+        self.task, self.backend, self.workflow = task, backend, workflow
+
+    def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
+        raise NotImplementedError
+
+    def predict(self, split: Split) -> torch.Tensor:
+        raise NotImplementedError
+
+    def save(self, folder: Path) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, folder: Path, task: str, backend: Backend, workflow: Workflow) -> ModelAdapter:
+        raise NotImplementedError
+
+    def details(self) -> dict[str, Any]:
+        """What the manifest records about the fit beyond its scores (a learning curve, the best epoch)."""
+        return {}
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """One row per epoch for families that learn in epochs (the report draws it); empty otherwise."""
+        return []
+
+
+@dataclass
+class FittedModel:
+    """A fitted family with its scores on the valid and test splits, fit time and the warnings it raised."""
+
+    model: ModelAdapter
+    scores: dict[str, dict[str, float]]
+    fit_seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, Any]:
+        """This model's entry in metrics.json."""
+        return {**self.scores, "fit_seconds": round(self.fit_seconds, 3)}
+
+
+def fit_and_score(model: ModelAdapter, splits: dict[str, Split], options: FitOptions) -> FittedModel:
+    """Fit on train (the family may watch valid), then score on valid and test; warnings kept for the notes."""
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(splits["train"], splits["valid"], options)
+        model.backend.synchronize()
+    seconds = time.perf_counter() - started
+    # Kept for the run's notes (e.g. a solver that did not converge) instead of scrolling past.
+    messages = sorted({f"{model.name}: {w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught})
+    scores = {name: score(model, splits[name]) for name in SCORED}
+    return FittedModel(model, scores, seconds, messages)
+
+
+def labels(split: Split, task: str) -> Any:
+    """The split's target as estimators take it: integer class labels (cuML's classifiers require them)."""
+    return split.target.astype("int32") if task == "classification" else split.target
+
+
+def score(model: ModelAdapter, split: Split) -> dict[str, float]:
+    """Every metric of the task on one split, computed on the device that holds the predictions."""
+    return evaluate.score(model.task, split.tensors.y, model.predict(split))

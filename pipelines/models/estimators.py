@@ -1,0 +1,98 @@
+"""scikit-learn estimators and their cuML twins: one class per model, the pair and its parameters named once.
+
+The backend instantiates the twin of its family (cuML with output_type="cupy" on the GPU, scikit-learn on the
+CPU) from the same parameters. Estimators read the feature frame directly. Saved as skops (cuML models through
+`as_sklearn`), loaded back onto the backend's device (`from_sklearn` on the GPU), never as plain pickle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from pipelines.backend import Backend
+from pipelines.errors import ConfigError
+from pipelines.features.workflow import Workflow
+from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
+
+FOREST = {"n_estimators": 100, "max_depth": 12, "max_features": 0.5, "max_samples": 0.5, "random_state": 0}
+
+
+class Estimator(ModelAdapter):
+    """A scikit-learn estimator with an optional cuML twin. Subclasses set `classes` per task and `params`."""
+
+    classes: ClassVar[dict[str, dict[str, str]]]  # task -> {"sklearn": "module.Class", "cuml": "module.Class"}
+    params: ClassVar[dict[str, Any]] = {}
+    files = ("{name}.skops",)
+
+    def __init__(self, task: str, backend: Backend, workflow: Workflow, estimator: Any = None):
+        super().__init__(task, backend, workflow)
+        self.estimator = estimator
+
+    @classmethod
+    def pair(cls, task: str, backend: Backend) -> dict[str, str]:
+        """The class paths for `task`; a ConfigError where the backend's family has no such class."""
+        pair = cls.classes[task]
+        if backend.estimator_family not in pair:
+            raise ConfigError(
+                f"{cls.name} has no {backend.estimator_family} class, so it cannot run on the {backend.name} "
+                f"backend; run it with --backend cpu, or leave it out with --model."
+            )
+        return pair
+
+    def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
+        self.estimator = self.backend.estimator(self.pair(self.task, self.backend), **self.params)
+        self.estimator.fit(train.frame, labels(train, self.task))
+
+    def predict(self, split: Split) -> torch.Tensor:
+        return self.backend.predict_scores(self.estimator, split.frame, self.task)
+
+    def save(self, folder: Path) -> None:
+        import skops.io
+
+        skops.io.dump(self.backend.portable_estimator(self.estimator), folder / f"{self.name}.skops")
+
+    @classmethod
+    def load(cls, folder: Path, task: str, backend: Backend, workflow: Workflow) -> Estimator:
+        import skops.io
+
+        path = folder / f"{cls.name}.skops"
+        # The file's sha256 matched the run's manifest before loading, so the types it names are the ones saved.
+        model = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+        return cls(task, backend, workflow, backend.device_estimator(model, cls.pair(task, backend)))
+
+
+class LogisticRegression(Estimator):
+    name = "logistic_regression"
+    tasks = ("classification",)
+    classes = {
+        "classification": {
+            "sklearn": "sklearn.linear_model.LogisticRegression",
+            "cuml": "cuml.linear_model.LogisticRegression",
+        }
+    }
+    params = {"C": 1.0, "max_iter": 500}
+
+
+class LinearRegression(Estimator):
+    name = "linear_regression"
+    tasks = ("regression",)
+    classes = {"regression": {"sklearn": "sklearn.linear_model.Ridge", "cuml": "cuml.linear_model.Ridge"}}
+    params = {"alpha": 1.0}
+
+
+class RandomForest(Estimator):
+    name = "random_forest"
+    classes = {
+        "classification": {
+            "sklearn": "sklearn.ensemble.RandomForestClassifier",
+            "cuml": "cuml.ensemble.RandomForestClassifier",
+        },
+        "regression": {
+            "sklearn": "sklearn.ensemble.RandomForestRegressor",
+            "cuml": "cuml.ensemble.RandomForestRegressor",
+        },
+    }
+    params = FOREST

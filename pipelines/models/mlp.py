@@ -1,0 +1,98 @@
+"""The MLP (embeddings for the categorical codes, pipelines.model) trained on the handoff's device tensors.
+
+Training is pipelines.train (early stopping, checkpoints and resume); this adapter wires it to the pipeline.
+Saved as safetensors weights plus a JSON of the architecture and the target's scale; new rows to score are
+handed to torch zero-copy, as in training.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pipelines.backend import Backend
+from pipelines.features.workflow import Workflow
+from pipelines.handoff import device_data
+from pipelines.model import TabularMLP
+from pipelines.models.base import FitOptions, ModelAdapter, Split
+from pipelines.train import TrainConfig, TrainResult, predict, train_mlp
+
+
+class MLP(ModelAdapter):
+    name = "mlp"
+    stage = "train"
+    files = ("mlp.safetensors", "mlp.json")
+
+    def __init__(self, task: str, backend: Backend, workflow: Workflow, result: TrainResult | None = None):
+        super().__init__(task, backend, workflow)
+        self.result = result
+
+    def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
+        self.result = train_mlp(
+            train.tensors,
+            valid.tensors,
+            self.cardinalities(self.workflow),
+            self.task,
+            TrainConfig(epochs=options.epochs, seed=options.seed),
+            progress=options.progress,
+            checkpoint=options.checkpoint,
+        )
+
+    def predict(self, split: Split) -> torch.Tensor:
+        data = split.tensors
+        if data is None:
+            data, _, _ = device_data(split.frame, self.workflow, self.backend)
+        result = self.result
+        return predict(result.model, data, self.task, result.target_mean, result.target_std)
+
+    def save(self, folder: Path) -> None:
+        from safetensors.torch import save_file
+
+        result = self.result
+        weights = {k: v.detach().contiguous().cpu() for k, v in result.model.state_dict().items()}
+        save_file(weights, str(folder / "mlp.safetensors"))
+        spec = {
+            "n_numeric": len(self.workflow.numeric_),
+            "cardinalities": self.cardinalities(self.workflow),
+            "hidden": [layer.out_features for layer in result.model.body if hasattr(layer, "out_features")][:-1],
+            "dropout": result.config.dropout,
+            "norm": result.config.norm,
+            "target_mean": result.target_mean,
+            "target_std": result.target_std,
+            "best_epoch": result.best_epoch,
+        }
+        (folder / "mlp.json").write_text(json.dumps(spec, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path, task: str, backend: Backend, workflow: Workflow) -> MLP:
+        from safetensors.torch import load_file
+
+        spec = json.loads((folder / "mlp.json").read_text())
+        model = TabularMLP(
+            spec["n_numeric"], spec["cardinalities"], tuple(spec["hidden"]), spec["dropout"], spec["norm"]
+        )
+        model.load_state_dict(load_file(folder / "mlp.safetensors", device=str(backend.torch_device)))
+        model.to(backend.torch_device)
+        config = TrainConfig(hidden=tuple(spec["hidden"]), dropout=spec["dropout"], norm=spec["norm"])
+        scale = {"target_mean": spec["target_mean"], "target_std": spec["target_std"]}
+        result = TrainResult(model, spec["best_epoch"], float("nan"), config=config, **scale)
+        return cls(task, backend, workflow, result)
+
+    @staticmethod
+    def cardinalities(workflow: Workflow) -> list[int]:
+        return [workflow.cardinalities_[c] for c in workflow.categorical_]
+
+    def details(self) -> dict[str, Any]:
+        result = self.result
+        return {
+            "best_epoch": result.best_epoch,
+            "resumed_from_epoch": result.resumed_from_epoch,
+            "history": result.history,
+        }
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return self.result.history

@@ -1,0 +1,64 @@
+"""XGBoost on the backend's device (device="cuda" or "cpu"), stopping early on the validation split.
+
+It reads the feature frame directly (cuDF on the GPU); predictions use `inplace_predict`, which stays on the
+data's device where the scikit-learn wrapper's predict_proba would copy to the host. Saved as XGBoost JSON.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pipelines.backend import Backend
+from pipelines.features.workflow import Workflow
+from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
+
+PARAMS = {
+    "n_estimators": 1000,
+    "learning_rate": 0.05,
+    "max_depth": 8,
+    "subsample": 0.8,
+    "colsample_bytree": 0.8,
+    "min_child_weight": 5,
+    "early_stopping_rounds": 50,
+    "tree_method": "hist",
+    "random_state": 0,
+}
+EVAL_METRIC = {"classification": "auc", "regression": "rmse"}
+
+
+class XGBoost(ModelAdapter):
+    name = "xgboost"
+    files = ("xgboost.json",)
+
+    def __init__(self, task: str, backend: Backend, workflow: Workflow, booster: Any = None):
+        super().__init__(task, backend, workflow)
+        self.model = booster
+
+    def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
+        y_train, y_valid = (labels(split, self.task) for split in (train, valid))
+        self.model = _new(self.task, eval_metric=EVAL_METRIC[self.task], device=self.backend.xgboost_device, **PARAMS)
+        self.model.fit(train.frame, y_train, eval_set=[(valid.frame, y_valid)], verbose=False)
+
+    def predict(self, split: Split) -> torch.Tensor:
+        best = self.model.best_iteration
+        output = self.model.get_booster().inplace_predict(split.frame, iteration_range=(0, best + 1))
+        return self.backend.to_torch_array(output)
+
+    def save(self, folder: Path) -> None:
+        self.model.save_model(str(folder / "xgboost.json"))
+
+    @classmethod
+    def load(cls, folder: Path, task: str, backend: Backend, workflow: Workflow) -> XGBoost:
+        model = _new(task)
+        model.load_model(str(folder / "xgboost.json"))
+        model.set_params(device=backend.xgboost_device)
+        return cls(task, backend, workflow, model)
+
+
+def _new(task: str, **params: Any) -> Any:
+    import xgboost
+
+    return xgboost.XGBClassifier(**params) if task == "classification" else xgboost.XGBRegressor(**params)

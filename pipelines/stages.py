@@ -1,0 +1,136 @@
+"""The pipeline's stages, declared once, in order. The train and features flows, the benchmarks and the
+notebooks all run these lists: a flow wraps each stage as a Prefect task, the others call it directly.
+
+Each stage is a plain function in the module that owns it, with typed inputs and output. A stage names its
+inputs and its output; `run_stages` passes values between stages by those names, times each stage and records
+its host<->device copies in the residency ledger (GPU).
+
+    cache-lookup  recipe, backend                      -> lookup      (pipelines.cache)
+    load          recipe, backend                      -> dataset     (pipelines.datasets)
+    split         recipe, dataset, backend             -> parts
+    features      recipe, dataset, parts               -> features
+    cache-store   features, lookup                     -> features    (pipelines.cache)
+    handoff       features, backend                    -> handoff     (pipelines.handoff)
+    baselines     features, handoff, config, backend, progress             -> baselines (pipelines.models)
+    train         features, handoff, config, backend, progress, checkpoints -> networks
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines import cache, datasets, handoff, models
+from pipelines.config import RunConfig
+from pipelines.datasets.base import FeatureSet
+from pipelines.residency import Ledger
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step: `run(*values[inputs])` becomes `values[output]`. `io`: it reads or writes files (only such
+    stages are retried); `device`: it computes on the backend's device (a flow tags it "gpu")."""
+
+    name: str
+    run: Callable[..., Any]
+    inputs: tuple[str, ...]
+    output: str
+    io: bool = False
+    device: bool = False
+    timeout_seconds: int = 3600
+
+
+CACHE_LOOKUP = Stage(
+    "cache-lookup", cache.lookup_features, ("recipe", "backend"), "lookup", io=True, timeout_seconds=1800
+)
+FEATURE_STAGES = (
+    Stage("load", datasets.load_dataset, ("recipe", "backend"), "dataset", io=True),
+    Stage("split", datasets.split_dataset, ("recipe", "dataset", "backend"), "parts", timeout_seconds=1800),
+    Stage("features", datasets.fit_features, ("recipe", "dataset", "parts"), "features", device=True),
+)
+CACHE_STORE = Stage(
+    "cache-store", cache.store_features, ("features", "lookup"), "features", io=True, timeout_seconds=1800
+)
+MODEL_STAGES = (
+    Stage("handoff", handoff.hand_off, ("features", "backend"), "handoff", device=True, timeout_seconds=600),
+    Stage(
+        "baselines",
+        models.fit_baselines,
+        ("features", "handoff", "config", "backend", "progress"),
+        "baselines",
+        device=True,
+        timeout_seconds=4 * 3600,
+    ),
+    Stage(
+        "train",
+        models.train_networks,
+        ("features", "handoff", "config", "backend", "progress", "checkpoints"),
+        "networks",
+        device=True,
+        timeout_seconds=12 * 3600,
+    ),
+)
+# Every stage of a run that computes its features, in order (the cache stages are the flows' to place).
+STAGES = FEATURE_STAGES + MODEL_STAGES
+# The outputs that hold fitted models, in the order metrics.json lists them.
+FITTED = ("baselines", "networks")
+
+
+def run_stages(
+    stages: tuple[Stage, ...],
+    values: dict[str, Any],
+    ledger: Ledger,
+    seconds: dict[str, float],
+    wrap: Callable[[Stage], Callable[..., Any]] | None = None,
+    report: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
+    """Run `stages` in order over `values` (which must hold "backend" and each first stage's inputs).
+
+    `wrap(stage)` gives the callable to run instead of `stage.run` (a flow's Prefect task); `report(name,
+    seconds)` hears of each finished stage (a progress line)."""
+    for stage in stages:
+        call = wrap(stage) if wrap is not None else stage.run
+        started = time.perf_counter()
+        with ledger.stage(stage.name):
+            values[stage.output] = call(*(values[name] for name in stage.inputs))
+            values["backend"].synchronize()
+        seconds[stage.name] = round(time.perf_counter() - started, 3)
+        if report is not None:
+            report(stage.name, seconds[stage.name])
+    return values
+
+
+def fitted_models(values: dict[str, Any]) -> dict[str, models.FittedModel]:
+    """Every fitted model of a run, baselines first, from the values the model stages produced."""
+    return {name: model for output in FITTED for name, model in values.get(output, {}).items()}
+
+
+def check_run(config: RunConfig) -> datasets.Recipe:
+    """Every check that needs no data read: the settings, the dataset's inputs, the models asked for. Returns the
+    run's recipe."""
+    config.check()
+    recipe = datasets.recipe_for(config)
+    recipe.check()
+    models.check(config)
+    return recipe
+
+
+def run_feature_stages(
+    values: dict[str, Any],
+    ledger: Ledger,
+    seconds: dict[str, float],
+    wrap: Callable[[Stage], Callable[..., Any]] | None = None,
+    store: bool = True,
+) -> FeatureSet:
+    """values["features"] from the feature cache, or computed by FEATURE_STAGES (and stored when `store`)."""
+    run_stages((CACHE_LOOKUP,), values, ledger, seconds, wrap)
+    lookup = values["lookup"]
+    if lookup.features is not None:
+        values["features"] = lookup.features
+        return lookup.features
+    run_stages(FEATURE_STAGES, values, ledger, seconds, wrap)
+    if store:  # features written to disk leave the device: the ledger counts it, outside the strict stages
+        return run_stages((CACHE_STORE,), values, ledger, seconds, wrap)["features"]
+    return cache.uncached(values["features"], lookup)

@@ -1,0 +1,117 @@
+"""One common test over every model family (fit, predict, save, load), the registry's contract, and a fourth
+family added as one file (hist_gradient_boosting.py) plus one registration line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pipelines import models
+from pipelines.config import RunConfig
+from pipelines.datasets.base import FeatureSet
+from pipelines.errors import ConfigError
+from pipelines.features import Categorify, FillMissing, Standardize, Workflow
+from pipelines.features.workflow import Part
+from pipelines.handoff import hand_off
+from pipelines.models.estimators import Estimator
+from pipelines.target import TARGET, TargetInfo
+from tests.pipelines.models.hist_gradient_boosting import HistGradientBoosting
+
+
+def _features(task: str, backend) -> FeatureSet:
+    rng = np.random.default_rng(0)
+    rows = 600
+    frame = pd.DataFrame({"x": rng.normal(size=rows), "c": rng.choice(["a", "b", "c"], rows)})
+    signal = frame["x"] + (frame["c"] == "b")
+    target = (signal > 0.3).astype("float32") if task == "classification" else signal.astype("float32")
+    frame[TARGET] = target
+    workflow = Workflow([Categorify(["c"]), FillMissing(["x"], indicator=False), Standardize(["x"])])
+    parts = {"train": frame.iloc[:400], "valid": frame.iloc[400:500], "test": frame.iloc[500:]}
+    parts = {name: part.reset_index(drop=True) for name, part in parts.items()}
+    workflow.fit(Part("train", parts["train"]))
+    frames = {name: workflow.transform(part) for name, part in parts.items()}
+    targets = {name: part[TARGET] for name, part in parts.items()}
+    return FeatureSet(workflow, frames, targets, TargetInfo("y", task, [0, 1]), {}, {}, [])
+
+
+CASES = [(name, task) for name, family in models.FAMILIES.items() for task in family.tasks]
+
+
+@pytest.mark.parametrize(("name", "task"), CASES)
+def test_every_family_fits_predicts_and_reloads_the_same(name, task, cpu, tmp_path):
+    features = _features(task, cpu)
+    handoff = hand_off(features, cpu)
+    config = RunConfig(task=task, epochs=2, models=[name] if models.FAMILIES[name].stage == "baselines" else [])
+    stage = models.FAMILIES[name].stage
+    fitted = models.fit_stage(stage, features, handoff, config, cpu, checkpoints=tmp_path / "checkpoints")[name]
+    primary = "auc" if task == "classification" else "r2"
+    assert fitted.scores["test"][primary] > (0.8 if task == "classification" else 0.6), fitted.scores
+    assert set(fitted.metrics()) == {"valid", "test", "fit_seconds"}
+    fitted.model.save(tmp_path)
+    written = {p.name for p in tmp_path.iterdir() if p.is_file()}
+    assert written == {pattern.format(name=name) for pattern in models.FAMILIES[name].files}
+    json.dumps(fitted.model.details())  # the manifest can hold it
+    loaded = models.FAMILIES[name].load(tmp_path, task, cpu, features.workflow)
+    test = models.Split(features.frames["test"])  # new rows: no target, no handoff yet
+    before, after = fitted.model.predict(test), loaded.predict(test)
+    assert before.shape == (len(features.frames["test"]),) and before.device == cpu.torch_device
+    torch.testing.assert_close(after, before)
+
+
+def test_names_follow_the_registry_order_per_task_and_stage():
+    assert models.names("classification") == ["logistic_regression", "random_forest", "xgboost", "mlp"]
+    assert models.names("regression", "baselines") == ["linear_regression", "random_forest", "xgboost"]
+    assert models.names("regression", "train") == ["mlp"]
+
+
+def test_an_unknown_model_is_refused_before_any_work():
+    with pytest.raises(ConfigError, match="Unknown baseline 'linear_regression' for classification"):
+        models.check(RunConfig(models=["linear_regression"]))
+    with pytest.raises(ConfigError, match="Unknown model 'nope'"):
+        models.family("nope")
+
+
+@pytest.mark.parametrize("family", [f for f in models.FAMILIES.values() if issubclass(f, Estimator)])
+def test_every_estimator_names_its_cuml_twin_by_the_same_class_name(family):
+    """A model saved as scikit-learn is put back on the device through its cuML twin of the same name."""
+    for pair in family.classes.values():
+        assert pair["sklearn"].startswith("sklearn.") and pair["cuml"].startswith("cuml.")
+        assert pair["sklearn"].rpartition(".")[2] == pair["cuml"].rpartition(".")[2]
+
+
+def test_a_family_without_a_cuml_twin_is_refused_on_the_gpu_with_a_clear_error(cpu):
+    class FakeGpu:
+        name, estimator_family = "gpu", "cuml"
+
+    with pytest.raises(ConfigError, match=r"hist_gradient_boosting has no cuml class.*--backend cpu"):
+        HistGradientBoosting.pair("classification", FakeGpu())
+
+
+@pytest.mark.slow
+def test_a_fourth_family_trains_saves_and_scores_through_the_flow(monkeypatch, prefect_harness, tmp_path, cpu):
+    from flows.train import train
+    from pipelines import predict
+
+    monkeypatch.setitem(models.FAMILIES, HistGradientBoosting.name, HistGradientBoosting)  # the one registration
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=800), "c": rng.choice(["a", "b", "c"], 800)})
+    frame["y"] = ((frame["x"] + (frame["c"] == "b")) > 0.3).astype(int)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    config = RunConfig(
+        data=str(tmp_path / "t.csv"), target="y", epochs=1, output=str(tmp_path / "runs"), data_dir=str(tmp_path)
+    )
+    config.models, config.backend = ["hist_gradient_boosting"], "cpu"
+    run_dir = Path(train(config, progress=False))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert list(metrics["models"]) == ["hist_gradient_boosting", "mlp"]
+    assert metrics["models"]["hist_gradient_boosting"]["test"]["auc"] > 0.85
+    assert (run_dir / "model" / "hist_gradient_boosting.skops").is_file()
+    bundle = predict.open_bundle(run_dir)
+    rows = predict.read_rows(bundle, tmp_path / "t.csv", cpu)
+    scores = predict.score_rows(bundle, rows, cpu, "hist_gradient_boosting")
+    assert scores.shape == (800,)
