@@ -45,11 +45,10 @@ def selected(config: RunConfig, stage: str) -> list[str]:
     available = names(config.task, stage)
     if config.models is None or stage != "baselines":
         return available
-    unknown = [name for name in config.models if name not in names(config.task, "baselines")]
+    unknown = [name for name in config.models if name not in available]
     if unknown:
-        raise ConfigError(
-            f"Unknown baseline {unknown[0]!r} for {config.task}: expected any of {names(config.task, 'baselines')}."
-        )
+        trained = " (it always trains; --model picks among the baselines)" if unknown[0] in names(config.task) else ""
+        raise ConfigError(f"Unknown baseline {unknown[0]!r}{trained} for {config.task}: expected any of {available}.")
     return [name for name in available if name in config.models]
 
 

@@ -115,3 +115,8 @@ def test_a_fourth_family_trains_saves_and_scores_through_the_flow(monkeypatch, p
     rows = predict.read_rows(bundle, tmp_path / "t.csv", cpu)
     scores = predict.score_rows(bundle, rows, cpu, "hist_gradient_boosting")
     assert scores.shape == (800,)
+
+
+def test_asking_for_the_mlp_as_a_baseline_says_it_always_trains():
+    with pytest.raises(ConfigError, match="'mlp' \\(it always trains"):
+        models.check(RunConfig(models=["mlp"]))
