@@ -33,7 +33,7 @@ class RunConfig:
     data_dir: str = "data"
     seed: int = 0
     sample: float | None = None  # fraction of rows to keep, for quick tries and tests
-    epochs: int = 6
+    epochs: int = 3
     models: list[str] | None = None  # baselines to fit (None: every baseline of the task); the MLP always trains
     cache: bool = True  # reuse features computed by an earlier run on the same inputs, settings and code
     strict_residency: bool = False  # GPU: fail if data went device-to-host between load and end of training

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pipelines import evaluate
+from pipelines import evaluate, models
 from pipelines.backend import Backend, library_versions
 from pipelines.bundle import FOLDER, save_bundle
 from pipelines.config import RunConfig
@@ -48,6 +48,11 @@ def metrics_document(
 def run_notes(features: FeatureSet, fitted: dict[str, FittedModel], config: RunConfig, backend: Backend) -> list[str]:
     """The run's notes: what loading and the features noticed, the models' warnings, GPU-only options on a CPU."""
     notes = features.notes + [warning for model in fitted.values() for warning in model.warnings]
+    notes += [
+        f"{name} is fitted by default on the GPU backend only (slow on CPU cores): ask for it with --model {name} "
+        "(--model names every baseline to fit)"
+        for name in models.left_out(config, backend.name)
+    ]
     note = gpu_only_note(config, backend)
     return notes + ([note] if note else [])
 

@@ -40,16 +40,24 @@ def family(name: str) -> type[ModelAdapter]:
     return FAMILIES[name]
 
 
-def selected(config: RunConfig, stage: str) -> list[str]:
-    """The families `stage` fits for this run: `config.models` picks among the baselines."""
+def selected(config: RunConfig, stage: str, backend: str | None = None) -> list[str]:
+    """The families `stage` fits for this run on `backend` ("cpu" | "gpu"): `config.models` picks among the
+    baselines; without it, every family that is fitted by default on that backend."""
     available = names(config.task, stage)
     if config.models is None or stage != "baselines":
-        return available
+        return [name for name in available if backend is None or backend in FAMILIES[name].default_on]
     unknown = [name for name in config.models if name not in available]
     if unknown:
         trained = " (it always trains; --model picks among the baselines)" if unknown[0] in names(config.task) else ""
         raise ConfigError(f"Unknown baseline {unknown[0]!r}{trained} for {config.task}: expected any of {available}.")
     return [name for name in available if name in config.models]
+
+
+def left_out(config: RunConfig, backend: str) -> list[str]:
+    """Families of the task not fitted by default on `backend` (and not asked for)."""
+    if config.models is not None:
+        return []
+    return [name for name in names(config.task) if backend not in FAMILIES[name].default_on]
 
 
 def check(config: RunConfig) -> None:
@@ -72,7 +80,7 @@ def fit_stage(
         name: Split(features.frames[name], features.targets[name], handoff.data[name]) for name in features.frames
     }
     fitted = {}
-    for name in selected(config, stage):
+    for name in selected(config, stage, backend.name):
         checkpoint = None if checkpoints is None else Path(checkpoints) / f"{name}.pt"
         options = FitOptions(config.seed, config.epochs, progress, checkpoint)
         model = FAMILIES[name](config.task, backend, features.workflow)

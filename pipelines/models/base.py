@@ -39,7 +39,7 @@ class FitOptions:
     """Settings a family may use while fitting."""
 
     seed: int = 0
-    epochs: int = 6
+    epochs: int = 3
     progress: bool = False
     checkpoint: Path | None = None  # where a family that checkpoints writes (and resumes from)
 
@@ -51,6 +51,8 @@ class ModelAdapter:
     name: ClassVar[str]
     tasks: ClassVar[tuple[str, ...]] = TASKS
     stage: ClassVar[str] = "baselines"
+    # The backends ("cpu", "gpu") on which the family is fitted without being asked for (--model NAME).
+    default_on: ClassVar[tuple[str, ...]] = ("cpu", "gpu")
     # Files `save` writes in the bundle's model/ folder ({name} is replaced by the family's name).
     files: ClassVar[tuple[str, ...]] = ()
 

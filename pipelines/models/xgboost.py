@@ -17,12 +17,12 @@ from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
 
 PARAMS = {
     "n_estimators": 1000,
-    "learning_rate": 0.05,
-    "max_depth": 8,
+    "learning_rate": 0.1,
+    "max_depth": 6,
     "subsample": 0.8,
     "colsample_bytree": 0.8,
     "min_child_weight": 5,
-    "early_stopping_rounds": 50,
+    "early_stopping_rounds": 30,
     "tree_method": "hist",
     "random_state": 0,
 }

@@ -22,6 +22,10 @@ def devicepipe(*args: str, cwd) -> subprocess.CompletedProcess:
     )
 
 
+def manifest_notes(run_dir) -> list[str]:
+    return json.loads((run_dir / "manifest.json").read_text())["notes"]
+
+
 def assert_user_error(result, *phrases):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr + result.stdout
@@ -101,7 +105,8 @@ def test_own_csv_regression(tmp_path):
     run_dir = tmp_path / "out" / "latest"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["task"] == "regression" and metrics["target"] == "target"
-    assert set(metrics["models"]) == {"linear_regression", "random_forest", "xgboost", "mlp"}
+    assert set(metrics["models"]) == {"linear_regression", "xgboost", "mlp"}  # the forest: on the GPU by default
+    assert any("random_forest is fitted by default on the GPU backend only" in n for n in manifest_notes(run_dir))
     assert set(metrics["models"]["xgboost"]["test"]) == {"rmse", "mae", "r2"}
     assert metrics["models"]["linear_regression"]["test"]["r2"] > 0.2
     manifest = json.loads((run_dir / "manifest.json").read_text())
