@@ -16,8 +16,8 @@ without it, to measure what profiling costs). The first stage
 of a process also pays for start-up work (CUDA context, cuDF's kernel compilation): `--warmup` runs the whole
 sequence once, untimed, on a 1% sample first.
 
-    python -m benchmarks.stages [--backends cpu gpu] [--sample 1.0] [--epochs 6] [--models xgboost ...]
-                                [--data-dir data] [--data PATH --target COL] [--warmup] [--no-ledger]
+    python -m benchmarks.stages [--backends cpu gpu] [--sample 1.0] [--epochs 3] [--models xgboost ...]
+                                [--data-dir data] [--data PATH --target COL] [--dataset NAME] [--warmup] [--no-ledger]
                                 [--rmm-pool] [--spill] [--json PATH]
 """
 
@@ -72,6 +72,11 @@ def time_stages(config: RunConfig, backend: backends.Backend, ledger: bool = Tru
             name: {k: score[k] for k in ("test", "valid", "fit_seconds")} for name, score in metrics["models"].items()
         },
         "best_model": metrics["best_model"],
+        "epoch_seconds": {
+            name: [round(row["seconds"], 3) for row in model.model.history]
+            for name, model in fitted.items()
+            if model.model.history
+        },
         "handoff_zero_copy": hand.check["zero_copy"],
         "residency": ledger.as_dict(),
     }
@@ -79,6 +84,7 @@ def time_stages(config: RunConfig, backend: backends.Backend, ledger: bool = Tru
 
 def _config(args: argparse.Namespace, backend: str, sample: float | None) -> RunConfig:
     return RunConfig(
+        dataset=args.dataset,
         data=args.data,
         target=args.target,
         task=args.task,
@@ -202,10 +208,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = base_parser(MODULE, __doc__.splitlines()[0])
     parser.add_argument("--backends", nargs="+", choices=["cpu", "gpu"], default=["cpu"])
     parser.add_argument("--sample", type=float, default=None, help="fraction of rows (default: all)")
-    parser.add_argument("--epochs", type=positive_int, default=6)
+    parser.add_argument("--epochs", type=positive_int, default=3)
     parser.add_argument("--models", nargs="+", default=None, help="baselines (default: every one of the task)")
     parser.add_argument("--data-dir", default="data")
-    parser.add_argument("--data", default=None, help="your Parquet/CSV instead of the default job")
+    parser.add_argument("--dataset", default=None, help="a dataset recipe (default: flights, or table with --data)")
+    parser.add_argument("--data", default=None, help="your Parquet/CSV (or, with --dataset flights, a synth folder)")
     parser.add_argument("--target", default=None)
     parser.add_argument("--task", choices=["classification", "regression"], default="classification")
     parser.add_argument("--warmup", action="store_true", help="run once untimed on a 1%% sample first")

