@@ -7,12 +7,14 @@ CPU) from the same parameters. Estimators read the feature frame directly. Saved
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 
 from pipelines.backend import Backend, module_of
+from pipelines.datasets.base import sample_rows
 from pipelines.errors import ConfigError
 from pipelines.features.workflow import Workflow
 from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
@@ -31,6 +33,8 @@ class Estimator(ModelAdapter):
     # Linear models read codes as numbers otherwise: they get the numeric columns (target encodings included)
     # and one column per value of each categorical column with at most ONE_HOT_MAX values.
     one_hot: ClassVar[bool] = False
+    # Most training rows the estimator sees (a seeded sample beyond it, noted in the run): a bound on its memory.
+    fit_rows: ClassVar[int | None] = None
 
     def __init__(self, task: str, backend: Backend, workflow: Workflow, estimator: Any = None):
         super().__init__(task, backend, workflow)
@@ -50,7 +54,16 @@ class Estimator(ModelAdapter):
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
         params = {**self.params, **self.family_params.get(self.backend.estimator_family, {})}
         self.estimator = self.backend.estimator(self.pair(self.task, self.backend), **params)
-        self.estimator.fit(self.design(train.frame), labels(train, self.task))
+        frame, target = train.frame, labels(train, self.task)
+        if self.fit_rows is not None and len(frame) > self.fit_rows:
+            warnings.warn(
+                f"fitted on a seeded sample of {self.fit_rows:,} of the {len(frame):,} training rows (its memory "
+                "grows with rows times one-hot columns)",
+                stacklevel=2,
+            )
+            frame = sample_rows(frame.assign(__label=target), self.fit_rows / len(frame), options.seed)
+            frame, target = frame.drop(columns=["__label"]), frame["__label"]
+        self.estimator.fit(self.design(frame), target)
 
     def predict(self, split: Split) -> torch.Tensor:
         return self.backend.predict_scores(self.estimator, self.design(split.frame), self.task)
@@ -94,6 +107,7 @@ class LogisticRegression(Estimator):
         }
     }
     params = {"C": 1.0, "max_iter": 500}
+    fit_rows = 2_000_000
     # Newton steps converge in a handful of iterations on ~200 standardised columns (lbfgs needs ~130: 6x slower).
     family_params = {"sklearn": {"solver": "newton-cholesky"}}
     one_hot = True
@@ -104,6 +118,7 @@ class LinearRegression(Estimator):
     tasks = ("regression",)
     classes = {"regression": {"sklearn": "sklearn.linear_model.Ridge", "cuml": "cuml.linear_model.Ridge"}}
     params = {"alpha": 1.0}
+    fit_rows = 2_000_000
     one_hot = True
 
 

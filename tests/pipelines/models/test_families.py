@@ -120,3 +120,14 @@ def test_a_fourth_family_trains_saves_and_scores_through_the_flow(monkeypatch, p
 def test_asking_for_the_mlp_as_a_baseline_says_it_always_trains():
     with pytest.raises(ConfigError, match="'mlp' \\(it always trains"):
         models.check(RunConfig(models=["mlp"]))
+
+
+def test_a_linear_model_fits_a_seeded_sample_beyond_its_row_bound_and_says_so(cpu, monkeypatch):
+    from pipelines.models.estimators import LogisticRegression
+
+    monkeypatch.setattr(LogisticRegression, "fit_rows", 150)
+    features = _features("classification", cpu)
+    config = RunConfig(models=["logistic_regression"])
+    fitted = models.fit_stage("baselines", features, hand_off(features, cpu), config, cpu)["logistic_regression"]
+    assert any("seeded sample of 150 of the 400 training rows" in w for w in fitted.warnings), fitted.warnings
+    assert fitted.scores["test"]["auc"] > 0.8
