@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from benchmarks.results import CpuLoad, machine
+from pipelines.atomic import atomic_path
 from pipelines.errors import ConfigError
 
 SIDES = ("naive", "devicepipe")
@@ -141,7 +142,8 @@ def chart(report: dict[str, Any], path: Path) -> Path:
     ax.legend(loc="center right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
 
@@ -168,8 +170,9 @@ def bench(
     }
     stem = out / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     out.mkdir(parents=True, exist_ok=True)
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     report["chart"] = str(chart(report, stem.with_suffix(".png")))
+    with atomic_path(stem.with_suffix(".json")) as tmp:  # written last: a JSON means a whole report
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
     report["json"] = str(stem.with_suffix(".json"))
     return report
 

@@ -58,6 +58,7 @@ class Recipe:
 
     def __init__(self, config: RunConfig):
         self.config = config
+        self._inputs: dict[str, str] | None = None
 
     def check(self) -> None:
         """Fail fast on bad settings or input (a missing file or column), before anything is read or written."""
@@ -80,8 +81,11 @@ class Recipe:
         raise NotImplementedError
 
     def hash_inputs(self) -> dict[str, str]:
-        """sha256 of every input file, for the manifest and the feature cache key."""
-        return {str(path): sha256_file(path) for path in self.input_files()}
+        """sha256 of every input file, for the manifest and the feature cache key: read once per run (the
+        cache lookup and the load share it, so the key and the manifest name the same bytes)."""
+        if self._inputs is None:
+            self._inputs = {str(path): sha256_file(path) for path in self.input_files()}
+        return self._inputs
 
 
 def sample_rows(frame: Any, fraction: float | None, seed: int) -> Any:

@@ -97,7 +97,14 @@ class Estimator(ModelAdapter):
         return cls(task, backend, workflow, backend.device_estimator(model, cls.pair(task, backend)))
 
 
-class LogisticRegression(Estimator):
+class LinearEstimator(Estimator):
+    """A linear model: numbers and one-hot codes, never raw codes; a bounded sample of rows (see Estimator)."""
+
+    one_hot = True
+    fit_rows = 2_000_000
+
+
+class LogisticRegression(LinearEstimator):
     name = "logistic_regression"
     tasks = ("classification",)
     classes = {
@@ -107,19 +114,15 @@ class LogisticRegression(Estimator):
         }
     }
     params = {"C": 1.0, "max_iter": 500}
-    fit_rows = 2_000_000
     # Newton steps converge in a handful of iterations on ~200 standardised columns (lbfgs needs ~130: 6x slower).
     family_params = {"sklearn": {"solver": "newton-cholesky"}}
-    one_hot = True
 
 
-class LinearRegression(Estimator):
+class LinearRegression(LinearEstimator):
     name = "linear_regression"
     tasks = ("regression",)
     classes = {"regression": {"sklearn": "sklearn.linear_model.Ridge", "cuml": "cuml.linear_model.Ridge"}}
     params = {"alpha": 1.0}
-    fit_rows = 2_000_000
-    one_hot = True
 
 
 class RandomForest(Estimator):
