@@ -154,6 +154,8 @@ def bench(
     """Run both sides; write <out>/bench-<time>.json and .png; return the report."""
     if source is not None and not source.is_dir():
         raise ConfigError(f"--source {source} is not a folder: give a folder made by `devicepipe data synth`.")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file: give a folder for the report's JSON and PNG.")
     load = CpuLoad()
     where = ["--source", str(source)] if source else ["--data-dir", str(data_dir)]
     naive = run_side("naive", [*where, "--epochs", str(naive_epochs)])

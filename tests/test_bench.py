@@ -35,3 +35,10 @@ def test_bench_refuses_a_source_that_is_not_a_folder(tmp_path):
     result = devicepipe("bench", "--source", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert_user_error(result, "is not a folder")
     assert not (tmp_path / "out").exists()
+
+
+def test_bench_refuses_an_output_that_is_a_file_before_running(tmp_path):
+    (tmp_path / "taken").write_text("mine")
+    result = devicepipe("bench", "--source", str(tmp_path), "--out", str(tmp_path / "taken"), cwd=tmp_path)
+    assert_user_error(result, "is a file")
+    assert (tmp_path / "taken").read_text() == "mine"
