@@ -24,6 +24,7 @@ sequence once, untimed, on a 1% sample first.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -52,9 +53,14 @@ def time_stages(config: RunConfig, backend: backends.Backend, ledger: bool = Tru
     False, ledgered); what each produced."""
     ledger = Ledger(enabled=backend.is_gpu and ledger)
     seconds: dict[str, float] = {}
+    peak: dict[str, float | None] = {}
+    reset_peak_rss()
 
     def report(stage: str, took: float) -> None:
-        print(f"[{backend.name}] {stage}: {took:.2f} s", file=sys.stderr, flush=True)  # progress
+        peak[stage] = peak_rss_gib()
+        reset_peak_rss()
+        shown = f", peak resident {peak[stage]:.2f} GiB" if peak[stage] is not None else ""
+        print(f"[{backend.name}] {stage}: {took:.2f} s{shown}", file=sys.stderr, flush=True)  # progress
 
     values = {"recipe": check_run(config), "backend": backend, "config": config, "progress": False}
     values["checkpoints"] = None
@@ -65,6 +71,7 @@ def time_stages(config: RunConfig, backend: backends.Backend, ledger: bool = Tru
         "backend": backend.name,
         "device": backend.device_name,
         "seconds": seconds,
+        "peak_rss_gib": peak,
         "total_seconds": round(sum(seconds.values()), 3),
         "rows": metrics["rows"],
         "features": {"numeric": len(features.workflow.numeric_), "categorical": len(features.workflow.categorical_)},
@@ -80,6 +87,23 @@ def time_stages(config: RunConfig, backend: backends.Backend, ledger: bool = Tru
         "handoff_zero_copy": hand.check["zero_copy"],
         "residency": ledger.as_dict(),
     }
+
+
+def peak_rss_gib() -> float | None:
+    """This process's peak resident memory (VmHWM) since the last `reset_peak_rss`, in GiB (Linux only)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 2**20, 3)
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_rss() -> None:
+    """Start a new peak: writing 5 to /proc/self/clear_refs resets VmHWM to the current resident size."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def _config(args: argparse.Namespace, backend: str, sample: float | None) -> RunConfig:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines import cache, datasets, handoff, models
+from pipelines.backend.host import release_host_memory
 from pipelines.config import RunConfig
 from pipelines.datasets.base import FeatureSet
 from pipelines.residency import Ledger
@@ -40,6 +41,7 @@ class Stage:
     io: bool = False
     device: bool = False
     timeout_seconds: int = 3600
+    releases: tuple[str, ...] = ()  # values no later stage needs: dropped once this stage has run
 
 
 CACHE_LOOKUP = Stage(
@@ -48,7 +50,14 @@ CACHE_LOOKUP = Stage(
 FEATURE_STAGES = (
     Stage("load", datasets.load_dataset, ("recipe", "backend"), "dataset", io=True),
     Stage("split", datasets.split_dataset, ("recipe", "dataset", "backend"), "parts", timeout_seconds=1800),
-    Stage("features", datasets.fit_features, ("recipe", "dataset", "parts"), "features", device=True),
+    Stage(
+        "features",
+        datasets.fit_features,
+        ("recipe", "dataset", "parts"),
+        "features",
+        device=True,
+        releases=("dataset", "parts"),
+    ),
 )
 CACHE_STORE = Stage(
     "cache-store", cache.store_features, ("features", "lookup"), "features", io=True, timeout_seconds=1800
@@ -97,9 +106,19 @@ def run_stages(
             values[stage.output] = call(*(values[name] for name in stage.inputs))
             values["backend"].synchronize()
         seconds[stage.name] = round(time.perf_counter() - started, 3)
+        for name in stage.releases:
+            _release(values.pop(name, None))
+        release_host_memory()  # what the stage freed goes back to the system before the next one peaks
         if report is not None:
             report(stage.name, seconds[stage.name])
     return values
+
+
+def _release(value: Any) -> None:
+    """Let go of a value no later stage needs. A dict of frames is emptied too: a Prefect task run's parameters
+    outlive the task in copies of its context, and would otherwise keep every frame of the dict alive."""
+    if isinstance(value, dict):
+        value.clear()
 
 
 def fitted_models(values: dict[str, Any]) -> dict[str, models.FittedModel]:

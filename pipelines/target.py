@@ -31,7 +31,8 @@ def encode_target(frame: Any, column: str, task: str, backend: Backend) -> tuple
         raise SchemaError(f"Expected a target column {column!r}, found only {list(frame.columns)[:20]}.")
     present = frame[column].notna()
     dropped = int(len(frame) - int(present.sum()))
-    frame = frame[present]
+    if dropped:  # a filter copies every column: only when there is something to drop
+        frame = frame[present]
     if len(frame) == 0:
         raise DataError(f"Every row lacks the target {column!r}: there is nothing to learn from.")
     info = TargetInfo(column=column, task=task, dropped_missing=dropped)

@@ -85,6 +85,10 @@ class Backend(ABC):
         return torch.from_dlpack(array)
 
     @abstractmethod
+    def available_bytes(self) -> int:
+        """Memory the run's frames can still take: host memory on the CPU, device memory on the GPU."""
+
+    @abstractmethod
     def synchronize(self) -> None:
         """Wait for the device's queued work (timings); nothing to wait for on the CPU."""
 

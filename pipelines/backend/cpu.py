@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from pipelines.backend.base import Backend
+from pipelines.backend.host import available_host_bytes
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class CpuBackend(Backend):
 
     def to_numpy(self, array: Any) -> np.ndarray:
         return np.asarray(array)
+
+    def available_bytes(self) -> int:
+        return available_host_bytes()
 
     def synchronize(self) -> None:
         return None

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 
 from pipelines.backend.base import Backend, load_class
+from pipelines.backend.host import available_host_bytes
+from pipelines.backend.memory import configured_memory
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,14 @@ class GpuBackend(Backend):
     @property
     def xgboost_device(self) -> str:
         return "cuda"
+
+    def available_bytes(self) -> int:
+        """Free device memory (all of it under an RMM pool, which holds its reservation as used); with cuDF
+        spilling on, host memory too (frames spill there)."""
+        free, total = torch.cuda.mem_get_info(self.torch_device)
+        settings = configured_memory()
+        device = total if settings.get("rmm_pool") else free
+        return device + (available_host_bytes() if settings.get("spill") else 0)
 
     def read_parquet(self, paths: list[Path], columns: list[str] | None = None) -> Any:
         return self.df.read_parquet([str(p) for p in paths], columns=columns)

@@ -37,6 +37,11 @@ def configure_gpu_memory(pool: bool = False, spill: bool = False) -> dict[str, b
     return dict(_MEMORY)
 
 
+def configured_memory() -> dict[str, bool]:
+    """The settings `configure_gpu_memory` applied in this process (empty before it ran)."""
+    return dict(_MEMORY)
+
+
 def _use_one_rmm_pool() -> None:
     """An RMM pool as the device resource, and as torch's and CuPy's allocator."""
     import cupy

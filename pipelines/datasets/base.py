@@ -15,6 +15,7 @@ import numpy as np
 
 from pipelines.backend import Backend
 from pipelines.config import RunConfig
+from pipelines.datasets.footprint import check_fits, input_bytes
 from pipelines.features.workflow import Part, Workflow
 from pipelines.hashing import sha256_file
 from pipelines.target import TARGET, TargetInfo
@@ -24,7 +25,7 @@ from pipelines.target import TARGET, TargetInfo
 class Dataset:
     """The loaded, validated table with its encoded target (in TARGET), and what loading noticed."""
 
-    frame: Any
+    frame: Any  # None once split_dataset has moved the rows into the parts
     target: TargetInfo
     inputs: dict[str, str]  # file -> sha256
     counts: dict[str, int] = field(default_factory=dict)
@@ -55,6 +56,9 @@ class Recipe:
 
     name: ClassVar[str]
     code: ClassVar[tuple[str, ...]] = ()
+    # Peak resident bytes of the whole job per byte of input as frames (pipelines.datasets.footprint), as
+    # measured on the CPU path; a recipe whose features multiply its columns sets its own.
+    memory_factor: ClassVar[float] = 10.0
 
     def __init__(self, config: RunConfig):
         self.config = config
@@ -101,13 +105,19 @@ def sample_rows(frame: Any, fraction: float | None, seed: int) -> Any:
 
 # --- the stages (pipelines.stages lists them in order) ---------------------------------------------------------
 def load_dataset(recipe: Recipe, backend: Backend) -> Dataset:
-    """Read the input files into the backend's frame, validated, target encoded."""
+    """Read the input files into the backend's frame, validated, target encoded; refused before any row is
+    read when the run would not fit in memory (pipelines.datasets.footprint)."""
+    size, fraction = input_bytes(recipe.input_files()), recipe.config.sample or 1.0
+    check_fits(size, recipe.memory_factor, fraction, backend, f"This run ({recipe.name} dataset)")
     return recipe.load(backend)
 
 
 def split_dataset(recipe: Recipe, dataset: Dataset, backend: Backend) -> dict[str, Part]:
-    """Train / valid / test, as the recipe splits."""
-    return recipe.split(dataset, backend)
+    """Train / valid / test, as the recipe splits. The rows move into the parts: `dataset.frame` is None
+    afterwards, so that the whole table is not held twice (on 10M rows, gigabytes) while the features are fitted."""
+    parts = recipe.split(dataset, backend)
+    dataset.frame = None
+    return parts
 
 
 def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part]) -> FeatureSet:

@@ -147,3 +147,30 @@ def test_predict_new_flights_from_a_fresh_process(run_dir, flights_dir, tmp_path
     assert len(predictions) == len(new)
     assert predictions["flight"].tolist() == new["flight"].tolist()
     assert predictions["probability"].between(0, 1).all() and set(predictions["prediction"]) <= {0, 1}
+
+
+def test_the_split_table_is_let_go_before_the_models_train(prefect_harness, flights_dir, tmp_path, monkeypatch):
+    """Once the features exist, no frame of the loaded table or its split parts is alive: a Prefect task run's
+    parameters outlive the task (in copies of its context), so the flow must empty what it releases."""
+    import dataclasses
+    import gc
+
+    from flows import tasks, train
+    from pipelines import models, stages
+    from pipelines.config import RunConfig
+    from pipelines.datasets.base import Dataset
+    from pipelines.features.workflow import Part
+
+    seen = {}
+
+    def train_networks(*args, **kwargs):
+        gc.collect()
+        seen["parts"] = [o.name for o in gc.get_objects() if isinstance(o, Part)]
+        seen["frames"] = [o.frame for o in gc.get_objects() if isinstance(o, Dataset) and o.frame is not None]
+        return models.train_networks(*args, **kwargs)
+
+    stage = next(s for s in stages.MODEL_STAGES if s.name == "train")
+    monkeypatch.setitem(tasks.TASKS, "train", tasks.as_task(dataclasses.replace(stage, run=train_networks)))
+    config = RunConfig(sample=0.02, epochs=1, models=["xgboost"], output=str(tmp_path), data_dir=str(flights_dir))
+    train.train(dataclasses.replace(config, backend="cpu", cache=False), progress=False)
+    assert seen == {"parts": [], "frames": []}

@@ -173,13 +173,15 @@ def test_the_flights_recipe_reads_a_synth_folder(synth_dir, cpu):
     assert recipe.input_files() == [*parts, synth_dir / "weather.parquet", synth_dir / "planes.parquet"]
     dataset = datasets.load_dataset(recipe, cpu)
     assert dataset.counts["rows_loaded"] == ROWS
-    assert len(dataset.frame) == ROWS - dataset.counts["dropped_cancelled"]
+    rows = len(dataset.frame)
+    assert rows == ROWS - dataset.counts["dropped_cancelled"]
     assert set(dataset.inputs) == {str(p) for p in recipe.input_files()}
     assert dataset.frame["temp"].notna().mean() > 0.98 and dataset.frame["plane_seats"].notna().mean() > 0.8
     split = datasets.split_dataset(recipe, dataset, cpu)
+    assert dataset.frame is None  # the rows moved into the parts
     assert set(split["test"].frame["sched_dep"].dt.month) == {11, 12}
     features = datasets.fit_features(recipe, dataset, split)
-    assert sum(features.rows.values()) == len(dataset.frame)
+    assert sum(features.rows.values()) == rows
     test = features.frames["test"]
     assert {str(test[c].dtype) for c in features.workflow.numeric_} == {"float32"}
     assert {str(test[c].dtype) for c in features.workflow.categorical_} == {"int32"}

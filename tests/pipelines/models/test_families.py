@@ -131,3 +131,17 @@ def test_a_linear_model_fits_a_seeded_sample_beyond_its_row_bound_and_says_so(cp
     fitted = models.fit_stage("baselines", features, hand_off(features, cpu), config, cpu)["logistic_regression"]
     assert any("seeded sample of 150 of the 400 training rows" in w for w in fitted.warnings), fitted.warnings
     assert fitted.scores["test"]["auc"] > 0.8
+
+
+def test_linear_models_read_numbers_then_one_hot_codes_in_one_float32_matrix(cpu):
+    features = _features("classification", cpu)
+    workflow, test = features.workflow, features.frames["test"].copy()
+    model = models.FAMILIES["logistic_regression"]("classification", cpu, workflow)
+    cardinality = workflow.cardinalities_["c"]
+    test.loc[0, "c"] = cardinality  # a code outside the fitted values: no one-hot column is set
+    matrix = model.design(test)
+    assert isinstance(matrix, np.ndarray) and matrix.dtype == np.float32 and matrix.flags.c_contiguous
+    numbers = test[workflow.numeric_].to_numpy(dtype="float32")
+    expected = np.stack([test["c"].to_numpy() == k for k in range(cardinality)], axis=1).astype("float32")
+    np.testing.assert_array_equal(matrix, np.concatenate([numbers, expected], axis=1))
+    assert matrix[0, len(workflow.numeric_) :].sum() == 0 and (matrix[1:, len(workflow.numeric_) :].sum(1) == 1).all()
