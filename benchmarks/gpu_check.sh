@@ -1,40 +1,95 @@
 #!/usr/bin/env bash
-# Every GPU check in one go, for a GPU machine with RAPIDS installed (staged as in docs/gpu-runs.md).
-# Run from the repository root; everything lands in $OUT (default: gpu-out/), to be written into docs/gpu-runs.md:
-#   gpu.csv            card, driver, memory
-#   freeze.txt         the Python packages
-#   tests.txt/.xml     pytest -m "gpu or rapids_api": the GPU suite and the RAPIDS API checks
-#   stages.txt/.json   seconds per stage, CPU and GPU backends, same machine, full default job, residency ledger
-#   stages-no-ledger.* the GPU stages without the ledger: its cost
-#   handoff.*, loader.*  the handoff and loader benchmarks on the GPU
-# Each step has its own time limit and the script goes on after a failure, so that one slow or failing step
-# leaves the others' results. The limits add up to 535 s, inside one 600 s device call: DEVICEPIPE_CHECK_TESTS_S
-# (200), DEVICEPIPE_CHECK_STAGES_S (150, both backends with the ledger; half of it for the GPU alone without the
-# ledger, which shows what the ledger's profiling costs), DEVICEPIPE_CHECK_BENCH_S (55 each: handoff, loader).
+# The GPU checks in three tiers, each inside one device call, for a lent GPU machine with 15 minutes in all.
+#
+#   bash benchmarks/gpu_check.sh 1    no RAPIDS (the project's pure-Python dependencies staged, ~2 transfers):
+#                                     the torch/CuPy GPU tests, the loader benchmark on CUDA, the MLP trained
+#                                     on CUDA from the CPU backend's frames (benchmarks.train_cuda), and 10M
+#                                     synthetic rows through the stages on the CPU backend (the GPU's baseline)
+#   bash benchmarks/gpu_check.sh 2    + cuDF (~9 transfers): the cuDF tests, the handoff benchmark on cuDF,
+#                                     seconds per stage on both backends with XGBoost and the MLP (no cuML),
+#                                     the same 10M synthetic rows through the stages on the GPU backend
+#   bash benchmarks/gpu_check.sh 3    + cuML (~6 more): the cuML tests, every baseline on both backends
+#
+# Run from the repository root. Results land in $OUT (default gpu-out/) as each step ends, so a machine lost
+# half-way still leaves the numbers of the steps before: steps.jsonl (one JSON line per step: tier, name, exit
+# code, seconds, the step's JSON file), and per step NAME.txt (its output) and NAME.json where it writes one.
+# Each step has its own time limit and the tier goes on after a failure; DEVICEPIPE_CHECK_ONLY=a,b reruns some. The limits of a tier add up to at most
+# DEVICEPIPE_CHECK_BUDGET_S (default 540 s, inside one 600 s device call); a step whose limit no longer fits in
+# what is left of the budget is skipped and recorded as such, never started.
 set -u
+tier=${1:-}
+case "$tier" in
+    1 | 2 | 3) ;;
+    *)
+        echo "usage: bash benchmarks/gpu_check.sh 1|2|3   (1: no RAPIDS, 2: + cuDF, 3: + cuML)" >&2
+        exit 2
+        ;;
+esac
 out=${OUT:-gpu-out}
 mkdir -p "$out"
 export PYTHONPATH=.
-tests_s=${DEVICEPIPE_CHECK_TESTS_S:-200}
-stages_s=${DEVICEPIPE_CHECK_STAGES_S:-150}
-bench_s=${DEVICEPIPE_CHECK_BENCH_S:-55}
+budget=${DEVICEPIPE_CHECK_BUDGET_S:-540}
+scale=${DEVICEPIPE_CHECK_SCALE:-1}  # limits are multiplied by this (a smaller machine, or a quick dry run)
+only=${DEVICEPIPE_CHECK_ONLY:-}  # comma-separated step names: run these, record the others as not selected
+python=${PYTHON:-python3}
+started_all=$SECONDS
 
-step() {  # step NAME LIMIT_S COMMAND...: run, keep its output, note its exit code and seconds
-    local name=$1 limit=$2
+step() {  # step NAME LIMIT_S COMMAND...: run it, keep its output, append its line to steps.jsonl
+    local name=$1 limit
+    limit=$(awk "BEGIN { v = $2 * $scale; print (v < 1) ? 1 : int(v) }")
     shift 2
-    local started=$SECONDS
+    if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then
+        printf '{"tier": %s, "step": "%s", "skipped": "not in DEVICEPIPE_CHECK_ONLY"}\n' "$tier" "$name" \
+            >> "$out/steps.jsonl"
+        return
+    fi
+    local left=$((budget - (SECONDS - started_all)))
+    if [ "$limit" -gt "$left" ]; then
+        printf '{"tier": %s, "step": "%s", "skipped": "its limit of %s s exceeds the %s s left"}\n' \
+            "$tier" "$name" "$limit" "$left" >> "$out/steps.jsonl"
+        echo "$name skipped (limit $limit s > $left s left)"
+        return
+    fi
+    local began=$SECONDS
     timeout "$limit" "$@" > "$out/$name.txt" 2>&1
     local rc=$?
-    echo "$name rc=$rc seconds=$((SECONDS - started))" | tee -a "$out/steps.txt"
+    local json=null
+    [ -s "$out/$name.json" ] && json="\"$name.json\""
+    printf '{"tier": %s, "step": "%s", "rc": %s, "seconds": %s, "limit_s": %s, "json": %s}\n' \
+        "$tier" "$name" "$rc" "$((SECONDS - began))" "$limit" "$json" >> "$out/steps.jsonl"
+    echo "$name rc=$rc seconds=$((SECONDS - began))"
 }
 
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$out/gpu.csv" 2>&1
-python3 -m pip list --format=freeze > "$out/freeze.txt" 2>&1
-step tests "$tests_s" python3 -m pytest -m "gpu or rapids_api" -q -rs -p no:cacheprovider --junitxml "$out/tests.xml"
-step stages "$stages_s" python3 -m benchmarks.stages --backends cpu gpu --warmup --json "$out/stages.json"
-step stages-no-ledger "$((stages_s / 2))" python3 -m benchmarks.stages --backends gpu --warmup --no-ledger \
-    --json "$out/stages-no-ledger.json"
-step handoff "$bench_s" python3 -m benchmarks.handoff --backend gpu --json "$out/handoff.json"
-step loader "$bench_s" python3 -m benchmarks.loader --device cuda --json "$out/loader.json"
-tail -n 3 "$out/tests.txt"
-cat "$out/stages.txt"
+# The machine, once per $OUT: the card, the driver and the packages of this tier.
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$out/gpu-tier$tier.csv" 2>&1
+$python -m pip list --format=freeze > "$out/freeze-tier$tier.txt" 2>&1
+
+tests() {  # tests NAME LIMIT MARKERS
+    step "$1" "$2" $python -m pytest -m "$3" -q -rs -p no:cacheprovider --junitxml "$out/$1.xml"
+}
+
+case "$tier" in
+    1)
+        tests tests-tier1 120 "gpu and not rapids"
+        step loader 60 $python -m benchmarks.loader --device cuda --json "$out/loader.json"
+        step train-cuda 120 $python -m benchmarks.train_cuda --compare-cpu --json "$out/train-cuda.json"
+        step synth-10m 40 $python -m flows.cli data synth --rows 10000000 --out "$out/s10m" --no-progress
+        step stages-10m-cpu 150 $python -m benchmarks.stages --backends cpu --dataset flights --data "$out/s10m" \
+            --models xgboost --epochs 1 --json "$out/stages-10m-cpu.json"
+        ;;
+    2)
+        tests tests-tier2 150 "(rapids or rapids_api) and not cuml"
+        step handoff 60 $python -m benchmarks.handoff --backend gpu --json "$out/handoff.json"
+        step stages 120 $python -m benchmarks.stages --backends cpu gpu --warmup --models xgboost \
+            --json "$out/stages.json"
+        step synth-10m 40 $python -m flows.cli data synth --rows 10000000 --out "$out/s10m" --no-progress
+        step stages-10m-gpu 90 $python -m benchmarks.stages --backends gpu --dataset flights --data "$out/s10m" \
+            --models xgboost --epochs 1 --json "$out/stages-10m-gpu.json"
+        ;;
+    3)
+        tests tests-tier3 240 "cuml"
+        step stages-all 240 $python -m benchmarks.stages --backends cpu gpu --warmup --json "$out/stages-all.json"
+        ;;
+esac
+rm -rf "$out/s10m"  # the 10M-row input (about 0.4 GB) is not a result
+echo "tier $tier: $(grep -c "\"tier\": $tier" "$out/steps.jsonl") steps in $out/steps.jsonl"

@@ -85,6 +85,7 @@ def test_flights_features_match_between_backends(gpu, cpu, flights_dir):
 
 
 @pytest.mark.rapids
+@pytest.mark.cuml
 def test_baselines_on_gpu(gpu):
     from pipelines import models
     from pipelines.features import FillMissing, Workflow
@@ -107,6 +108,7 @@ def test_baselines_on_gpu(gpu):
 
 
 @pytest.mark.rapids
+@pytest.mark.cuml
 @pytest.mark.slow
 def test_flow_on_gpu_backend(gpu, flights_dir, tmp_path):
     import json
@@ -224,6 +226,7 @@ def test_a_sample_keeps_the_same_rows_on_both_backends(gpu, cpu):
 
 
 @pytest.mark.rapids
+@pytest.mark.cuml
 @pytest.mark.slow
 def test_the_same_sample_gives_the_same_rows_and_features_and_comparable_metrics_on_both_backends(
     gpu, cpu, flights_dir
