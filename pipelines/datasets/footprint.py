@@ -49,12 +49,15 @@ def check_fits(size: int, factor: float, fraction: float, backend: Backend, what
     if need <= room:
         return
     fits = math.floor(100 * room / (factor * size)) / 100 if room > READ_FACTOR * size else 0.0
-    advice = f"run on a sample that fits (--sample {fits}), " if fits >= 0.01 else "the input alone does not fit: "
+    advice = (
+        f"To go on, run on a sample that fits (--sample {fits}), free memory or use a machine with more"
+        if fits >= 0.01
+        else "Even reading the input does not fit: free memory or use a machine with more"
+    )
     raise DataError(
         f"{what} needs about {need / 2**30:.1f} GiB of memory on the {backend.name} backend at its peak, but "
-        f"{room / 2**30:.1f} GiB are available, so it would be killed part-way. To go on, {advice}free memory or "
-        "use a machine with more, or scale out on Dask. The estimate is the inputs' size as frames times "
-        f"{factor:g}, as measured (docs/benchmarks.md, Memory)."
+        f"{room / 2**30:.1f} GiB are available, so it would be killed part-way. {advice}, or scale out on Dask. "
+        f"The estimate is the inputs' size as frames times {factor:g}, as measured (docs/benchmarks.md, Memory)."
     )
 
 

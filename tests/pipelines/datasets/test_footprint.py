@@ -54,11 +54,11 @@ def test_a_run_that_cannot_fit_is_refused_before_any_row_is_read(table, cpu, mon
     need = needed(size, recipe.memory_factor)
     assert need == recipe.memory_factor * size
     monkeypatch.setattr(type(recipe), "load", lambda *_: pytest.fail("the rows were read"))
-    monkeypatch.setattr(cpu_module, "available_host_bytes", lambda: int(need / 4))
-    with pytest.raises(DataError, match=r"needs about .* GiB .* available.*--sample 0\.25\)"):
+    monkeypatch.setattr(cpu_module, "available_host_bytes", lambda: int(need / 2))
+    with pytest.raises(DataError, match=r"needs about .* GiB .* available.*--sample 0\.5\)"):
         datasets.load_dataset(recipe, cpu)
     monkeypatch.setattr(cpu_module, "available_host_bytes", lambda: size)  # not even the read fits
-    with pytest.raises(DataError, match=r"the input alone does not fit") as error:
+    with pytest.raises(DataError, match=r"Even reading the input does not fit") as error:
         datasets.load_dataset(recipe, cpu)
     assert "--sample" not in str(error.value)
 
