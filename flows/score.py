@@ -5,6 +5,7 @@ devicepipe predict --model runs/latest --data new.parquet --out preds.parquet   
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.tasks import IO_RETRIES
 from pipelines import backend as backends
-from pipelines import predict
+from pipelines import drift, predict
 from pipelines.backend import Backend
 
 
@@ -37,6 +38,14 @@ def score_rows(bundle: predict.Bundle, rows: Any, backend: Backend, model_name: 
     return predict.score_rows(bundle, rows, backend, model_name)
 
 
+@task(name="drift", cache_policy=NO_CACHE, timeout_seconds=1800)
+def check_drift(
+    bundle: predict.Bundle, rows: Any, scores: Any, model_name: str | None, warn: float, alert: float
+) -> dict[str, Any] | None:
+    """PSI of the new rows and the predictions against the bundle's training profile."""
+    return predict.drift_report(bundle, rows, scores, model_name, warn, alert)
+
+
 @task(name="write-predictions", cache_policy=NO_CACHE, tags=["io"], timeout_seconds=600)
 def write(out: str, scores: Any, bundle: predict.Bundle, backend: Backend, rows: Any, keep: list[str]) -> str:
     """Write the predictions as Parquet, atomically."""
@@ -51,22 +60,36 @@ def score(
     model_name: str | None = None,
     keep: list[str] | None = None,
     backend: str = "auto",
+    drift_warn: float = drift.WARN,
+    drift_alert: float = drift.ALERT,
+    fail_on_drift: bool = False,
 ) -> str:
-    """Score `data` with the bundle in `model` (a run directory); returns the predictions file."""
+    """Score `data` with the bundle in `model` (a run directory); returns the predictions file. The drift of the
+    rows and predictions is written beside it; with `fail_on_drift`, an alert fails the flow run (DriftAlert)
+    after the predictions are written, so a schedule can alert on it."""
+    drift.check_thresholds(drift_warn, drift_alert)
     out = out or str(Path("predictions") / f"score-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.parquet")
     chosen = backends.select(backend)
     bundle = open_bundle(model)
     rows = load(bundle, data, chosen)
     scores = score_rows(bundle, rows, chosen, model_name)
+    report = check_drift(bundle, rows, scores, model_name, drift_warn, drift_alert)
     path = write(out, scores, bundle, chosen, rows, list(keep or []))
     name = model_name or bundle.metrics["best_model"]
-    get_run_logger().info("scored %d rows with %s from %s: %s", len(rows), name, bundle.run_dir, path)
+    logger = get_run_logger()
+    logger.info("scored %d rows with %s from %s: %s", len(rows), name, bundle.run_dir, path)
+    moved = "Drift: not checked (the run was saved without a training profile)."
+    if report is not None:
+        logger.log(logging.WARNING if report["moved"] else logging.INFO, drift.summary(report))
+        moved = f"{drift.summary(report)}: `{predict.write_drift(path, report)}`\n\n{drift.markdown(report)}"
     create_markdown_artifact(
         key="score-summary",
         markdown=f"Scored **{len(rows)}** rows of `{data}` with **{name}** from `{bundle.run_dir}`.\n\n"
-        f"Predictions: `{Path(path).resolve()}`",
-        description="score flow: predictions written",
+        f"Predictions: `{Path(path).resolve()}`\n\n{moved}",
+        description="score flow: predictions written, and their drift",
     )
+    if fail_on_drift and report is not None and report["alerts"]:
+        raise drift.DriftAlert(f"drift alert (PSI >= {drift_alert}): {', '.join(report['alerts'])}")
     return path
 
 

@@ -1,22 +1,39 @@
 """The inference bundle in a run's model/ folder: the workflow state and every model, never plain pickle.
 
-workflow.json (+ its Parquet tables) and the files each model family writes (`ModelAdapter.save`: skops for
-scikit-learn/cuML, XGBoost JSON, safetensors + JSON for the MLP).
+workflow.json (+ its Parquet tables), the files each model family writes (`ModelAdapter.save`: skops for
+scikit-learn/cuML, XGBoost JSON, safetensors + JSON for the MLP), and profile.json: the training rows' and each
+model's test predictions' drift profile (pipelines.drift), which scoring compares new rows with.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+from pipelines import drift
 from pipelines.features.workflow import Workflow
-from pipelines.models import FittedModel
+from pipelines.handoff import Handoff
+from pipelines.models import FittedModel, Split
 
 FOLDER = "model"
+PROFILE = "profile.json"
 
 
-def save_bundle(folder: Path, workflow: Workflow, fitted: dict[str, FittedModel]) -> None:
-    """Write the workflow and every fitted model into `folder`."""
+def save_bundle(
+    folder: Path, workflow: Workflow, fitted: dict[str, FittedModel], profile: dict[str, Any] | None = None
+) -> None:
+    """Write the workflow, every fitted model and (when given) the drift profile into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     workflow.save(folder / "workflow.json")
     for model in fitted.values():
         model.model.save(folder)
+    if profile is not None:
+        (folder / PROFILE).write_text(json.dumps(profile, indent=1) + "\n")
+
+
+def drift_profile(features: Any, handoff: Handoff, fitted: dict[str, FittedModel]) -> dict[str, Any]:
+    """The training rows' profile (from the features stage) and each model's predictions on the test split."""
+    test = Split(features.frames["test"], features.targets["test"], handoff.data.get("test"))
+    predictions = {name: drift.profile_scores(model.model.predict(test)) for name, model in fitted.items()}
+    return {**features.profile, "predictions": predictions}

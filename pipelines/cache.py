@@ -94,7 +94,8 @@ class FeatureCache:
         workflow = Workflow.load(entry / "workflow.json")
         target = TargetInfo(**meta["target"])
         cache = {"key": key, "hit": True, "path": str(entry)}
-        return FeatureSet(workflow, frames, targets, target, meta["inputs"], meta["counts"], meta["notes"], cache)
+        counts, notes, profile = meta["counts"], meta["notes"], meta.get("profile", {})
+        return FeatureSet(workflow, frames, targets, target, meta["inputs"], counts, notes, cache, profile)
 
     def store(self, key: str, features: FeatureSet) -> Path:
         """Write an entry atomically; a concurrent writer of the same key wins and ours is discarded."""
@@ -109,6 +110,7 @@ class FeatureCache:
             features.workflow.save(staging / "workflow.json")
             meta = {"target": asdict(features.target), "rows": features.rows}
             meta |= {"counts": features.counts, "notes": features.notes, "inputs": features.inputs}
+            meta |= {"profile": features.profile}
             (staging / META).write_text(json.dumps(meta, indent=1, default=str))
             os.rename(staging, entry)
         except OSError:

@@ -18,11 +18,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from pipelines import drift
 from pipelines.atomic import atomic_path
 from pipelines.backend import Backend
-from pipelines.bundle import FOLDER
+from pipelines.bundle import FOLDER, PROFILE
 from pipelines.config import RunConfig
 from pipelines.datasets import recipe_for
+from pipelines.datasets.base import sample_rows
 from pipelines.errors import DataError
 from pipelines.features.workflow import Workflow
 from pipelines.hashing import sha256_file
@@ -43,6 +45,7 @@ class Bundle:
     metrics: dict[str, Any]
     config: RunConfig
     workflow: Workflow
+    profile: dict[str, Any] | None = None  # model/profile.json (pipelines.drift); None in runs made before it
 
     @property
     def task(self) -> str:
@@ -76,7 +79,9 @@ def open_bundle(run_dir: Path | str) -> Bundle:
             )
     metrics = json.loads((run_dir / "metrics.json").read_text())
     config = RunConfig.from_dict(manifest["config"])
-    return Bundle(run_dir, manifest, metrics, config, Workflow.load(run_dir / FOLDER / "workflow.json"))
+    profile_path = run_dir / FOLDER / PROFILE
+    profile = json.loads(profile_path.read_text()) if profile_path.exists() else None
+    return Bundle(run_dir, manifest, metrics, config, Workflow.load(run_dir / FOLDER / "workflow.json"), profile)
 
 
 def read_rows(bundle: Bundle, data: Path | str, backend: Backend) -> Any:
@@ -119,4 +124,32 @@ def write_predictions(
     path = Path(path)
     with atomic_path(path) as tmp:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+    return path
+
+
+def drift_report(
+    bundle: Bundle, rows: Any, scores: torch.Tensor, model: str | None, warn: float, alert: float, seed: int = 0
+) -> dict[str, Any] | None:
+    """PSI of the new rows (at most drift.PROFILE_ROWS of them) and of `model`'s predictions against the
+    training profile in the bundle; None for a run saved without one."""
+    if bundle.profile is None:
+        return None
+    name = model or bundle.metrics["best_model"]
+    sample = rows
+    if len(rows) > drift.PROFILE_ROWS:
+        sample = sample_rows(rows, drift.PROFILE_ROWS / len(rows), seed)
+    return {"model": name, **drift.compare(bundle.profile, sample, {name: scores}, warn, alert)}
+
+
+def drift_path(predictions: Path | str) -> Path:
+    """Where the drift report of a predictions file goes: beside it, `<name>.drift.json`."""
+    path = Path(predictions)
+    return path.with_name(f"{path.stem}.drift.json")
+
+
+def write_drift(predictions: Path | str, report: dict[str, Any]) -> Path:
+    """The drift report as JSON beside the predictions, atomically."""
+    path = drift_path(predictions)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(report, indent=1) + "\n")
     return path

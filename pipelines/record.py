@@ -12,7 +12,7 @@ from typing import Any
 
 from pipelines import evaluate, models
 from pipelines.backend import Backend, library_versions
-from pipelines.bundle import FOLDER, save_bundle
+from pipelines.bundle import FOLDER, drift_profile, save_bundle
 from pipelines.config import RunConfig
 from pipelines.datasets.base import FeatureSet
 from pipelines.handoff import Handoff
@@ -89,7 +89,7 @@ def write_run(
     metrics = metrics_document(features, fitted, config.task, backend)
     notes = run_notes(features, fitted, config, backend)
     run.write_json("metrics.json", metrics)
-    save_bundle(run.path(FOLDER), features.workflow, fitted)
+    save_bundle(run.path(FOLDER), features.workflow, fitted, drift_profile(features, handoff, fitted))
     curves = {name: model.model.history for name, model in fitted.items() if model.model.history}
     write_report(run, metrics, curves, notes, residency)
     manifest = {

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from pipelines import drift
 from pipelines.backend import Backend
 from pipelines.config import RunConfig
 from pipelines.datasets.footprint import check_fits, input_bytes
@@ -44,6 +45,7 @@ class FeatureSet:
     counts: dict[str, int]
     notes: list[str]
     cache: dict[str, Any] = field(default_factory=dict)  # key, hit, path
+    profile: dict[str, Any] = field(default_factory=dict)  # the training rows' drift profile (pipelines.drift)
 
     @property
     def rows(self) -> dict[str, int]:
@@ -126,4 +128,13 @@ def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part]) -> Fe
     workflow.fit(parts["train"])
     frames = {name: workflow.transform(part) for name, part in parts.items()}
     targets = {name: part.frame[TARGET] for name, part in parts.items()}
-    return FeatureSet(workflow, frames, targets, dataset.target, dataset.inputs, dataset.counts, dataset.notes + notes)
+    profile = training_profile(parts["train"].frame, dataset.target, recipe.config.seed)
+    notes = dataset.notes + notes
+    return FeatureSet(workflow, frames, targets, dataset.target, dataset.inputs, dataset.counts, notes, profile=profile)
+
+
+def training_profile(frame: Any, target: TargetInfo, seed: int) -> dict[str, Any]:
+    """The drift reference of the training rows (at most drift.PROFILE_ROWS of them): every column but the target."""
+    columns = [c for c in frame.columns if c not in (TARGET, target.column)]
+    sample = sample_rows(frame, drift.PROFILE_ROWS / len(frame), seed) if len(frame) > drift.PROFILE_ROWS else frame
+    return {"rows": len(sample), "columns": drift.profile_frame(sample, columns)}

@@ -162,11 +162,14 @@ def test_the_split_table_is_let_go_before_the_models_train(prefect_harness, flig
     from pipelines.features.workflow import Part
 
     seen = {}
+    gc.collect()
+    before = {id(o) for o in gc.get_objects() if isinstance(o, Part | Dataset)}  # other tests' objects
 
     def train_networks(*args, **kwargs):
         gc.collect()
-        seen["parts"] = [o.name for o in gc.get_objects() if isinstance(o, Part)]
-        seen["frames"] = [o.frame for o in gc.get_objects() if isinstance(o, Dataset) and o.frame is not None]
+        ours = [o for o in gc.get_objects() if isinstance(o, Part | Dataset) and id(o) not in before]
+        seen["parts"] = [o.name for o in ours if isinstance(o, Part)]
+        seen["frames"] = [o.frame for o in ours if isinstance(o, Dataset) and o.frame is not None]
         return models.train_networks(*args, **kwargs)
 
     stage = next(s for s in stages.MODEL_STAGES if s.name == "train")
