@@ -60,7 +60,7 @@ def psi(expected: list[float], actual: list[float]) -> float:
     return total
 
 
-def compare(
+def measure(
     profile: dict[str, Any], frame: Any, scores: dict[str, torch.Tensor], warn: float = WARN, alert: float = ALERT
 ) -> dict[str, Any]:
     """PSI per profiled column of `frame` and per model in `scores`, each with its level (ok, warn, alert);

@@ -138,7 +138,7 @@ def drift_report(
     sample = rows
     if len(rows) > drift.PROFILE_ROWS:
         sample = sample_rows(rows, drift.PROFILE_ROWS / len(rows), seed)
-    return {"model": name, **drift.compare(bundle.profile, sample, {name: scores}, warn, alert)}
+    return {"model": name, **drift.measure(bundle.profile, sample, {name: scores}, warn, alert)}
 
 
 def drift_path(predictions: Path | str) -> Path:

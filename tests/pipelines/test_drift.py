@@ -55,7 +55,7 @@ def test_the_profile_bins_numbers_times_and_categories_with_a_null_bin(profile):
 def test_rows_from_the_training_distribution_raise_no_alert(profile):
     new = _rows(5_000, 1)
     scores = torch.sigmoid(torch.from_numpy(np.nan_to_num(new["x"].to_numpy())).float())
-    report = drift.compare(profile, new, {"m": scores})
+    report = drift.measure(profile, new, {"m": scores})
     assert report["moved"] == [] and report["alerts"] == []
     assert max(entry["psi"] for entry in report["columns"].values()) < 0.02
 
@@ -63,7 +63,7 @@ def test_rows_from_the_training_distribution_raise_no_alert(profile):
 def test_shifted_rows_name_the_columns_that_moved_worst_first(profile):
     new = _rows(5_000, 2, shift=1.0, cities=(0.1, 0.3, 0.6), nulls=0.3).drop(columns=["flag"])
     scores = torch.sigmoid(torch.from_numpy(np.nan_to_num(new["x"].to_numpy())).float() + 2)
-    report = drift.compare(profile, new, {"m": scores}, warn=0.1, alert=0.25)
+    report = drift.measure(profile, new, {"m": scores}, warn=0.1, alert=0.25)
     assert set(report["alerts"]) == {"x", "city", "prediction:m"}
     assert report["columns"]["when"]["level"] == "ok" and report["missing_columns"] == ["flag"]
     values = [{**report["columns"], "prediction:m": report["predictions"]["m"]}[n]["psi"] for n in report["moved"]]
@@ -74,7 +74,7 @@ def test_shifted_rows_name_the_columns_that_moved_worst_first(profile):
 def test_unseen_categories_count_as_other_and_thresholds_are_checked(profile):
     new = _rows(2_000, 3)
     new["city"] = "lima"
-    report = drift.compare(profile, new, {}, warn=0.5, alert=5.0)
+    report = drift.measure(profile, new, {}, warn=0.5, alert=5.0)
     assert report["columns"]["city"]["psi"] > 5 and report["alerts"] == ["city"]
     with pytest.raises(ConfigError, match="0 < --drift-warn <= --drift-alert"):
-        drift.compare(profile, new, {}, warn=0.3, alert=0.2)
+        drift.measure(profile, new, {}, warn=0.3, alert=0.2)
