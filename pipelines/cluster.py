@@ -1,0 +1,119 @@
+"""Scale-out on Dask: the cluster a run asks for, opened, checked and closed by whoever runs the stages.
+
+    none         no cluster: today's single process (the default)
+    local        a distributed.LocalCluster on this machine (processes, one thread each unless told otherwise)
+    local-cuda   a dask_cuda.LocalCUDACluster: one worker per GPU, an RMM pool, cuDF spilling (the GPU backend's)
+    ADDRESS      an existing scheduler (tcp://host:8786): reached within CONNECT_TIMEOUT seconds, and its workers'
+                 package versions must match this process's
+
+Every wait has a timeout; an unreachable scheduler or mismatched workers are a ConfigError (exit 2) naming what
+was found. The RAPIDS part (dask_cuda) lives in the backend package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.errors import ConfigError
+
+CONNECT_TIMEOUT = 30  # seconds to reach a scheduler, and for a local cluster's workers to come up
+KINDS = ("none", "local", "local-cuda")
+# Packages whose versions must agree between the client and every worker, and Python itself.
+CHECKED = ("dask", "distributed", "numpy", "pandas", "pyarrow", "scikit-learn", "xgboost", "torch")
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """What --cluster asked for: a kind, or an address; --n-workers for the local kinds."""
+
+    kind: str  # "none" | "local" | "local-cuda" | "address"
+    address: str | None = None
+    n_workers: int | None = None
+
+
+def parse_cluster(text: str, n_workers: int | None = None) -> ClusterSpec:
+    """`--cluster` and `--n-workers` as a ClusterSpec; a ConfigError for anything else."""
+    if n_workers is not None and n_workers < 1:
+        raise ConfigError(f"--n-workers must be 1 or more, found {n_workers}.")
+    if text in KINDS:
+        if text == "none" and n_workers is not None:
+            raise ConfigError("--n-workers needs --cluster local or local-cuda; --cluster none runs in this process.")
+        return ClusterSpec(text, n_workers=n_workers)
+    if "://" in text and text.split("://", 1)[1]:
+        if n_workers is not None:
+            raise ConfigError(f"--n-workers sets up a local cluster; the scheduler at {text} has its own workers.")
+        return ClusterSpec("address", address=text)
+    raise ConfigError(
+        f"--cluster expects none, local, local-cuda or a scheduler address such as tcp://host:8786, found {text!r}."
+    )
+
+
+@contextlib.contextmanager
+def open_cluster(spec: ClusterSpec, timeout: float = CONNECT_TIMEOUT) -> Iterator[Any]:
+    """A dask.distributed Client for `spec` (None for `none`), closed with its local cluster on the way out."""
+    if spec.kind == "none":
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if spec.kind == "address":
+        client = _connect(spec.address, timeout)
+        cluster = None
+    else:
+        if spec.kind == "local-cuda":
+            from pipelines.backend.gpu_cluster import local_cuda_cluster
+
+            cluster = local_cuda_cluster(spec.n_workers)
+        else:
+            cluster = LocalCluster(
+                n_workers=spec.n_workers or 2, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+        client = Client(cluster, timeout=timeout)
+    try:
+        if cluster is None:
+            check_versions(client.get_versions(packages=list(CHECKED)))
+        yield client
+    finally:
+        client.close(timeout=timeout)
+        if cluster is not None:
+            cluster.close(timeout=timeout)
+
+
+def _connect(address: str, timeout: float) -> Any:
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"Could not reach the Dask scheduler at {address} within {timeout:g} s ({type(exc).__name__}: {exc}). "
+            "Check the address and that `dask scheduler` is running there, or use --cluster local."
+        ) from exc
+
+
+def check_versions(versions: dict[str, Any]) -> None:
+    """A ConfigError listing every worker whose Python or CHECKED package differs from this process's."""
+    mine = _versions(versions["client"])
+    differ = []
+    for worker, info in sorted(versions.get("workers", {}).items()):
+        theirs = _versions(info)
+        differ += [
+            f"{worker}: {name} {theirs.get(name)} (here {mine[name]})"
+            for name in mine
+            if theirs.get(name) != mine[name]
+        ]
+    if differ:
+        shown = "; ".join(differ[:20]) + (f"; and {len(differ) - 20} more" if len(differ) > 20 else "")
+        raise ConfigError(
+            f"The cluster's workers run other package versions than this process: {shown}. Install the same "
+            "versions on every worker (one environment file for all), or run with --cluster local."
+        )
+
+
+def _versions(info: dict[str, Any]) -> dict[str, Any]:
+    """python and the CHECKED packages of one entry of Client.get_versions()."""
+    packages = info.get("packages", {})
+    return {"python": info.get("host", {}).get("python"), **{name: packages.get(name) for name in CHECKED}}
