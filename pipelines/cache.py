@@ -2,8 +2,8 @@
 
 The key is the sha256 of: the input files' sha256, the settings that shape the features (KEY_SETTINGS) and the
 code version, the source of every module that shapes features (`code_files`: the feature library, loading,
-validation, the target, the splits, the dataset's recipe, and the backend's frame hooks, whose hashing gives
-hashed category codes). Training code is not part of it. One changed byte in any of them gives a new key; the
+validation, the target, the splits, the parsing of a CSV's timestamps, the dataset's recipe, and the backend's
+frame hooks, whose hashing gives hashed category codes, and backends, whose to_datetime parses timestamps). Training code is not part of it. One changed byte in any of them gives a new key; the
 same inputs skip load, split and features. Entries are written to a temporary folder and renamed into place: a
 reader sees a whole entry or none.
 """
@@ -34,7 +34,10 @@ FEATURE_CODE = (
     "pipelines.validate",
     "pipelines.target",
     "pipelines.split",
+    "pipelines.timestamps",
     "pipelines.backend.frames",
+    "pipelines.backend.cpu",  # their to_datetime parses a CSV's timestamps
+    "pipelines.backend.gpu",
     "pipelines.cache",
 )
 META = "meta.json"

@@ -1,7 +1,8 @@
 """Loading Parquet (a file, a folder, a glob) or CSV into the backend's frame (pandas or cuDF).
 
 The schema is read from Parquet metadata before any data, so a missing column or a corrupt file is reported
-before anything is loaded. CSV has no metadata: its header row is read first for the same check.
+before anything is loaded. CSV has no metadata: its header row is read first for the same check, and its ISO 8601
+timestamps are parsed into datetime columns (pipelines.timestamps), as Parquet would type them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pyarrow.parquet as pq
 
 from pipelines.backend import Backend
 from pipelines.errors import DataError, SchemaError
+from pipelines.timestamps import parse_timestamps
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz")
@@ -67,7 +69,7 @@ def load(source: Source, backend: Backend, columns: list[str] | None = None) -> 
             return backend.read_parquet(list(source.files), columns=columns)
         frames = [backend.read_csv(f) for f in source.files]
         frame = frames[0] if len(frames) == 1 else backend.df.concat(frames, ignore_index=True)
-        return frame if columns is None else frame[columns]
+        return parse_timestamps(frame if columns is None else frame[columns], backend)
     except (pa.ArrowInvalid, OSError, ValueError) as exc:
         raise DataError(f"Could not read {_name(source)}: {exc}. Check that the file is complete.") from exc
 

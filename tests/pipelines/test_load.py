@@ -7,6 +7,7 @@ import pytest
 
 from pipelines.errors import DataError, SchemaError
 from pipelines.load import load, require_columns, resolve
+from pipelines.validate import column_kind
 
 
 @pytest.fixture
@@ -63,3 +64,24 @@ def test_missing_column_lists_what_exists(tmp_path, table):
     table.to_parquet(path)
     with pytest.raises(SchemaError, match=r"'y'.*has only: x, label"):
         require_columns(resolve(path), ["y"], "target column")
+
+
+def test_csv_iso_timestamps_load_as_datetimes(tmp_path, cpu):
+    """ISO 8601 strings (date, date and time with T or a space, UTC or an offset) become datetime columns, in UTC."""
+    path = tmp_path / "t.csv"
+    when = ["2024-01-02T09:00:00", "2024-01-03 10:30", "2024-01-04", "2024-01-05T00:00:00Z"]
+    when.append("2024-01-06T01:00:00+01:00")
+    pd.DataFrame({"when": when, "code": ["a1", "b2", "c3", "d4", "e5"]}).to_csv(path, index=False)
+    frame = load(resolve(path), cpu)
+    assert column_kind(frame["when"].dtype) == "datetime"
+    assert frame["when"].tolist() == [
+        pd.Timestamp(t) for t in ("2024-01-02 09:00", "2024-01-03 10:30", "2024-01-04", "2024-01-05", "2024-01-06")
+    ]
+    assert column_kind(frame["code"].dtype) == "string"
+
+
+def test_a_csv_column_with_one_value_that_is_no_timestamp_stays_text(tmp_path, cpu):
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"when": ["2024-01-02", "soon", "2024-01-04"]}).to_csv(path, index=False)
+    frame = load(resolve(path), cpu)
+    assert frame["when"].tolist() == ["2024-01-02", "soon", "2024-01-04"]

@@ -467,6 +467,13 @@ def test_datetime_parts_unknown_part_is_a_config_error():
         op.fit(pd.DataFrame({"t": pd.to_datetime(["2013-01-01"])}))
 
 
+def test_datetime_parts_refuses_a_column_that_is_not_datetimes_naming_it():
+    """New rows whose time is text (a CSV value that is no timestamp) are a SchemaError, not an AttributeError."""
+    op = DatetimeParts("t", parts=("hour",)).fit(pd.DataFrame({"t": pd.to_datetime(["2013-01-01"])}))
+    with pytest.raises(SchemaError, match=r"'t'.*datetime.*'soon'"):
+        op.transform(pd.DataFrame({"t": ["soon", "2013-01-02"]}))
+
+
 # --- ConcatColumns ----------------------------------------------------------------------------------------
 def test_concat_columns_joins_values_and_outputs_no_feature():
     op = ConcatColumns(["origin", "dest"], name="route").fit(_train())
