@@ -2,9 +2,10 @@
 
 The key is the sha256 of: the input files' sha256, the settings that shape the features (KEY_SETTINGS) and the
 code version, the source of every module that shapes features (`code_files`: the feature library, loading,
-validation, the target, the splits, the parsing of a CSV's timestamps, the dataset's recipe, and the backend's
-frame hooks, whose hashing gives hashed category codes, and backends, whose to_datetime parses timestamps). Training code is not part of it. One changed byte in any of them gives a new key; the
-same inputs skip load, split and features. Entries are written to a temporary folder and renamed into place: a
+validation, the target, the splits, the parsing of a CSV's timestamps, the dataset's recipe, the backend's frame
+hooks, whose hashing gives hashed category codes, and the backends, whose to_datetime parses timestamps). Training
+code is not part of it. One changed byte in any of them gives a new key; the same inputs skip load, split and
+features. Entries are written to a temporary folder and renamed into place: a
 reader sees a whole entry or none.
 """
 

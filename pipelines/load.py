@@ -2,7 +2,8 @@
 
 The schema is read from Parquet metadata before any data, so a missing column or a corrupt file is reported
 before anything is loaded. CSV has no metadata: its header row is read first for the same check, and its ISO 8601
-timestamps are parsed into datetime columns (pipelines.timestamps), as Parquet would type them.
+timestamps are parsed into datetime columns (pipelines.timestamps), as Parquet would type them. A column whose
+name begins with "__" (reserved for the pipeline's own columns) is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pyarrow.parquet as pq
 from pipelines.backend import Backend
 from pipelines.errors import DataError, SchemaError
 from pipelines.timestamps import parse_timestamps
+from pipelines.validate import check_reserved_names
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz")
@@ -64,6 +66,12 @@ def load(source: Source, backend: Backend, columns: list[str] | None = None) -> 
     """The source's rows as one frame of `backend` (cudf.read_parquet on GPU, pyarrow/pandas on CPU)."""
     if columns is not None:
         require_columns(source, columns)
+    frame = _read(source, backend, columns)
+    check_reserved_names(list(frame.columns), _name(source))
+    return frame
+
+
+def _read(source: Source, backend: Backend, columns: list[str] | None) -> Any:
     try:
         if source.format == "parquet":
             return backend.read_parquet(list(source.files), columns=columns)

@@ -23,11 +23,13 @@ from pipelines.backend import Backend
 from pipelines.bundle import FOLDER
 from pipelines.config import RunConfig
 from pipelines.datasets import recipe_for
-from pipelines.errors import DataError
+from pipelines.errors import ConfigError, DataError
 from pipelines.features.workflow import Workflow
 from pipelines.hashing import sha256_file
 from pipelines.models import Split, family
 from pipelines.rundir import MANIFEST
+
+OUTPUT_COLUMNS = ("probability", "prediction")  # what write_predictions writes beside the --keep columns
 
 
 class TamperedBundle(DataError):
@@ -108,6 +110,11 @@ def write_predictions(
     for column in keep or []:
         if rows is None or column not in rows.columns:
             raise DataError(f"--keep {column!r}: no such column in the input.")
+        if column in OUTPUT_COLUMNS:
+            raise ConfigError(
+                f"--keep {column!r}: the predictions file has its own {column!r} column, which would overwrite the "
+                f"input's. Keep the other columns, or rename {column!r} in the input."
+            )
         table[column] = backend.to_pandas(rows[column]).to_numpy()
     if bundle.task == "classification":
         classes = bundle.manifest["target"]["classes"]

@@ -43,6 +43,12 @@ class Op:
         the target: those give each training row values computed without its own label (out-of-fold)."""
         return self.transform(frame)
 
+    def added_columns(self) -> list[str]:
+        """The columns `transform` adds to the frame; its other outputs rewrite its own input `columns` in place.
+        The workflow refuses a frame that already has one of them (it would be overwritten)."""
+        inputs = getattr(self, "columns", None)
+        return [c for c in self.outputs_ if not isinstance(inputs, list) or c not in inputs]
+
     @property
     def cardinalities(self) -> dict[str, int]:
         """Codes per categorical output column (embedding sizes); empty for numeric ops."""

@@ -28,6 +28,9 @@ class FillMissing(Op):
         self.outputs_.update({f"{c}_missing": NUMERIC for c in self.flagged_})
         return self
 
+    def added_columns(self) -> list[str]:
+        return [f"{c}_missing" for c in self.flagged_]
+
     def transform(self, frame: Any) -> Any:
         frame = self.start_transform(frame)
         for column in self.flagged_:

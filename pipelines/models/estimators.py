@@ -15,7 +15,7 @@ import torch
 
 from pipelines.backend import Backend, module_of
 from pipelines.datasets.base import sample_rows
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, SchemaError
 from pipelines.features.workflow import Workflow
 from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
 
@@ -75,9 +75,16 @@ class Estimator(ModelAdapter):
             return frame
         workflow = self.workflow
         small = [c for c in workflow.categorical_ if workflow.cardinalities_[c] <= ONE_HOT_MAX]
+        names = {c: [f"{c}={k}" for k in range(workflow.cardinalities_[c])] for c in small}
+        clashes = sorted(set(workflow.numeric_) & {name for column in names.values() for name in column})
+        if clashes:
+            raise SchemaError(
+                f"Feature(s) {', '.join(repr(c) for c in clashes)} have the name(s) {self.name} gives its one-hot "
+                "columns of categorical codes (<column>=<code>): rename those input columns."
+            )
         frames = module_of(frame)
         codes = [
-            frames.DataFrame({f"{c}={k}": (frame[c] == k).astype("float32") for k in range(workflow.cardinalities_[c])})
+            frames.DataFrame({name: (frame[c] == k).astype("float32") for k, name in enumerate(names[c])})
             for c in small
         ]
         return frames.concat([frame[workflow.numeric_], *codes], axis=1)

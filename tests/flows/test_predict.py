@@ -111,3 +111,15 @@ def test_a_folder_that_is_not_a_run(cancer, tmp_path):
         "predict", "--model", str(tmp_path), "--data", str(cancer / "new.csv"), "--out", "p.parquet", cwd=tmp_path
     )
     assert_user_error(result, "not a completed run directory")
+
+
+@pytest.mark.parametrize("column", ["probability", "prediction"])
+def test_keeping_a_column_named_like_an_output_column_is_refused(run_dir, cancer, tmp_path, column):
+    """--keep of an input column called `prediction` would be overwritten by the prediction: refused, named."""
+    new = pd.read_csv(cancer / "new.csv").assign(**{column: "from the input"})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    result = devicepipe(
+        "predict", "--model", str(run_dir), "--data", "new.csv", "--out", "p.parquet", "--keep", column, cwd=tmp_path
+    )
+    assert_user_error(result, f"--keep {column!r}", "rename")
+    assert not (tmp_path / "p.parquet").exists()

@@ -85,3 +85,15 @@ def test_a_csv_column_with_one_value_that_is_no_timestamp_stays_text(tmp_path, c
     pd.DataFrame({"when": ["2024-01-02", "soon", "2024-01-04"]}).to_csv(path, index=False)
     frame = load(resolve(path), cpu)
     assert frame["when"].tolist() == ["2024-01-02", "soon", "2024-01-04"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+@pytest.mark.parametrize("name", ["__target__", "__row__", "__fold__", "__label"])
+def test_a_column_named_like_the_pipelines_own_columns_is_refused(tmp_path, table, cpu, suffix, name):
+    """The pipeline keeps its own columns (the encoded target, row numbers, folds) under names beginning with two
+    underscores: an input column of such a name would be overwritten, so it is refused, named."""
+    path = tmp_path / f"t.{suffix}"
+    frame = table.assign(**{name: [1.0, 2.0, 3.0]})
+    frame.to_csv(path, index=False) if suffix == "csv" else frame.to_parquet(path)
+    with pytest.raises(SchemaError, match=rf"'{name}'.*reserved.*[Rr]ename"):
+        load(resolve(path), cpu)
