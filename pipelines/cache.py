@@ -24,6 +24,7 @@ import pipelines
 from pipelines.backend import Backend
 from pipelines.datasets.base import FeatureSet, Recipe
 from pipelines.features.workflow import Workflow
+from pipelines.output import writing
 from pipelines.target import TARGET, TargetInfo
 
 FORMAT_VERSION = 2
@@ -145,7 +146,8 @@ def lookup_features(recipe: Recipe, backend: Backend) -> Lookup:
 
 def store_features(features: FeatureSet, lookup: Lookup) -> FeatureSet:
     """Write the features to the cache for the next run on the same inputs, settings and code."""
-    path = FeatureCache(lookup.folder.parent).store(lookup.key, features)
+    with writing("the feature cache", "--data-dir (or run with --no-cache)"):
+        path = FeatureCache(lookup.folder.parent).store(lookup.key, features)
     features.cache = {"key": lookup.key, "hit": False, "path": str(path)}
     return features
 

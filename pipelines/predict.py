@@ -27,6 +27,7 @@ from pipelines.errors import ConfigError, DataError
 from pipelines.features.workflow import Workflow
 from pipelines.hashing import sha256_file
 from pipelines.models import Split, family
+from pipelines.output import writing
 from pipelines.rundir import MANIFEST
 
 OUTPUT_COLUMNS = ("probability", "prediction")  # what write_predictions writes beside the --keep columns
@@ -124,6 +125,6 @@ def write_predictions(
         table["prediction"] = values
     frame = pd.DataFrame(table)
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with writing("the predictions", "--out"), atomic_path(path) as tmp:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
     return path

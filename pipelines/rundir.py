@@ -1,5 +1,8 @@
 """Run directories: runs/<UTC time>-<short id>/, written in a hidden temporary folder and renamed into place
 when complete, so a run directory either exists whole or not at all. runs/latest points to the newest.
+
+Every file is written atomically, so an interrupted folder (`.incomplete-<name>`, kept to resume) holds only
+complete files; a hidden temporary file left by a process killed while writing is removed when it is resumed.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.atomic import is_temporary, write_text_atomic
 from pipelines.errors import ConfigError
 from pipelines.hashing import sha256_file
+from pipelines.output import writing
 
 MANIFEST = "manifest.json"
 CONFIG = "config.json"
@@ -30,7 +35,8 @@ class RunDirectory:
         self._made_root = not self.root.exists()
         self.name = name or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
         self.staging = self.root / f"{INCOMPLETE}{self.name}"
-        self.staging.mkdir(parents=True, exist_ok=name is not None)
+        with writing("the run directory", "--output"):
+            self.staging.mkdir(parents=True, exist_ok=name is not None)
 
     @classmethod
     def reopen(cls, path: Path | str) -> RunDirectory:
@@ -44,6 +50,8 @@ class RunDirectory:
             )
         if not (path / CONFIG).exists():
             raise ConfigError(f"{path} has no {CONFIG}: it cannot be resumed; start a new run.")
+        for leftover in [p for p in path.rglob("*") if p.is_file() and is_temporary(p)]:
+            leftover.unlink()  # half a file from a process killed while writing it
         return cls(path.parent, path.name.removeprefix(INCOMPLETE))
 
     def read_json(self, relative: str) -> Any:
@@ -59,14 +67,18 @@ class RunDirectory:
         return target
 
     def write_json(self, relative: str, document: Any) -> Path:
-        target = self.path(relative)
-        target.write_text(json.dumps(document, indent=2, default=_json_default) + "\n")
-        return target
+        return self.write_text(relative, json.dumps(document, indent=2, default=_json_default) + "\n")
 
     def write_text(self, relative: str, text: str) -> Path:
-        target = self.path(relative)
-        target.write_text(text)
-        return target
+        """Write `relative` atomically: the folder holds the whole file or none of it."""
+        return write_text_atomic(self.path(relative), text)
+
+    def keep_only(self, *names: str) -> None:
+        """Remove everything in the folder but `names` (files or folders): what a stopped run keeps to resume."""
+        for entry in self.staging.iterdir():
+            if entry.name in names:
+                continue
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
 
     def file_hashes(self) -> dict[str, str]:
         return {

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from pipelines.atomic import atomic_path
 from pipelines.backend import Backend, module_of
 from pipelines.datasets.base import sample_rows
 from pipelines.errors import ConfigError, SchemaError
@@ -92,7 +93,8 @@ class Estimator(ModelAdapter):
     def save(self, folder: Path) -> None:
         import skops.io
 
-        skops.io.dump(self.backend.portable_estimator(self.estimator), folder / f"{self.name}.skops")
+        with atomic_path(folder / f"{self.name}.skops") as tmp:
+            skops.io.dump(self.backend.portable_estimator(self.estimator), tmp)
 
     @classmethod
     def load(cls, folder: Path, task: str, backend: Backend, workflow: Workflow) -> Estimator:

@@ -43,3 +43,18 @@ def test_two_runs_never_share_a_folder(tmp_path):
     second.commit({})
     assert (tmp_path / "latest").resolve() == second.final.resolve()
     assert len([p for p in tmp_path.iterdir() if p.is_dir() and not p.is_symlink()]) == 2
+
+
+def test_every_file_is_written_whole_and_a_resume_drops_what_a_killed_writer_left(tmp_path):
+    """A process killed while writing leaves at most a hidden temporary file: resuming removes it, so the
+    manifest never lists half a file."""
+    run = RunDirectory(tmp_path)
+    run.write_json("config.json", {"epochs": 1})
+    run.write_text("checkpoints/mlp.pt", "whole")
+    assert sorted(p.name for p in run.staging.rglob("*") if p.is_file()) == ["config.json", "mlp.pt"]
+    (run.staging / "checkpoints" / ".mlp.pt.k2j4x_.tmp").write_text("half")
+    (run.staging / ".metrics.json.a8df_3.tmp").write_text("{")
+    again = RunDirectory.reopen(run.staging)
+    final = again.commit({})
+    assert set(json.loads((final / "manifest.json").read_text())["files"]) == {"config.json", "checkpoints/mlp.pt"}
+

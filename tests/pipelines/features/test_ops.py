@@ -368,7 +368,6 @@ def test_fill_missing_nullable_integer_column():
     assert out["n_missing"].tolist() == [0.0, 1.0, 0.0]
 
 
-
 @pytest.mark.parametrize("op", [FillMissing, Standardize])
 def test_infinite_values_are_named_as_such_at_fit_and_at_transform(op):
     """inf is no missing value and no number to scale: the column is named with its count and what to do."""
@@ -378,6 +377,7 @@ def test_infinite_values_are_named_as_such_at_fit_and_at_transform(op):
         op(["a", "b"]).fit(with_inf)
     with pytest.raises(DataError, match=r"infinite values.*'a': 2"):
         op(["a", "b"]).fit(finite).transform(with_inf)
+
 
 floats_with_nans = st.lists(
     st.one_of(st.just(float("nan")), st.floats(-1e6, 1e6, allow_nan=False)), min_size=1, max_size=50
