@@ -1,5 +1,6 @@
 """Run directories: runs/<UTC time>-<short id>/, written in a hidden temporary folder and renamed into place
-when complete, so a run directory either exists whole or not at all. runs/latest points to the newest.
+when complete, so a run directory either exists whole or not at all. runs/latest points to the newest complete
+run (by the start time in its name), whichever finishes last.
 
 Every file is written atomically, so an interrupted folder (`.incomplete-<name>`, kept to resume) holds only
 complete files; a hidden temporary file left by a process killed while writing is removed when it is resumed.
@@ -7,6 +8,7 @@ complete files; a hidden temporary file left by a process killed while writing i
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -24,6 +26,7 @@ from pipelines.output import writing
 MANIFEST = "manifest.json"
 CONFIG = "config.json"
 LATEST = "latest"
+LOCK = ".latest.lock"
 INCOMPLETE = ".incomplete-"
 
 
@@ -88,12 +91,18 @@ class RunDirectory:
         }
 
     def commit(self, manifest: dict[str, Any]) -> Path:
-        """Write the manifest (with every file's sha256), rename into place, point `latest` at it."""
+        """Write the manifest (with every file's sha256), rename into place, point `latest` at it unless it names
+        a newer run: runs finishing out of order leave it on the newest (by the start time in the names)."""
         self.write_json(MANIFEST, {**manifest, "run": self.name, "files": self.file_hashes()})
         os.rename(self.staging, self.final)
-        link = self.root / f".{LATEST}-{self.name}"
-        link.symlink_to(self.name)
-        os.replace(link, self.root / LATEST)
+        with open(self.root / LOCK, "a") as lock:  # one commit at a time reads and moves `latest`
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            current = latest_name(self.root)
+            newer = current is not None and _started(current) > _started(self.name)  # same second: the last one
+            if not newer or not (self.root / current / MANIFEST).exists():
+                link = self.root / f".{LATEST}-{self.name}"
+                link.symlink_to(self.name)
+                os.replace(link, self.root / LATEST)
         return self.final
 
     def abort(self) -> None:
@@ -101,6 +110,19 @@ class RunDirectory:
         shutil.rmtree(self.staging, ignore_errors=True)
         if self._made_root and not any(self.root.iterdir()):
             self.root.rmdir()
+
+
+def latest_name(root: Path) -> str | None:
+    """The run `root/latest` names, or None without one."""
+    try:
+        return os.readlink(root / LATEST)
+    except OSError:
+        return None
+
+
+def _started(name: str) -> str:
+    """The start time in a run's name (<UTC time>-<id>), which sorts as the times do."""
+    return name.partition("-")[0]
 
 
 def git_commit() -> str | None:
