@@ -1,7 +1,8 @@
 """Loading Parquet (a file, a folder, a glob) or CSV into the backend's frame (pandas or cuDF).
 
 The schema is read from Parquet metadata before any data, so a missing column or a corrupt file is reported
-before anything is loaded. CSV has no metadata: its header row is read first for the same check, and its ISO 8601
+before anything is loaded, and the files of a folder or glob must agree on their columns (pipelines.schemas).
+CSV has no metadata: each file's header and first rows are read first for the same checks, and its ISO 8601
 timestamps are parsed into datetime columns (pipelines.timestamps), as Parquet would type them. A column whose
 name begins with "__" (reserved for the pipeline's own columns) is refused.
 """
@@ -19,6 +20,7 @@ import pyarrow.parquet as pq
 
 from pipelines.backend import Backend
 from pipelines.errors import DataError, SchemaError
+from pipelines.schemas import check_agreement
 from pipelines.timestamps import parse_timestamps
 from pipelines.validate import check_reserved_names
 
@@ -47,8 +49,9 @@ def resolve(path: str | Path) -> Source:
         found = ", ".join(sorted(f.name for f in files)[:5])
         raise DataError(f"Expected Parquet or CSV files under {path}, found a mix or neither: {found}.")
     fmt = formats.pop()
-    schema = _parquet_schema(files) if fmt == "parquet" else _csv_schema(files[0])
-    return Source(tuple(files), fmt, schema)
+    schemas = [_parquet_schema(f) if fmt == "parquet" else _csv_schema(f) for f in files]
+    check_agreement(files, schemas, by_kind=fmt == "csv")
+    return Source(tuple(files), fmt, _unified(schemas) if fmt == "parquet" else schemas[0])
 
 
 def require_columns(source: Source, columns: list[str], what: str = "column") -> None:
@@ -116,19 +119,21 @@ def _visible(path: Path) -> bool:
     return not any(part.startswith((".", "_")) for part in path.parts[-1:])
 
 
-def _parquet_schema(files: list[Path]) -> pa.Schema:
-    schemas = []
-    for f in files:
-        try:
-            schemas.append(pq.read_schema(f))
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise DataError(
-                f"{f} is not a readable Parquet file ({exc}). It may be truncated or not Parquet at all: "
-                "re-export it, or pass a CSV file instead."
-            ) from exc
+def _parquet_schema(path: Path) -> pa.Schema:
     try:
-        return pa.unify_schemas([s.remove_metadata() for s in schemas])
-    except pa.ArrowInvalid as exc:
+        return pq.read_schema(path).remove_metadata()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(
+            f"{path} is not a readable Parquet file ({exc}). It may be truncated or not Parquet at all: "
+            "re-export it, or pass a CSV file instead."
+        ) from exc
+
+
+def _unified(schemas: list[pa.Schema]) -> pa.Schema:
+    """One schema for files that agree (check_agreement): a column empty in some files takes the others' type."""
+    try:
+        return pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise SchemaError(f"The Parquet files under one input disagree on their schema: {exc}.") from exc
 
 

@@ -88,3 +88,22 @@ def test_a_column_named_like_one_the_pipeline_makes(tmp_path, column, phrases):
     result = devicepipe("run", "--data", "sales.csv", "--target", "sold", *QUICK, cwd=tmp_path)
     assert_user_error(result, *phrases)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
+def test_a_folder_whose_files_disagree_on_their_columns(tmp_path, suffix):
+    """Parquet files with a column of two types, or CSV files with different columns: exit 2 listing both."""
+    (tmp_path / "sales").mkdir()
+    rows = _rows()
+    first, second = rows.iloc[:200], rows.iloc[200:]
+    if suffix == "parquet":
+        first.to_parquet(tmp_path / "sales" / "jan.parquet")
+        second.assign(size=second["size"].astype(str)).to_parquet(tmp_path / "sales" / "feb.parquet")
+        phrases = ["'size' is", "double in jan.parquet", "string in feb.parquet"]
+    else:
+        first.to_csv(tmp_path / "sales" / "jan.csv", index=False)
+        second.rename(columns={"city": "town"}).to_csv(tmp_path / "sales" / "feb.csv", index=False)
+        phrases = ["'city' is missing from feb.csv", "'town' is missing from jan.csv"]
+    result = devicepipe("run", "--data", "sales", "--target", "sold", *QUICK, cwd=tmp_path)
+    assert_user_error(result, *phrases)
+    assert not (tmp_path / "runs").exists()

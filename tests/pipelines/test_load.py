@@ -97,3 +97,47 @@ def test_a_column_named_like_the_pipelines_own_columns_is_refused(tmp_path, tabl
     frame.to_csv(path, index=False) if suffix == "csv" else frame.to_parquet(path)
     with pytest.raises(SchemaError, match=rf"'{name}'.*reserved.*[Rr]ename"):
         load(resolve(path), cpu)
+
+
+def _folder(tmp_path, suffix, frames):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for name, frame in frames.items():
+        path = folder / f"{name}.{suffix}"
+        frame.to_csv(path, index=False) if suffix == "csv" else frame.to_parquet(path)
+    return folder
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_files_of_one_folder_with_different_columns_are_refused_naming_files_and_columns(tmp_path, table, suffix):
+    frames = {"a": table, "b": table, "c": table.rename(columns={"x": "x2"})}
+    with pytest.raises(SchemaError) as raised:
+        resolve(_folder(tmp_path, suffix, frames))
+    message = str(raised.value)
+    assert f"'x' is missing from c.{suffix}" in message and f"'x2' is missing from a.{suffix}, b.{suffix}" in message
+
+
+def test_parquet_files_with_conflicting_column_types_are_refused_naming_files_and_types(tmp_path, table):
+    frames = {"a": table, "b": table.assign(x=table["x"].astype(str)), "c": table.assign(x=[1, 2, 3])}
+    with pytest.raises(SchemaError) as raised:
+        resolve(_folder(tmp_path, "parquet", frames))
+    message = str(raised.value)
+    assert "'x'" in message and "double in a.parquet" in message and "int64 in c.parquet" in message
+    assert "string in b.parquet" in message
+
+
+def test_csv_files_with_numbers_in_one_and_text_in_another_are_refused(tmp_path, table):
+    frames = {"a": table, "b": table.assign(x=["one", "two", "three"])}
+    with pytest.raises(SchemaError, match=r"'x'.*numeric in a\.csv.*string in b\.csv"):
+        resolve(_folder(tmp_path, "csv", frames))
+
+
+def test_files_that_agree_load_together_whatever_their_column_order_or_empty_columns(tmp_path, table, cpu):
+    """A column that is empty in one file (null type), or the columns in another order (CSV), still agree."""
+    parquet = _folder(tmp_path, "parquet", {"a": table, "b": table.assign(label=None)})
+    assert load(resolve(parquet), cpu)["label"].tolist() == ["a", "b", "a", None, None, None]
+    csv = tmp_path / "csv"
+    csv.mkdir()
+    table.to_csv(csv / "a.csv", index=False)
+    table[["label", "x"]].to_csv(csv / "b.csv", index=False)
+    assert load(resolve(csv), cpu)["x"].tolist() == [1.0, 2.0, 3.0] * 2
