@@ -2,7 +2,8 @@
 
 Every file of the bundle is checked against the sha256 in the run's manifest before anything is loaded: a
 changed, missing or added file is refused. Models load without pickle: safetensors for the MLP, XGBoost JSON,
-skops for scikit-learn (whose types are then trusted because the file's hash matched).
+skops for scikit-learn, trusting only the types its family lists (the hash is one check: a manifest can be
+rewritten with the files it hashes).
 """
 
 from __future__ import annotations
