@@ -14,11 +14,9 @@ from typing import Any, ClassVar
 
 import torch
 
-from pipelines.atomic import atomic_path
 from pipelines.backend import Backend, module_of
-from pipelines.backend.base import load_class
 from pipelines.datasets.base import sample_rows
-from pipelines.errors import ConfigError, DataError, SchemaError
+from pipelines.errors import ConfigError, DataError
 from pipelines.features.workflow import Workflow
 from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
 
@@ -81,16 +79,9 @@ class Estimator(ModelAdapter):
             return frame
         workflow = self.workflow
         small = [c for c in workflow.categorical_ if workflow.cardinalities_[c] <= ONE_HOT_MAX]
-        names = {c: [f"{c}={k}" for k in range(workflow.cardinalities_[c])] for c in small}
-        clashes = sorted(set(workflow.numeric_) & {name for column in names.values() for name in column})
-        if clashes:
-            raise SchemaError(
-                f"Feature(s) {', '.join(repr(c) for c in clashes)} have the name(s) {self.name} gives its one-hot "
-                "columns of categorical codes (<column>=<code>): rename those input columns."
-            )
         frames = module_of(frame)
         codes = [
-            frames.DataFrame({name: (frame[c] == k).astype("float32") for k, name in enumerate(names[c])})
+            frames.DataFrame({f"{c}={k}": (frame[c] == k).astype("float32") for k in range(workflow.cardinalities_[c])})
             for c in small
         ]
         return frames.concat([frame[workflow.numeric_], *codes], axis=1)
@@ -98,12 +89,16 @@ class Estimator(ModelAdapter):
     def save(self, folder: Path) -> None:
         import skops.io
 
+        from pipelines.atomic import atomic_path
+
         with atomic_path(folder / f"{self.name}.skops") as tmp:
             skops.io.dump(self.backend.portable_estimator(self.estimator), tmp)
 
     @classmethod
     def load(cls, folder: Path, task: str, backend: Backend, workflow: Workflow) -> Estimator:
         import skops.io
+
+        from pipelines.backend.base import load_class
 
         path = folder / f"{cls.name}.skops"
         # The manifest's sha256 is one check; a manifest can be rewritten with the files, so the types the file

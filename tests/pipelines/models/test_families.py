@@ -133,18 +133,6 @@ def test_a_linear_model_fits_a_seeded_sample_beyond_its_row_bound_and_says_so(cp
     assert fitted.scores["test"]["auc"] > 0.8
 
 
-def test_a_numeric_feature_named_like_a_one_hot_column_is_refused(cpu):
-    """Linear models name a one-hot column `<column>=<code>`: a feature of that very name is refused, not replaced."""
-    from pipelines.errors import SchemaError
-
-    features = _features("classification", cpu)
-    features.frames = {name: frame.assign(**{"c=1": 0.5}) for name, frame in features.frames.items()}
-    features.workflow.numeric_ = [*features.workflow.numeric_, "c=1"]
-    config = RunConfig(models=["logistic_regression"])
-    with pytest.raises(SchemaError, match=r"'c=1'.*one-hot"):
-        models.fit_stage("baselines", features, hand_off(features, cpu), config, cpu)
-
-
 def _saved(name: str, task: str, cpu, folder: Path):
     features = _features(task, cpu)
     config = RunConfig(task=task, models=[name])
