@@ -24,7 +24,7 @@ from pipelines.backend import Backend
 from pipelines.bundle import FOLDER
 from pipelines.config import RunConfig
 from pipelines.datasets import recipe_for
-from pipelines.errors import ConfigError, DataError
+from pipelines.errors import DataError
 from pipelines.features.workflow import Workflow
 from pipelines.hashing import sha256_file
 from pipelines.models import Split, family
@@ -113,7 +113,7 @@ def write_predictions(
         if rows is None or column not in rows.columns:
             raise DataError(f"--keep {column!r}: no such column in the input.")
         if column in OUTPUT_COLUMNS:
-            raise ConfigError(
+            raise DataError(
                 f"--keep {column!r}: the predictions file has its own {column!r} column, which would overwrite the "
                 f"input's. Keep the other columns, or rename {column!r} in the input."
             )
