@@ -20,6 +20,7 @@ from typing import Annotated
 import typer
 
 from flows.cli_data import bench, data_app
+from flows.cli_runs import runs
 from pipelines.errors import DevicepipeError
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.command()(bench)
+app.command()(runs)
 
 
 class Task(StrEnum):

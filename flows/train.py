@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.tasks import select_backend, stage_task
 from pipelines.config import RunConfig
 from pipelines.datasets import recipe_for
+from pipelines.output import writing
 from pipelines.record import gpu_only_note, residency_record, write_run
 from pipelines.report import metrics_table
 from pipelines.residency import Ledger
@@ -36,7 +37,8 @@ def open_run(config: RunConfig, resume: str | None) -> tuple[RunDirectory, RunCo
     """A new run directory for `config`, or the interrupted one at `resume` with the config it was started with."""
     if resume is None:
         run = RunDirectory(config.output)
-        run.write_json(CONFIG, config.as_dict())
+        with writing("the run directory", "--output"):
+            run.write_json(CONFIG, config.as_dict())
         return run, config
     run = RunDirectory.reopen(resume)
     return run, RunConfig.from_dict(run.read_json(CONFIG)).check()
@@ -56,6 +58,7 @@ def train(config: RunConfig = RunConfig(), progress: bool = True, resume: str | 
         return _train(run, config, progress, logger)
     except BaseException:
         if any(run.path(CHECKPOINTS).glob("*.pt")):
+            run.keep_only(CONFIG, CHECKPOINTS)  # free what else it wrote: a resume writes it again
             logger.error("the run stopped; its checkpoints are kept: devicepipe run --resume %s", run.staging)
         else:
             run.abort()  # nothing worth keeping: leave nothing half written

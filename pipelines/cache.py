@@ -2,9 +2,10 @@
 
 The key is the sha256 of: the input files' sha256, the settings that shape the features (KEY_SETTINGS) and the
 code version, the source of every module that shapes features (`code_files`: the feature library, loading,
-validation, the target, the splits, the dataset's recipe, and the backend's frame hooks, whose hashing gives
-hashed category codes). Training code is not part of it. One changed byte in any of them gives a new key; the
-same inputs skip load, split and features. Entries are written to a temporary folder and renamed into place: a
+validation, the target, the splits, the parsing of a CSV's timestamps, the dataset's recipe, the backend's frame
+hooks, whose hashing gives hashed category codes, and the backends, whose to_datetime parses timestamps). Training
+code is not part of it. One changed byte in any of them gives a new key; the same inputs skip load, split and
+features. Entries are written to a temporary folder and renamed into place: a
 reader sees a whole entry or none.
 """
 
@@ -23,6 +24,7 @@ import pipelines
 from pipelines.backend import Backend
 from pipelines.datasets.base import FeatureSet, Recipe
 from pipelines.features.workflow import Workflow
+from pipelines.output import writing
 from pipelines.target import TARGET, TargetInfo
 
 FORMAT_VERSION = 2
@@ -34,7 +36,10 @@ FEATURE_CODE = (
     "pipelines.validate",
     "pipelines.target",
     "pipelines.split",
+    "pipelines.timestamps",
     "pipelines.backend.frames",
+    "pipelines.backend.cpu",  # their to_datetime parses a CSV's timestamps
+    "pipelines.backend.gpu",
     "pipelines.cache",
 )
 META = "meta.json"
@@ -143,7 +148,8 @@ def lookup_features(recipe: Recipe, backend: Backend) -> Lookup:
 
 def store_features(features: FeatureSet, lookup: Lookup) -> FeatureSet:
     """Write the features to the cache for the next run on the same inputs, settings and code."""
-    path = FeatureCache(lookup.folder.parent).store(lookup.key, features)
+    with writing("the feature cache", "--data-dir (or run with --no-cache)"):
+        path = FeatureCache(lookup.folder.parent).store(lookup.key, features)
     features.cache = {"key": lookup.key, "hit": False, "path": str(path)}
     return features
 

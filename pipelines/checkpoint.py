@@ -22,6 +22,7 @@ import torch
 from pipelines.atomic import atomic_path
 from pipelines.early_stopping import EarlyStopping
 from pipelines.errors import ConfigError
+from pipelines.output import writing
 
 if TYPE_CHECKING:
     from pipelines.train import TrainConfig
@@ -61,7 +62,7 @@ def save(path: Path, parts: Mapping[str, Stateful], state: TrainingState, config
         "history": state.history,
         "early_stopping": state.early_stopping.state_dict(),
     }
-    with atomic_path(path) as tmp:
+    with writing("the training checkpoint", "--output"), atomic_path(path) as tmp:
         torch.save(document, tmp)
 
 

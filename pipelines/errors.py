@@ -19,3 +19,7 @@ class ConfigError(DevicepipeError):
 
 class BackendUnavailable(DevicepipeError):
     """The requested compute backend cannot run on this machine."""
+
+
+class OutputError(DevicepipeError):
+    """The output cannot be written: no space left on the device, a read-only folder, a file in the path."""

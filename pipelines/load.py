@@ -1,7 +1,10 @@
 """Loading Parquet (a file, a folder, a glob) or CSV into the backend's frame (pandas or cuDF).
 
 The schema is read from Parquet metadata before any data, so a missing column or a corrupt file is reported
-before anything is loaded. CSV has no metadata: its header row is read first for the same check.
+before anything is loaded, and the files of a folder or glob must agree on their columns (pipelines.schemas).
+CSV has no metadata: each file's header and first rows are read first for the same checks, and its ISO 8601
+timestamps are parsed into datetime columns (pipelines.timestamps), as Parquet would type them. A column whose
+name begins with "__" (reserved for the pipeline's own columns) is refused.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import pyarrow.parquet as pq
 
 from pipelines.backend import Backend
 from pipelines.errors import DataError, SchemaError
+from pipelines.schemas import check_agreement
+from pipelines.timestamps import parse_timestamps
+from pipelines.validate import check_reserved_names
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz")
@@ -43,8 +49,9 @@ def resolve(path: str | Path) -> Source:
         found = ", ".join(sorted(f.name for f in files)[:5])
         raise DataError(f"Expected Parquet or CSV files under {path}, found a mix or neither: {found}.")
     fmt = formats.pop()
-    schema = _parquet_schema(files) if fmt == "parquet" else _csv_schema(files[0])
-    return Source(tuple(files), fmt, schema)
+    schemas = [_parquet_schema(f) if fmt == "parquet" else _csv_schema(f) for f in files]
+    check_agreement(files, schemas, by_kind=fmt == "csv")
+    return Source(tuple(files), fmt, _unified(schemas) if fmt == "parquet" else schemas[0])
 
 
 def require_columns(source: Source, columns: list[str], what: str = "column") -> None:
@@ -62,12 +69,18 @@ def load(source: Source, backend: Backend, columns: list[str] | None = None) -> 
     """The source's rows as one frame of `backend` (cudf.read_parquet on GPU, pyarrow/pandas on CPU)."""
     if columns is not None:
         require_columns(source, columns)
+    frame = _read(source, backend, columns)
+    check_reserved_names(list(frame.columns), _name(source))
+    return frame
+
+
+def _read(source: Source, backend: Backend, columns: list[str] | None) -> Any:
     try:
         if source.format == "parquet":
             return backend.read_parquet(list(source.files), columns=columns)
         frames = [backend.read_csv(f) for f in source.files]
         frame = frames[0] if len(frames) == 1 else backend.df.concat(frames, ignore_index=True)
-        return frame if columns is None else frame[columns]
+        return parse_timestamps(frame if columns is None else frame[columns], backend)
     except (pa.ArrowInvalid, OSError, ValueError) as exc:
         raise DataError(f"Could not read {_name(source)}: {exc}. Check that the file is complete.") from exc
 
@@ -106,19 +119,21 @@ def _visible(path: Path) -> bool:
     return not any(part.startswith((".", "_")) for part in path.parts[-1:])
 
 
-def _parquet_schema(files: list[Path]) -> pa.Schema:
-    schemas = []
-    for f in files:
-        try:
-            schemas.append(pq.read_schema(f))
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise DataError(
-                f"{f} is not a readable Parquet file ({exc}). It may be truncated or not Parquet at all: "
-                "re-export it, or pass a CSV file instead."
-            ) from exc
+def _parquet_schema(path: Path) -> pa.Schema:
     try:
-        return pa.unify_schemas([s.remove_metadata() for s in schemas])
-    except pa.ArrowInvalid as exc:
+        return pq.read_schema(path).remove_metadata()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(
+            f"{path} is not a readable Parquet file ({exc}). It may be truncated or not Parquet at all: "
+            "re-export it, or pass a CSV file instead."
+        ) from exc
+
+
+def _unified(schemas: list[pa.Schema]) -> pa.Schema:
+    """One schema for files that agree (check_agreement): a column empty in some files takes the others' type."""
+    try:
+        return pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise SchemaError(f"The Parquet files under one input disagree on their schema: {exc}.") from exc
 
 

@@ -2,7 +2,8 @@
 
 Every file of the bundle is checked against the sha256 in the run's manifest before anything is loaded: a
 changed, missing or added file is refused. Models load without pickle: safetensors for the MLP, XGBoost JSON,
-skops for scikit-learn (whose types are then trusted because the file's hash matched).
+skops for scikit-learn, trusting only the types its family lists (the hash is one check: a manifest can be
+rewritten with the files it hashes).
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from pipelines.errors import DataError
 from pipelines.features.workflow import Workflow
 from pipelines.hashing import sha256_file
 from pipelines.models import Split, family
+from pipelines.output import writing
 from pipelines.rundir import MANIFEST
+
+OUTPUT_COLUMNS = ("probability", "prediction")  # what write_predictions writes beside the --keep columns
 
 
 class TamperedBundle(DataError):
@@ -113,6 +117,11 @@ def write_predictions(
     for column in keep or []:
         if rows is None or column not in rows.columns:
             raise DataError(f"--keep {column!r}: no such column in the input.")
+        if column in OUTPUT_COLUMNS:
+            raise DataError(
+                f"--keep {column!r}: the predictions file has its own {column!r} column, which would overwrite the "
+                f"input's. Keep the other columns, or rename {column!r} in the input."
+            )
         table[column] = backend.to_pandas(rows[column]).to_numpy()
     if bundle.task == "classification":
         classes = bundle.manifest["target"]["classes"]
@@ -122,7 +131,7 @@ def write_predictions(
         table["prediction"] = values
     frame = pd.DataFrame(table)
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with writing("the predictions", "--out"), atomic_path(path) as tmp:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
     return path
 

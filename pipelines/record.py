@@ -17,6 +17,7 @@ from pipelines.config import RunConfig
 from pipelines.datasets.base import FeatureSet
 from pipelines.handoff import Handoff
 from pipelines.models import FittedModel
+from pipelines.output import writing
 from pipelines.report import write_report
 from pipelines.rundir import RunDirectory, git_commit
 
@@ -86,6 +87,20 @@ def write_run(
     residency: dict[str, Any],
 ) -> Path:
     """Write metrics, the bundle, the report and the manifest; the run directory appears only when complete."""
+    with writing("the run directory", "--output"):
+        return _write_run(run, config, backend, features, handoff, fitted, seconds, residency)
+
+
+def _write_run(
+    run: RunDirectory,
+    config: RunConfig,
+    backend: Backend,
+    features: FeatureSet,
+    handoff: Handoff,
+    fitted: dict[str, FittedModel],
+    seconds: dict[str, float],
+    residency: dict[str, Any],
+) -> Path:
     metrics = metrics_document(features, fitted, config.task, backend)
     notes = run_notes(features, fitted, config, backend)
     run.write_json("metrics.json", metrics)

@@ -1,4 +1,7 @@
-"""Splits: by time when a time column is given (fixed boundaries or 70/15/15 by time), else seeded random."""
+"""Splits: by time when a time column is given (fixed boundaries or 70/15/15 by time), else seeded random.
+
+The time column holds datetimes, or numbers in time order (epoch seconds, a year).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import pandas as pd
 from pipelines.backend import Backend
 from pipelines.errors import DataError
 from pipelines.features.workflow import Part
+from pipelines.validate import column_kind
 
 NAMES = ("train", "valid", "test")
 
@@ -17,7 +21,8 @@ NAMES = ("train", "valid", "test")
 def time_split(frame: Any, column: str, valid_start: Any, test_start: Any) -> dict[str, Part]:
     """train: before valid_start; valid: [valid_start, test_start); test: from test_start on."""
     times = frame[column]
-    valid_start, test_start = pd.Timestamp(valid_start), pd.Timestamp(test_start)
+    if column_kind(times.dtype) == "datetime":  # boundaries may be given as text; a numeric time stays numbers
+        valid_start, test_start = pd.Timestamp(valid_start), pd.Timestamp(test_start)
     masks = {
         "train": times < valid_start,
         "valid": (times >= valid_start) & (times < test_start),

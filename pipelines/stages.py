@@ -26,6 +26,7 @@ from pipelines import cache, datasets, handoff, models
 from pipelines.backend.host import release_host_memory
 from pipelines.config import RunConfig
 from pipelines.datasets.base import FeatureSet
+from pipelines.output import check_writable
 from pipelines.residency import Ledger
 
 
@@ -127,9 +128,12 @@ def fitted_models(values: dict[str, Any]) -> dict[str, models.FittedModel]:
 
 
 def check_run(config: RunConfig) -> datasets.Recipe:
-    """Every check that needs no data read: the settings, the dataset's inputs, the models asked for. Returns the
-    run's recipe."""
+    """Every check that needs no data read: the settings, the output folder (and the feature cache's), the
+    dataset's inputs, the models asked for. Returns the run's recipe."""
     config.check()
+    check_writable(config.output, "--output")
+    if config.cache:
+        check_writable(config.cache_dir, "--data-dir (or run with --no-cache)")
     recipe = datasets.recipe_for(config)
     recipe.check()
     models.check(config)

@@ -44,6 +44,12 @@ def encode_target(frame: Any, column: str, task: str, backend: Backend) -> tuple
                 f"Regression needs a numeric target, but {column!r} is {series.dtype} "
                 f"(e.g. {backend.head_values(series)}). Use --task classification for labels."
             )
+        infinite = int((series.astype("float64").abs() == float("inf")).sum())
+        if infinite:
+            raise DataError(
+                f"The target {column!r} has {infinite} infinite value(s) (inf or -inf): a regression target must be "
+                "a finite number. Replace or remove those rows."
+            )
         frame[TARGET] = series.astype("float32")
         return frame, info
     classes = sorted(backend.to_pandas(series.drop_duplicates()).tolist(), key=_label_order)

@@ -16,6 +16,9 @@ from pipelines.backend import Backend
 from pipelines.errors import DataError, SchemaError
 
 KINDS = ("numeric", "bool", "datetime", "string")
+# The pipeline's own columns (the encoded target, row numbers, folds, group statistics) are named with this prefix:
+# an input column so named would be overwritten by them, so it is refused.
+RESERVED_PREFIX = "__"
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,17 @@ def validate(
             problems.append(f"columns {unique}: expected unique rows, found {duplicates} duplicated")
     if problems:
         raise DataError(_message(name, problems, "Clean these values, or drop the columns with --drop."))
+
+
+def check_reserved_names(columns: list[str], name: str = "the input") -> None:
+    """SchemaError naming every column whose name the pipeline keeps for its own columns."""
+    reserved = [str(c) for c in columns if str(c).startswith(RESERVED_PREFIX)]
+    if reserved:
+        raise SchemaError(
+            f"Column(s) {', '.join(repr(c) for c in reserved)} of {name} begin with {RESERVED_PREFIX!r}, which is "
+            "reserved for the pipeline's own columns (the encoded target, row numbers, folds): they would be "
+            f"overwritten. Rename them without the leading {RESERVED_PREFIX!r}, or drop them from the input."
+        )
 
 
 def _value_problems(series: Any, column: str, rule: Rule, backend: Backend) -> list[str]:

@@ -11,12 +11,13 @@ or asks the `Backend` for the piece that differs. The CPU/GPU boundary is the fi
   so that the module imports where RAPIDS is not installed;
 - memory.py: `configure_gpu_memory`: the RMM pool and cuDF spilling, once per process;
 - probe.py: `select` (once per process), `gpu_unusable_reason` (the device probe), `library_versions`;
-- frames.py: the hooks the feature ops use on bare frames (`module_of`, `hasher_of`, `hash_buckets`, `like`).
+- frames.py: the hooks the feature ops use on bare frames (`module_of`, `hasher_of`, `hash_buckets`, `like`,
+  `sample_values`).
 """
 
 from pipelines.backend.base import Backend
 from pipelines.backend.cpu import CpuBackend, cpu_backend
-from pipelines.backend.frames import hash_buckets, hasher_of, like, module_of
+from pipelines.backend.frames import hash_buckets, hasher_of, like, module_of, sample_values
 from pipelines.backend.gpu import GpuBackend
 from pipelines.backend.memory import configure_gpu_memory
 from pipelines.backend.probe import CHOICES, ENV_VAR, gpu_unusable_reason, library_versions, select
@@ -35,5 +36,6 @@ __all__ = [
     "library_versions",
     "like",
     "module_of",
+    "sample_values",
     "select",
 ]

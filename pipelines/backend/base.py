@@ -46,6 +46,11 @@ class Backend(ABC):
         return self.df.read_csv(str(path))
 
     @abstractmethod
+    def to_datetime(self, series: Any) -> Any:
+        """A text column of ISO 8601 timestamps as timezone-naive datetimes (UTC where a value has an offset);
+        a value that does not parse becomes null."""
+
+    @abstractmethod
     def from_pandas(self, frame: Any) -> Any:
         """A pandas frame as a frame of this backend."""
 

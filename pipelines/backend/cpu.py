@@ -26,6 +26,10 @@ class CpuBackend(Backend):
         frames = [pd.read_parquet(str(p), columns=columns) for p in paths]
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
+    def to_datetime(self, series: pd.Series) -> pd.Series:
+        parsed = pd.to_datetime(series.str.strip(), format="ISO8601", errors="coerce", utc=True)
+        return parsed.dt.tz_localize(None)
+
     def from_pandas(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame
 

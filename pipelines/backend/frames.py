@@ -34,6 +34,12 @@ def hash_buckets(series: Any, buckets: int) -> Any:
     return (hashed % buckets).astype("int64")
 
 
+def sample_values(series: Any, n: int = 3) -> list:
+    """The first `n` non-null values of a pandas or cuDF column as Python objects, for an error message."""
+    head = series.dropna().head(n)
+    return (head if module_of(head) is pd else head.to_pandas()).tolist()
+
+
 def like(table: Any, frame: Any) -> Any:
     """`table` (a small lookup: pandas or cuDF) in `frame`'s dataframe module, copied only when they differ."""
     if module_of(table) is module_of(frame):

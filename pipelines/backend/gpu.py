@@ -37,6 +37,11 @@ class GpuBackend(Backend):
     def read_parquet(self, paths: list[Path], columns: list[str] | None = None) -> Any:
         return self.df.read_parquet([str(p) for p in paths], columns=columns)
 
+    def to_datetime(self, series: Any) -> Any:
+        """cuDF infers one format from the column's values; values of another format (or with a UTC offset,
+        which cuDF does not parse) become null, so such a column stays text and a time column is refused."""
+        return self.df.to_datetime(series.str.strip(), errors="coerce")
+
     def from_pandas(self, frame: Any) -> Any:
         return self.df.from_pandas(frame)
 

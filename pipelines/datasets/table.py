@@ -18,6 +18,7 @@ from pipelines.features.workflow import Part, Workflow
 from pipelines.load import Source, load, require_columns, resolve
 from pipelines.split import random_split, time_fraction_split
 from pipelines.target import TARGET, encode_target
+from pipelines.timestamps import parse_time_column
 
 
 class Table(Recipe):
@@ -51,6 +52,8 @@ class Table(Recipe):
         config = self.config
         frame = sample_rows(load(self.source(), backend), config.sample, config.seed)
         frame = frame.drop(columns=list(config.drop)) if config.drop else frame
+        if config.time_column:
+            frame = parse_time_column(frame, config.time_column, backend)
         rows = len(frame)
         frame, target = encode_target(frame, config.target, config.task, backend)
         counts = {"rows_loaded": rows, "dropped_missing_target": target.dropped_missing}

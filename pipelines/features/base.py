@@ -9,7 +9,10 @@ from __future__ import annotations
 import inspect
 from typing import Any, ClassVar
 
-from pipelines.errors import ConfigError, SchemaError
+import numpy as np
+import pandas as pd
+
+from pipelines.errors import ConfigError, DataError, SchemaError
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -42,6 +45,12 @@ class Op:
         """The training split's own features. The same as `transform`, except for ops whose statistics use
         the target: those give each training row values computed without its own label (out-of-fold)."""
         return self.transform(frame)
+
+    def added_columns(self) -> list[str]:
+        """The columns `transform` adds to the frame; its other outputs rewrite its own input `columns` in place.
+        The workflow refuses a frame that already has one of them (it would be overwritten)."""
+        inputs = getattr(self, "columns", None)
+        return [c for c in self.outputs_ if not isinstance(inputs, list) or c not in inputs]
 
     @property
     def cardinalities(self) -> dict[str, int]:
@@ -77,6 +86,22 @@ class Op:
             raise SchemaError(
                 f"{type(self).__name__} expected column(s) {missing}, found only {list(frame.columns)[:20]}. "
                 "The data must have the columns the workflow was fitted on."
+            )
+
+    def check_finite(self, frame: Any, columns: list[str]) -> None:
+        """DataError naming the columns that hold inf or -inf (with their counts), and what to do about them."""
+        infinite = {}
+        for column in columns:
+            series = frame[column]
+            if pd.api.types.is_float_dtype(series.dtype) and (count := int((series.abs() == np.inf).sum())):
+                infinite[column] = count
+        if infinite:
+            named = " ".join(f"--drop {c}" for c in infinite)
+            raise DataError(
+                f"{type(self).__name__}: column(s) hold infinite values (inf or -inf, or numbers beyond float32's "
+                f"range of 3.4e38), rows per column: {infinite}. "
+                "Features must be finite numbers: replace those values in the input (by a bound, or by an empty "
+                f"value, which is filled with the training median), or leave the column(s) out ({named})."
             )
 
     def __repr__(self) -> str:

@@ -20,6 +20,9 @@ class ConcatColumns(Op):
         self.outputs_ = {}
         return self
 
+    def added_columns(self) -> list[str]:
+        return [self.name]
+
     def transform(self, frame: Any) -> Any:
         frame = self.start_transform(frame)
         joined = frame[self.columns[0]].astype("str")

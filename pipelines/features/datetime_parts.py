@@ -1,5 +1,6 @@
 """DatetimeParts: calendar parts of a datetime column as float32 numbers (hour, day of week, ...), and
-optionally their cyclical encodings, so that hour 23 sits next to hour 0; pandas and cuDF."""
+optionally their cyclical encodings, so that hour 23 sits next to hour 0; pandas and cuDF. A column that does not
+hold datetimes (text in new rows) is a SchemaError naming it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.errors import ConfigError
+from pipelines.backend import sample_values
+from pipelines.errors import ConfigError, SchemaError
 from pipelines.features.base import NUMERIC, Op
+from pipelines.validate import column_kind
 
 PARTS = ("year", "month", "day", "dayofweek", "dayofyear", "hour", "minute")
 PERIODS = {"month": 12, "day": 31, "dayofweek": 7, "dayofyear": 366, "hour": 24, "minute": 60}
@@ -44,8 +47,15 @@ class DatetimeParts(Op):
     def transform(self, frame: Any) -> Any:
         self.check_fitted()
         self.check_columns(frame, [self.column])
+        series = frame[self.column]
+        if column_kind(series.dtype) != "datetime":
+            raise SchemaError(
+                f"DatetimeParts expected column {self.column!r} to hold datetimes, found {series.dtype} "
+                f"(e.g. {sample_values(series)}). "
+                "Give it timestamps, as in training (in a CSV file: ISO 8601, such as 2024-01-31T09:30:00)."
+            )
         frame = frame.copy(deep=False)
-        accessor = frame[self.column].dt
+        accessor = series.dt
         for part in self.parts:
             frame[f"{self.column}_{part}"] = getattr(accessor, part).astype("float32")
         for part in self.cyclical:

@@ -46,6 +46,9 @@ class Join(Op):
         self.outputs_ = {}
         return self
 
+    def added_columns(self) -> list[str]:
+        return list(self.names_.values())
+
     def transform(self, frame: Any) -> Any:
         self.check_fitted()
         self.check_columns(frame, self.on)

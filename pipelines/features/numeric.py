@@ -1,4 +1,7 @@
-"""Numeric ops: FillMissing (median, with an optional missing indicator) and Standardize (float32)."""
+"""Numeric ops: FillMissing (median, with an optional missing indicator) and Standardize (float32).
+
+Both refuse infinite values, naming the columns: inf is neither a missing value nor a number to scale.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ class FillMissing(Op):
 
     def fit(self, frame: Any) -> FillMissing:
         self.check_columns(frame, self.columns)
+        self.check_finite(frame, self.columns)
         self.fill_ = {}
         self.flagged_ = []
         for column in self.columns:
@@ -28,8 +32,12 @@ class FillMissing(Op):
         self.outputs_.update({f"{c}_missing": NUMERIC for c in self.flagged_})
         return self
 
+    def added_columns(self) -> list[str]:
+        return [f"{c}_missing" for c in self.flagged_]
+
     def transform(self, frame: Any) -> Any:
         frame = self.start_transform(frame)
+        self.check_finite(frame, self.columns)
         for column in self.flagged_:
             frame[f"{column}_missing"] = frame[column].isna().astype("float32")
         for column in self.columns:
@@ -45,6 +53,7 @@ class Standardize(Op):
 
     def fit(self, frame: Any) -> Standardize:
         self.check_columns(frame, self.columns)
+        self.check_finite(frame, self.columns)
         self.mean_, self.std_ = {}, {}
         for column in self.columns:
             series = frame[column].astype("float64")
@@ -58,6 +67,7 @@ class Standardize(Op):
 
     def transform(self, frame: Any) -> Any:
         frame = self.start_transform(frame)
+        self.check_finite(frame, self.columns)
         for column in self.columns:
             scaled = (frame[column].astype("float64") - self.mean_[column]) / self.std_[column]
             frame[column] = scaled.astype("float32")

@@ -2,7 +2,8 @@
 
 Output: the feature columns only, numeric as float32 and categorical codes as int32, with no nulls.
 The training split's own features come from `fit` (or `transform(Part("train", ...))`): ops that learn from
-the target give those rows out-of-fold values. State is JSON (op names, parameters, learned statistics) with
+the target give those rows out-of-fold values. An op never overwrites a column the data already has (an input
+column named like an op's output is refused, named). State is JSON (op names, parameters, learned statistics) with
 tables in Parquet files beside it; never pickle.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.atomic import write_text_atomic
-from pipelines.errors import ConfigError, DataError
+from pipelines.errors import ConfigError, DataError, SchemaError
 from pipelines.features import state
 from pipelines.features.base import CATEGORICAL, NUMERIC, Op
 from pipelines.target import TARGET
@@ -49,7 +50,9 @@ class Workflow:
             )
         frame = part.frame
         for op in self.ops:
-            frame = op.fit_transform(frame)
+            op.fit(frame)
+            _check_added(op, frame, "train")
+            frame = op.transform_train(frame)
         kinds: dict[str, str] = {}
         for op in self.ops:
             kinds.update(op.outputs_)
@@ -94,6 +97,7 @@ class Workflow:
         self._check_fitted()
         name, frame = (data.name, data.frame) if isinstance(data, Part) else ("new data", data)
         for op in self.ops:
+            _check_added(op, frame, name)
             frame = op.transform_train(frame) if name == "train" else op.transform(frame)
         frame = frame[self.columns]
         self._check_output(frame, name)
@@ -178,6 +182,17 @@ class Workflow:
         workflow.categorical_ = document["categorical"]
         workflow.cardinalities_ = document["cardinalities"]
         return workflow
+
+
+def _check_added(op: Op, frame: Any, name: str) -> None:
+    """SchemaError when `op` would write a column that `frame` already has (overwriting it)."""
+    clashes = [c for c in op.added_columns() if c in frame.columns]
+    if clashes:
+        raise SchemaError(
+            f"Column(s) {', '.join(repr(c) for c in clashes)} of the data for {name} already exist under the "
+            f"name(s) that {op!r} gives its output, which would overwrite them. Rename those columns in the input, "
+            "or leave them out (--drop NAME)."
+        )
 
 
 def _refuse_tables(name: str, table: Any) -> str:

@@ -2,7 +2,8 @@
 
 The backend instantiates the twin of its family (cuML with output_type="cupy" on the GPU, scikit-learn on the
 CPU) from the same parameters. Estimators read the feature frame directly. Saved as skops (cuML models through
-`as_sklearn`), loaded back onto the backend's device (`from_sklearn` on the GPU), never as plain pickle.
+`as_sklearn`), loaded back onto the backend's device (`from_sklearn` on the GPU), never as plain pickle; loading
+trusts only skops' defaults and the types the family lists (`trusted_types`), and checks the model's class.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 
 from pipelines.backend import Backend
 from pipelines.datasets.base import sample_rows
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, DataError
 from pipelines.features.workflow import Workflow
 from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
 
@@ -35,6 +36,9 @@ class Estimator(ModelAdapter):
     one_hot: ClassVar[bool] = False
     # Most training rows the estimator sees (a seeded sample beyond it, noted in the run): a bound on its memory.
     fit_rows: ClassVar[int | None] = None
+    # Types a saved model holds beyond those skops trusts by default (scikit-learn's estimators, NumPy): loading
+    # refuses a file that names any other.
+    trusted_types: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, task: str, backend: Backend, workflow: Workflow, estimator: Any = None):
         super().__init__(task, backend, workflow)
@@ -92,16 +96,38 @@ class Estimator(ModelAdapter):
     def save(self, folder: Path) -> None:
         import skops.io
 
-        skops.io.dump(self.backend.portable_estimator(self.estimator), folder / f"{self.name}.skops")
+        from pipelines.atomic import atomic_path
+
+        with atomic_path(folder / f"{self.name}.skops") as tmp:
+            skops.io.dump(self.backend.portable_estimator(self.estimator), tmp)
 
     @classmethod
     def load(cls, folder: Path, task: str, backend: Backend, workflow: Workflow) -> Estimator:
         import skops.io
 
+        from pipelines.backend.base import load_class
+
         path = folder / f"{cls.name}.skops"
-        # The file's sha256 matched the run's manifest before loading, so the types it names are the ones saved.
-        model = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+        # The manifest's sha256 is one check; a manifest can be rewritten with the files, so the types the file
+        # names are checked too: skops' defaults (scikit-learn, NumPy) and this family's own, nothing else.
+        unexpected = sorted(set(skops.io.get_untrusted_types(file=path)) - set(cls.trusted_types))
+        if unexpected:
+            raise UntrustedModel(
+                f"{path} names type(s) {unexpected} that a saved {cls.name} never holds: refusing to load it, since "
+                "loading would import them. Use an untouched copy of the run, or train it again."
+            )
+        model = skops.io.load(path, trusted=list(cls.trusted_types))
+        expected = load_class(cls.classes[task]["sklearn"])
+        if type(model) is not expected:
+            raise UntrustedModel(
+                f"{path} holds a {type(model).__name__} where {cls.name} saves a {expected.__name__}: refusing to "
+                "use it. Use an untouched copy of the run, or train it again."
+            )
         return cls(task, backend, workflow, backend.device_estimator(model, cls.pair(task, backend)))
+
+
+class UntrustedModel(DataError):
+    """A saved scikit-learn model names a type its family never saves, or is of another class."""
 
 
 class LinearEstimator(Estimator):
@@ -148,3 +174,4 @@ class RandomForest(Estimator):
         },
     }
     params = FOREST
+    trusted_types = ("sklearn.tree._tree.Tree",)

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from pipelines.atomic import atomic_path, write_text_atomic
 from pipelines.backend import Backend
 from pipelines.features.workflow import Workflow
 from pipelines.handoff import device_data
@@ -53,7 +54,8 @@ class MLP(ModelAdapter):
 
         result = self.result
         weights = {k: v.detach().contiguous().cpu() for k, v in result.model.state_dict().items()}
-        save_file(weights, str(folder / "mlp.safetensors"))
+        with atomic_path(folder / "mlp.safetensors") as tmp:
+            save_file(weights, str(tmp))
         spec = {
             "n_numeric": len(self.workflow.numeric_),
             "cardinalities": self.cardinalities(self.workflow),
@@ -64,7 +66,7 @@ class MLP(ModelAdapter):
             "target_std": result.target_std,
             "best_epoch": result.best_epoch,
         }
-        (folder / "mlp.json").write_text(json.dumps(spec, indent=2) + "\n")
+        write_text_atomic(folder / "mlp.json", json.dumps(spec, indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: Path, task: str, backend: Backend, workflow: Workflow) -> MLP:

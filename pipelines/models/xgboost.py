@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from pipelines.atomic import atomic_path
 from pipelines.backend import Backend
 from pipelines.features.workflow import Workflow
 from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
@@ -48,7 +49,8 @@ class XGBoost(ModelAdapter):
         return self.backend.to_torch_array(output)
 
     def save(self, folder: Path) -> None:
-        self.model.save_model(str(folder / "xgboost.json"))
+        with atomic_path(folder / "xgboost.json", keep_suffix=True) as tmp:  # XGBoost picks JSON by the suffix
+            self.model.save_model(str(tmp))
 
     @classmethod
     def load(cls, folder: Path, task: str, backend: Backend, workflow: Workflow) -> XGBoost:

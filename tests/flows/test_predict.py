@@ -111,3 +111,44 @@ def test_a_folder_that_is_not_a_run(cancer, tmp_path):
         "predict", "--model", str(tmp_path), "--data", str(cancer / "new.csv"), "--out", "p.parquet", cwd=tmp_path
     )
     assert_user_error(result, "not a completed run directory")
+
+
+@pytest.mark.parametrize("column", ["probability", "prediction"])
+def test_keeping_a_column_named_like_an_output_column_is_refused(run_dir, cancer, tmp_path, column):
+    """--keep of an input column called `prediction` would be overwritten by the prediction: refused, named."""
+    new = pd.read_csv(cancer / "new.csv").assign(**{column: "from the input"})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    result = devicepipe(
+        "predict", "--model", str(run_dir), "--data", "new.csv", "--out", "p.parquet", "--keep", column, cwd=tmp_path
+    )
+    assert_user_error(result, f"--keep {column!r}", "rename")
+    assert not (tmp_path / "p.parquet").exists()
+
+
+def test_a_swapped_model_file_with_a_rewritten_manifest_is_refused(run_dir, cancer, tmp_path):
+    """The random forest's file put in the logistic regression's place, and the manifest's sha256 updated to
+    match: the hash check passes, the type check does not."""
+    import hashlib
+    import json
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    swapped = (copy / "model" / "random_forest.skops").read_bytes()
+    (copy / "model" / "logistic_regression.skops").write_bytes(swapped)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"]["model/logistic_regression.skops"] = hashlib.sha256(swapped).hexdigest()
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    result = devicepipe(
+        "predict",
+        "--model",
+        str(copy),
+        "--data",
+        str(cancer / "new.csv"),
+        "--out",
+        "p.parquet",
+        "--model-name",
+        "logistic_regression",
+        cwd=tmp_path,
+    )
+    assert_user_error(result, "logistic_regression.skops", "sklearn.tree._tree.Tree", "refusing")
+    assert not (tmp_path / "p.parquet").exists()

@@ -46,3 +46,11 @@ def test_random_split_is_seeded_and_disjoint(frame, cpu):
 def test_an_empty_split_is_an_error(frame):
     with pytest.raises(DataError, match="test split"):
         time_split(frame, "t", "2013-10-01", "2014-06-01")
+
+
+def test_a_numeric_time_column_splits_by_its_order(frame):
+    """Epoch seconds or a year as the time column: the boundaries are numbers, not timestamps."""
+    numbers = frame.assign(t=frame["i"] * 60.0)
+    parts = time_fraction_split(numbers, "t")
+    assert parts["train"].frame["t"].max() < parts["valid"].frame["t"].min()
+    assert parts["valid"].frame["t"].max() < parts["test"].frame["t"].min()

@@ -43,3 +43,9 @@ def test_unknown_task_and_column(cpu):
 def test_no_rows_with_a_target(cpu):
     with pytest.raises(DataError, match="Every row lacks"):
         encode_target(pd.DataFrame({"y": [None, None]}, dtype="float64"), "y", "regression", cpu)
+
+
+def test_an_infinite_regression_target_is_named(cpu):
+    frame = pd.DataFrame({"x": [1, 2, 3], "price": [1.0, float("inf"), 2.0]})
+    with pytest.raises(DataError, match=r"target 'price'.*1 infinite"):
+        encode_target(frame, "price", "regression", cpu)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.errors import ConfigError, SchemaError
+from pipelines.errors import ConfigError, DataError, SchemaError
 from pipelines.features import (
     Bucketize,
     Categorify,
@@ -368,6 +368,17 @@ def test_fill_missing_nullable_integer_column():
     assert out["n_missing"].tolist() == [0.0, 1.0, 0.0]
 
 
+@pytest.mark.parametrize("op", [FillMissing, Standardize])
+def test_infinite_values_are_named_as_such_at_fit_and_at_transform(op):
+    """inf is no missing value and no number to scale: the column is named with its count and what to do."""
+    finite = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0, 3.0]})
+    with_inf = pd.DataFrame({"a": [1.0, np.inf, -np.inf], "b": [1.0, 2.0, 3.0]})
+    with pytest.raises(DataError, match=r"infinite values.*'a': 2.*--drop a"):
+        op(["a", "b"]).fit(with_inf)
+    with pytest.raises(DataError, match=r"infinite values.*'a': 2"):
+        op(["a", "b"]).fit(finite).transform(with_inf)
+
+
 floats_with_nans = st.lists(
     st.one_of(st.just(float("nan")), st.floats(-1e6, 1e6, allow_nan=False)), min_size=1, max_size=50
 )
@@ -465,6 +476,13 @@ def test_datetime_parts_unknown_part_is_a_config_error():
     op = DatetimeParts("t", parts=("hour", "fortnight"))
     with pytest.raises(ConfigError, match="fortnight"):
         op.fit(pd.DataFrame({"t": pd.to_datetime(["2013-01-01"])}))
+
+
+def test_datetime_parts_refuses_a_column_that_is_not_datetimes_naming_it():
+    """New rows whose time is text (a CSV value that is no timestamp) are a SchemaError, not an AttributeError."""
+    op = DatetimeParts("t", parts=("hour",)).fit(pd.DataFrame({"t": pd.to_datetime(["2013-01-01"])}))
+    with pytest.raises(SchemaError, match=r"'t'.*datetime.*'soon'"):
+        op.transform(pd.DataFrame({"t": ["soon", "2013-01-02"]}))
 
 
 # --- ConcatColumns ----------------------------------------------------------------------------------------

@@ -378,3 +378,31 @@ def test_from_column_types_target_encodes_high_cardinality_strings_out_of_fold()
     assert "shop_te" in workflow.numeric_ and TARGET not in workflow.columns
     as_train = workflow.transform(Part("train", frame))
     assert not as_train["shop_te"].equals(workflow.transform(frame)["shop_te"])  # out-of-fold on train
+
+
+@pytest.mark.parametrize(
+    ("ops", "column"),
+    [
+        (lambda: [FillMissing(["distance"])], "distance_missing"),  # the missing indicator
+        (lambda: [DatetimeParts("sched_dep", parts=("hour",))], "sched_dep_hour"),
+        (lambda: [TargetEncode(["carrier"], target="dep_delay", folds=2)], "carrier_te"),
+        (lambda: [ConcatColumns(["origin", "dest"], name="route")], "route"),
+        (lambda: [GroupCount(["origin"])], "count_origin"),
+    ],
+    ids=["indicator", "datetime-part", "target-encoding", "concat", "group-count"],
+)
+def test_an_op_never_overwrites_a_column_of_the_data(ops, column):
+    """A column the data already has, under the name an op would write, is refused with both names, at fit and at
+    transform (new rows), never silently replaced by the op's output."""
+    frame = _flights(rows=12).assign(**{column: 7.0})
+    with pytest.raises(SchemaError, match=rf"'{column}'.*already.*[Rr]ename"):
+        Workflow(ops()).fit(Part("train", frame))
+    fitted = Workflow(ops()).fit(Part("train", frame.drop(columns=[column])))
+    with pytest.raises(SchemaError, match=rf"'{column}'"):
+        fitted.transform(frame)
+
+
+def test_two_ops_writing_one_column_are_refused():
+    ops = [DatetimeParts("sched_dep", parts=("hour",)), DatetimeParts("sched_dep", parts=("hour", "day"))]
+    with pytest.raises(SchemaError, match="'sched_dep_hour'"):
+        Workflow(ops).fit(Part("train", _flights(rows=12)))

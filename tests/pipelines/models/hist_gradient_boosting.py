@@ -13,3 +13,4 @@ class HistGradientBoosting(Estimator):
         "regression": {"sklearn": "sklearn.ensemble.HistGradientBoostingRegressor"},
     }
     params = {"max_iter": 100, "random_state": 0}
+    trusted_types = ("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",)
