@@ -2,13 +2,13 @@
 
 A server that is configured (PREFECT_API_URL in the environment or the active profile, or a Prefect already
 imported into this process with its own settings, as under `prefect.testing`) is used as it is. Otherwise
-`devicepipe run` starts
-the same server Prefect's ephemeral mode would start (uvicorn on `prefect.server.api.server:create_app`, UI off,
-the same PREFECT__SERVER_EPHEMERAL settings, the same database under PREFECT_HOME), but at the top of the
-command, so that its start-up overlaps the imports and the input checks instead of following them, and points
-PREFECT_API_URL at it. On Linux the server process gets PR_SET_PDEATHSIG: if the run is killed (SIGKILL
-included) the kernel takes its server down with it, so no orphan server is left behind. It is stopped at exit,
-after Prefect's own exit handlers have sent the last logs and states.
+`devicepipe run` starts the same server Prefect's ephemeral mode would start (uvicorn on
+`prefect.server.api.server:create_app`, UI off, the same PREFECT__SERVER_EPHEMERAL settings, the same database
+under PREFECT_HOME), but at the top of the command, so that its start-up overlaps the imports and the input
+checks instead of following them, and points PREFECT_API_URL at it. On Linux the server process gets
+PR_SET_PDEATHSIG: if the run is killed (SIGKILL included) the kernel takes its server down with it, so no orphan
+server is left behind. It is stopped at exit, after Prefect's own exit handlers have sent the last logs and
+states.
 
 Nothing here imports prefect: finding its package folder is enough to start the server.
 """
