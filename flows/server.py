@@ -35,6 +35,7 @@ STARTUP_TIMEOUT_SECONDS = 60.0
 PR_SET_PDEATHSIG = 1
 # As Prefect's SubprocessASGIServer runs it (prefect/server/api/server.py).
 UVICORN = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app"]
+EPHEMERAL = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
 UVICORN += ["--host", "127.0.0.1", "--log-level", "error", "--lifespan", "on"]
 
 
@@ -111,7 +112,7 @@ def start_early() -> Server:
     port = _free_port()
     process = subprocess.Popen(
         [*UVICORN, "--app-dir", str(_prefect_folder().parent), "--port", str(port)],
-        env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"},
+        env={"PREFECT_SERVER_ANALYTICS_ENABLED": "false", **os.environ, **EPHEMERAL},
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     server = Server(api_url=f"http://127.0.0.1:{port}/api", started=True, process=process)
