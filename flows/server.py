@@ -33,6 +33,7 @@ from pipelines.errors import ConfigError
 
 STARTUP_TIMEOUT_SECONDS = 60.0
 PR_SET_PDEATHSIG = 1
+EMBEDDED_BY_PREFECT = "embedded by Prefect"
 # As Prefect's SubprocessASGIServer runs it (prefect/server/api/server.py).
 UVICORN = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app"]
 EPHEMERAL = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
@@ -48,6 +49,8 @@ class Server:
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     def describe(self) -> str:
+        if self.api_url == EMBEDDED_BY_PREFECT:
+            return "Prefect server: Prefect's own embedded one (Prefect was loaded before the run started)"
         if self.started:
             return f"Prefect server: started for this run at {self.api_url} (stopped when the run ends)"
         return f"Prefect server: the configured one at {self.api_url}"
@@ -89,7 +92,7 @@ def configured_url() -> str | None:
     if "prefect" in sys.modules:  # a Prefect already loaded (a test harness, a notebook): its settings rule
         from prefect.settings import get_current_settings
 
-        return get_current_settings().api.url or "ephemeral"
+        return get_current_settings().api.url or EMBEDDED_BY_PREFECT
     return os.environ.get("PREFECT_API_URL") or _profile_url()
 
 

@@ -12,7 +12,7 @@ import time
 import pandas as pd
 import psutil
 
-from flows.server import configured_url
+from flows.server import configured_url, start_early
 from tests.conftest import ROOT
 
 
@@ -56,6 +56,9 @@ def test_a_configured_server_is_the_one_used(monkeypatch):
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
     monkeypatch.delitem(sys.modules, "prefect", raising=False)
     assert configured_url() == "http://127.0.0.1:4200/api"
+    server = start_early()
+    assert not server.started and server.process is None
+    assert server.describe() == "Prefect server: the configured one at http://127.0.0.1:4200/api"
 
 
 def test_the_active_profile_names_a_configured_server(monkeypatch, tmp_path):
