@@ -79,6 +79,9 @@ def run(
     ] = None,
 ) -> None:
     """Train baselines and the MLP, evaluate them, write runs/<time>-<id>/."""
+    from flows.server import start_early
+
+    server = start_early()  # first: its start-up overlaps the imports and checks below
     from pipelines.backend import select as select_backend
     from pipelines.config import RunConfig
     from pipelines.rundir import CONFIG, RunDirectory
@@ -97,6 +100,8 @@ def run(
     from flows.train import train
 
     _console_without_user_tracebacks()
+    typer.echo(server.describe(), err=True)
+    server.wait_ready()
     run_dir = train(config, progress=progress, resume=None if resume is None else str(resume))
     import json
 

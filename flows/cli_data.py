@@ -45,8 +45,21 @@ def bench(
     naive_epochs: Annotated[int, typer.Option(min=1, help="The naive way's MLP epochs.")] = 3,
     model: Annotated[list[str] | None, typer.Option(help="devicepipe: baselines to fit. Default: its own.")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the JSON and PNG.")] = Path("bench"),
+    fixed_cost: Annotated[
+        bool, typer.Option(help="Instead: the fixed cost of `devicepipe run` on a 2,000-row CSV, with a breakdown.")
+    ] = False,
+    repeat: Annotated[int, typer.Option(min=1, help="--fixed-cost: runs to take the median of.")] = 3,
 ) -> None:
-    """The naive way (pandas, get_dummies, scikit-learn, DataLoader) and devicepipe, side by side (CPU)."""
+    """The naive way (pandas, get_dummies, scikit-learn, DataLoader) and devicepipe, side by side (CPU).
+
+    With --fixed-cost: process start to first stage and last stage to exit of a tiny run, in fresh processes."""
+    if fixed_cost:
+        from benchmarks.fixed_cost import print_fixed_cost, write_fixed_cost
+
+        report = write_fixed_cost(out, repeat)
+        print_fixed_cost(report)
+        typer.echo(f"json: {report['json']}")
+        return
     from benchmarks.bench import bench as run_bench
     from benchmarks.bench import print_table
 

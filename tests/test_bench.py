@@ -42,3 +42,28 @@ def test_bench_refuses_an_output_that_is_a_file_before_running(tmp_path):
     result = devicepipe("bench", "--source", str(tmp_path), "--out", str(tmp_path / "taken"), cwd=tmp_path)
     assert_user_error(result, "is a file")
     assert (tmp_path / "taken").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_bench_fixed_cost_breaks_a_tiny_run_down_and_writes_json(tmp_path):
+    """`devicepipe bench --fixed-cost`: a real 2,000-row run in a fresh process, its wall time split into parts."""
+    result = devicepipe("bench", "--fixed-cost", "--repeat", "1", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (path,) = (tmp_path / "out").glob("fixed-cost-*.json")
+    report = json.loads(path.read_text())
+    (run,) = report["runs"]
+    parts = run["seconds"]
+    assert set(parts) == {"imports and checks", "server start", "stages", "bookkeeping", "shutdown", "wall"}
+    assert all(parts[name] >= 0 for name in ("imports and checks", "server start", "stages", "shutdown"))
+    summed = sum(value for name, value in parts.items() if name != "wall")
+    assert abs(summed - parts["wall"]) < 0.01, parts
+    assert set(run["stages"]) >= {"load", "features", "baselines", "train"}
+    assert "Prefect server: started for this run at http://127.0.0.1:" in run["server"]
+    assert report["median"]["--help"] > 0 and report["median"]["usage error"] > 0
+    assert "imports and checks" in result.stdout and "load average" in result.stdout
+
+
+def test_bench_fixed_cost_refuses_an_output_that_is_a_file(tmp_path):
+    (tmp_path / "out").write_text("not a folder")
+    result = devicepipe("bench", "--fixed-cost", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert_user_error(result, "is a file")
