@@ -83,16 +83,10 @@ def run(
 
     server = start_early()  # first: its start-up overlaps the imports and checks below
     from pipelines.backend import select as select_backend
-    from pipelines.config import RunConfig
-    from pipelines.rundir import CONFIG, RunDirectory
     from pipelines.stages import check_run
 
-    if resume is not None:
-        config = RunConfig.from_dict(RunDirectory.reopen(resume).read_json(CONFIG))
-    else:
-        # The options carry the names of RunConfig's fields (--model: one baseline, `models` in the config).
-        options = {**locals(), "task": task.value, "backend": backend.value, "models": model}
-        config = RunConfig.from_dict({name: options[name] for name in RunConfig.__dataclass_fields__})
+    # The options carry the names of RunConfig's fields (--model: one baseline, `models` in the config).
+    config = _run_config(resume, {**locals(), "task": task.value, "backend": backend.value, "models": model})
     check_run(config)  # bad input fails here, before Prefect starts and before anything is written
     # So does --backend gpu without a usable GPU. The one selection of this process, memory settings included:
     # the flow's selection returns this same backend.
@@ -110,6 +104,16 @@ def run(
     metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
     typer.echo("\n" + metrics_table(metrics))
     typer.echo(f"run directory: {run_dir}")
+
+
+def _run_config(resume: Path | None, options: dict) -> object:
+    """The run's settings: the interrupted run's saved ones with --resume, else the command's options."""
+    from pipelines.config import RunConfig
+    from pipelines.rundir import CONFIG, RunDirectory
+
+    if resume is not None:
+        return RunConfig.from_dict(RunDirectory.reopen(resume).read_json(CONFIG))
+    return RunConfig.from_dict({name: options[name] for name in RunConfig.__dataclass_fields__})
 
 
 @app.command()
