@@ -29,6 +29,7 @@ class Dataset:
     inputs: dict[str, str]  # file -> sha256
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    null_share: Any = None  # share of nulls per loaded column (the target excluded): a series on the backend
 
 
 @dataclass
@@ -43,6 +44,7 @@ class FeatureSet:
     counts: dict[str, int]
     notes: list[str]
     cache: dict[str, Any] = field(default_factory=dict)  # key, hit, path
+    null_share: Any = None  # share of nulls per loaded column, a series on the backend (the report's data summary)
 
     @property
     def rows(self) -> dict[str, int]:
@@ -101,8 +103,17 @@ def sample_rows(frame: Any, fraction: float | None, seed: int) -> Any:
 
 # --- the stages (pipelines.stages lists them in order) ---------------------------------------------------------
 def load_dataset(recipe: Recipe, backend: Backend) -> Dataset:
-    """Read the input files into the backend's frame, validated, target encoded."""
-    return recipe.load(backend)
+    """Read the input files into the backend's frame, validated, target encoded; the share of nulls per column
+    is counted on the device for the report (it stays a series there until the report reads it)."""
+    dataset = recipe.load(backend)
+    dataset.null_share = null_share(dataset.frame)
+    return dataset
+
+
+def null_share(frame: Any) -> Any:
+    """Share of null values per column of a loaded frame, the encoded target left out (one reduction per column)."""
+    columns = frame.drop(columns=[TARGET])
+    return 1 - columns.count() / max(len(columns), 1)
 
 
 def split_dataset(recipe: Recipe, dataset: Dataset, backend: Backend) -> dict[str, Part]:
@@ -116,4 +127,13 @@ def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part]) -> Fe
     workflow.fit(parts["train"])
     frames = {name: workflow.transform(part) for name, part in parts.items()}
     targets = {name: part.frame[TARGET] for name, part in parts.items()}
-    return FeatureSet(workflow, frames, targets, dataset.target, dataset.inputs, dataset.counts, dataset.notes + notes)
+    return FeatureSet(
+        workflow,
+        frames,
+        targets,
+        dataset.target,
+        dataset.inputs,
+        dataset.counts,
+        dataset.notes + notes,
+        null_share=dataset.null_share,
+    )
