@@ -71,7 +71,7 @@ def test_manifest_records_inputs_handoff_and_every_file(run_dir):
 
 
 def test_the_run_artifact_holds_the_report_summary(run_dir):
-    """The train run's Prefect artifact is report.md's summary (data, importance, stages, ...) with report.html's path."""
+    """The train run's Prefect artifact is report.md's summary (data, importance, stages...) and report.html's path."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
