@@ -3,7 +3,8 @@
     cache-lookup -> load -> split -> features -> cache-store -> handoff -> baselines -> train -> write-run
 
 A cache hit skips load, split and features. The run's settings are one typed parameter, RunConfig. With no
-PREFECT_API_URL set, Prefect runs this on its embedded temporary server.
+PREFECT_API_URL set, Prefect runs this on its embedded temporary server. The run's markdown artifact is its
+report.md (metrics, data summary, importance, seconds per stage, residency, notes) with report.html's path.
 
     python -m flows.train [--data PATH --target COL ...]   (same options as `devicepipe run`)
 """
@@ -84,11 +85,12 @@ def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) ->
     run_dir = write_run_task(run, config, backend, features, values["handoff"], fitted, seconds, residency)
     table = metrics_table(json.loads((Path(run_dir) / "metrics.json").read_text()))
     logger.info("test metrics:\n%s\nrun directory: %s", table, run_dir)
+    folder = Path(run_dir).resolve()
     create_markdown_artifact(
         key="train-metrics",
-        markdown=f"## Test metrics\n\n```\n{table}\n```\n\n"
-        f"Run directory: `{Path(run_dir).resolve()}`\n\nReport: `{Path(run_dir).resolve() / 'report.md'}`",
-        description="train flow: metrics of every model and the run's report",
+        markdown=(folder / "report.md").read_text()
+        + f"\n---\n\nRun directory: `{folder}`\n\nReport with figures (opens offline): `{folder / 'report.html'}`",
+        description="train flow: the run's report (report.md), with the paths of the run and its report.html",
     )
     return str(run_dir)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import drift
+from pipelines.atomic import write_text_atomic
 from pipelines.features.workflow import Workflow
 from pipelines.handoff import Handoff
 from pipelines.models import FittedModel, Split
@@ -29,7 +30,7 @@ def save_bundle(
     for model in fitted.values():
         model.model.save(folder)
     if profile is not None:
-        (folder / PROFILE).write_text(json.dumps(profile, indent=1) + "\n")
+        write_text_atomic(folder / PROFILE, json.dumps(profile, indent=1) + "\n")
 
 
 def drift_profile(features: Any, handoff: Handoff, fitted: dict[str, FittedModel]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from pipelines.features.workflow import Workflow
 from pipelines.output import writing
 from pipelines.target import TARGET, TargetInfo
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: null_share.parquet, the share of nulls per loaded column
 KEY_SETTINGS = ("dataset", "data", "target", "task", "time_column", "drop", "sample", "seed")
 FEATURE_CODE = (
     "pipelines.features",
@@ -43,6 +43,7 @@ FEATURE_CODE = (
     "pipelines.cache",
 )
 META = "meta.json"
+NULL_SHARE = "null_share.parquet"
 
 
 def code_files(recipe: Recipe) -> list[Path]:
@@ -77,7 +78,8 @@ def cache_key(recipe: Recipe, inputs: dict[str, str]) -> str:
 
 
 class FeatureCache:
-    """Entries under `root/<key>/`: <split>.parquet (features + target), workflow.json, meta.json."""
+    """Entries under `root/<key>/`: <split>.parquet (features + target), workflow.json, meta.json and
+    null_share.parquet (the loaded columns' share of nulls, for the report)."""
 
     def __init__(self, root: Path | str):
         self.root = Path(root)
@@ -100,7 +102,12 @@ class FeatureCache:
         target = TargetInfo(**meta["target"])
         cache = {"key": key, "hit": True, "path": str(entry)}
         counts, notes, profile = meta["counts"], meta["notes"], meta.get("profile", {})
-        return FeatureSet(workflow, frames, targets, target, meta["inputs"], counts, notes, cache, profile)
+        shares = entry / NULL_SHARE
+        null_share = backend.read_parquet([shares])[shares.stem] if shares.exists() else None
+        inputs = meta["inputs"]
+        return FeatureSet(
+            workflow, frames, targets, target, inputs, counts, notes, cache, profile=profile, null_share=null_share
+        )
 
     def store(self, key: str, features: FeatureSet) -> Path:
         """Write an entry atomically; a concurrent writer of the same key wins and ours is discarded."""
@@ -113,6 +120,8 @@ class FeatureCache:
                 with_target[TARGET] = features.targets[split]
                 with_target.to_parquet(staging / f"{split}.parquet")
             features.workflow.save(staging / "workflow.json")
+            if features.null_share is not None:
+                features.null_share.to_frame(Path(NULL_SHARE).stem).to_parquet(staging / NULL_SHARE)
             meta = {"target": asdict(features.target), "rows": features.rows}
             meta |= {"counts": features.counts, "notes": features.notes, "inputs": features.inputs}
             meta |= {"profile": features.profile}

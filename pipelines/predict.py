@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import torch
 
 from pipelines import drift
-from pipelines.atomic import atomic_path
+from pipelines.atomic import atomic_path, write_text_atomic
 from pipelines.backend import Backend
 from pipelines.bundle import FOLDER, PROFILE
 from pipelines.config import RunConfig
@@ -158,7 +158,4 @@ def drift_path(predictions: Path | str) -> Path:
 
 def write_drift(predictions: Path | str, report: dict[str, Any]) -> Path:
     """The drift report as JSON beside the predictions, atomically."""
-    path = drift_path(predictions)
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(report, indent=1) + "\n")
-    return path
+    return write_text_atomic(drift_path(predictions), json.dumps(report, indent=1) + "\n")

@@ -1,4 +1,5 @@
-"""What a train run records: metrics.json (the contract in DESIGN.md), manifest.json, the bundle and the report.
+"""What a train run records: metrics.json (the contract in DESIGN.md), manifest.json, the bundle and the report
+(report.md and report.html, drawn from what the stages computed: pipelines.report_data).
 
 The flows call `write_run` once the model stages are done; `metrics_document` alone serves the benchmarks and
 the notebooks.
@@ -18,7 +19,9 @@ from pipelines.datasets.base import FeatureSet
 from pipelines.handoff import Handoff
 from pipelines.models import FittedModel
 from pipelines.output import writing
-from pipelines.report import write_report
+from pipelines.report import markdown
+from pipelines.report_data import ReportData, gather
+from pipelines.report_html import page
 from pipelines.rundir import RunDirectory, git_commit
 
 # Options that act on the GPU backend alone: a run on the CPU given one notes that it did nothing.
@@ -68,12 +71,23 @@ def gpu_only_note(config: RunConfig, backend: Backend) -> str | None:
 
 
 def residency_record(ledger: dict[str, Any], handoff: Handoff) -> dict[str, Any]:
-    """The residency ledger with the handoff's evidence beside it."""
+    """The residency ledger with the handoff's evidence beside it (the pointer checks, per split)."""
+    splits = {
+        name: {"columns": len(check["columns"]), "zero_copy": check["zero_copy"]}
+        for name, check in handoff.check.get("splits", {}).items()
+    }
     return {
         **ledger,
         "handoff_zero_copy": handoff.check["zero_copy"],
+        "handoff_splits": splits,
         "device_to_device_assembly_bytes": handoff.assembled_bytes,
     }
+
+
+def write_report(run: RunDirectory, data: ReportData) -> None:
+    """report.md and report.html, from the report's host values (after training)."""
+    run.write_text("report.md", markdown(data))
+    run.write_text("report.html", page(data))
 
 
 def write_run(
@@ -105,8 +119,7 @@ def _write_run(
     notes = run_notes(features, fitted, config, backend)
     run.write_json("metrics.json", metrics)
     save_bundle(run.path(FOLDER), features.workflow, fitted, drift_profile(features, handoff, fitted))
-    curves = {name: model.model.history for name, model in fitted.items() if model.model.history}
-    write_report(run, metrics, curves, notes, residency)
+    write_report(run, gather(run.name, metrics, features, handoff, fitted, seconds, residency, notes, backend))
     manifest = {
         "config": config.as_dict(),
         "inputs": features.inputs,

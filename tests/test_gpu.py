@@ -136,6 +136,10 @@ def test_flow_on_gpu_backend(gpu, flights_dir, tmp_path):
     # Only scalars (null counts, per-epoch metrics) may come back from the device in these stages.
     for stage in ("handoff", "train"):
         assert ledger["stages"][stage]["device_to_host_bytes"] < 64 * 1024, (stage, ledger["stages"][stage])
+    # The report, drawn after training from the run's device predictions: TreeSHAP on the GPU, the null shares.
+    report = (run / "report.md").read_text()
+    assert "### xgboost: TreeSHAP" in report and "### mlp: permutation" in report
+    assert "Share of nulls per loaded column" in report and (run / "report.html").exists()
 
 
 # --- feature ops: CPU vs GPU parity, one test per op (hashed Categorify codes differ by design) -----------------

@@ -31,6 +31,7 @@ class Dataset:
     inputs: dict[str, str]  # file -> sha256
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    null_share: Any = None  # share of nulls per loaded column (the target excluded): a series on the backend
 
 
 @dataclass
@@ -46,6 +47,7 @@ class FeatureSet:
     notes: list[str]
     cache: dict[str, Any] = field(default_factory=dict)  # key, hit, path
     profile: dict[str, Any] = field(default_factory=dict)  # the training rows' drift profile (pipelines.drift)
+    null_share: Any = None  # share of nulls per loaded column, a series on the backend (the report's data summary)
 
     @property
     def rows(self) -> dict[str, int]:
@@ -108,10 +110,19 @@ def sample_rows(frame: Any, fraction: float | None, seed: int) -> Any:
 # --- the stages (pipelines.stages lists them in order) ---------------------------------------------------------
 def load_dataset(recipe: Recipe, backend: Backend) -> Dataset:
     """Read the input files into the backend's frame, validated, target encoded; refused before any row is
-    read when the run would not fit in memory (pipelines.datasets.footprint)."""
+    read when the run would not fit in memory (pipelines.datasets.footprint). The share of nulls per column is
+    counted on the device for the report (it stays a series there until the report reads it)."""
     size, fraction = input_bytes(recipe.input_files()), recipe.config.sample or 1.0
     check_fits(size, recipe.memory_factor, fraction, backend, f"This run ({recipe.name} dataset)")
-    return recipe.load(backend)
+    dataset = recipe.load(backend)
+    dataset.null_share = null_share(dataset.frame)
+    return dataset
+
+
+def null_share(frame: Any) -> Any:
+    """Share of null values per column of a loaded frame, the encoded target left out (one reduction per column)."""
+    columns = frame.drop(columns=[TARGET])
+    return 1 - columns.count() / max(len(columns), 1)
 
 
 def split_dataset(recipe: Recipe, dataset: Dataset, backend: Backend) -> dict[str, Part]:
@@ -130,7 +141,17 @@ def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part]) -> Fe
     targets = {name: part.frame[TARGET] for name, part in parts.items()}
     profile = training_profile(parts["train"].frame, dataset.target, recipe.config.seed)
     notes = dataset.notes + notes
-    return FeatureSet(workflow, frames, targets, dataset.target, dataset.inputs, dataset.counts, notes, profile=profile)
+    return FeatureSet(
+        workflow,
+        frames,
+        targets,
+        dataset.target,
+        dataset.inputs,
+        dataset.counts,
+        notes,
+        profile=profile,
+        null_share=dataset.null_share,
+    )
 
 
 def training_profile(frame: Any, target: TargetInfo, seed: int) -> dict[str, Any]:

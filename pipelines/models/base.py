@@ -72,6 +72,14 @@ class ModelAdapter:
     def load(cls, folder: Path, task: str, backend: Backend, workflow: Workflow) -> ModelAdapter:
         raise NotImplementedError
 
+    # How `importance` ranks the features ("TreeSHAP", "permutation"), or None for a family that gives none.
+    importance_method: ClassVar[str | None] = None
+
+    def importance(self, split: Split, rows: int, seed: int) -> dict[str, float]:
+        """Importance per feature column on a seeded sample of at most `rows` rows of `split` (a family with an
+        `importance_method` implements it); host floats, as the report draws them after training."""
+        raise NotImplementedError
+
     def details(self) -> dict[str, Any]:
         """What the manifest records about the fit beyond its scores (a learning curve, the best epoch)."""
         return {}
@@ -84,12 +92,14 @@ class ModelAdapter:
 
 @dataclass
 class FittedModel:
-    """A fitted family with its scores on the valid and test splits, fit time and the warnings it raised."""
+    """A fitted family with its scores on the valid and test splits, fit time, the warnings it raised, and the
+    predictions the scores were computed from (device tensors, per split: the report draws them)."""
 
     model: ModelAdapter
     scores: dict[str, dict[str, float]]
     fit_seconds: float
     warnings: list[str] = field(default_factory=list)
+    predictions: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, Any]:
         """This model's entry in metrics.json."""
@@ -106,15 +116,11 @@ def fit_and_score(model: ModelAdapter, splits: dict[str, Split], options: FitOpt
     seconds = time.perf_counter() - started
     # Kept for the run's notes (e.g. a solver that did not converge) instead of scrolling past.
     messages = sorted({f"{model.name}: {w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught})
-    scores = {name: score(model, splits[name]) for name in SCORED}
-    return FittedModel(model, scores, seconds, messages)
+    predictions = {name: model.predict(splits[name]) for name in SCORED}
+    scores = {name: evaluate.score(model.task, splits[name].tensors.y, predictions[name]) for name in SCORED}
+    return FittedModel(model, scores, seconds, messages, predictions)
 
 
 def labels(split: Split, task: str) -> Any:
     """The split's target as estimators take it: integer class labels (cuML's classifiers require them)."""
     return split.target.astype("int32") if task == "classification" else split.target
-
-
-def score(model: ModelAdapter, split: Split) -> dict[str, float]:
-    """Every metric of the task on one split, computed on the device that holds the predictions."""
-    return evaluate.score(model.task, split.tensors.y, model.predict(split))

@@ -17,6 +17,7 @@ from pipelines.atomic import atomic_path, write_text_atomic
 from pipelines.backend import Backend
 from pipelines.features.workflow import Workflow
 from pipelines.handoff import device_data
+from pipelines.importance import permutation_importance
 from pipelines.model import TabularMLP
 from pipelines.models.base import FitOptions, ModelAdapter, Split
 from pipelines.train import TrainConfig, TrainResult, predict, train_mlp
@@ -26,6 +27,7 @@ class MLP(ModelAdapter):
     name = "mlp"
     stage = "train"
     files = ("mlp.safetensors", "mlp.json")
+    importance_method = "permutation"
 
     def __init__(self, task: str, backend: Backend, workflow: Workflow, result: TrainResult | None = None):
         super().__init__(task, backend, workflow)
@@ -48,6 +50,16 @@ class MLP(ModelAdapter):
             data, _, _ = device_data(split.frame, self.workflow, self.backend)
         result = self.result
         return predict(result.model, data, self.task, result.target_mean, result.target_std)
+
+    def importance(self, split: Split, rows: int, seed: int) -> dict[str, float]:
+        """Permutation importance on the split's device tensors (pipelines.importance)."""
+        result = self.result
+
+        def scores(data: Any) -> torch.Tensor:
+            return predict(result.model, data, self.task, result.target_mean, result.target_std)
+
+        names = (self.workflow.numeric_, self.workflow.categorical_)
+        return permutation_importance(scores, split.tensors, names, self.task, rows, seed)
 
     def save(self, folder: Path) -> None:
         from safetensors.torch import save_file

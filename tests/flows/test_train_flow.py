@@ -62,11 +62,28 @@ def test_manifest_records_inputs_handoff_and_every_file(run_dir):
     assert {
         "metrics.json",
         "report.md",
+        "report.html",
         "model/workflow.json",
         "model/mlp.safetensors",
         "model/xgboost.json",
         "model/logistic_regression.skops",
     } <= set(manifest["files"])
+
+
+def test_the_run_artifact_holds_the_report_summary(run_dir):
+    """The train run's Prefect artifact is report.md's summary (data, importance, stages...) and report.html's path."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["train-metrics"])))
+    ours = [artifact.data for artifact in found if run_dir.name in artifact.data]
+    assert len(ours) == 1
+    summary = (run_dir / "report.md").read_text()
+    for section in ("## Test metrics", "## Data", "## Feature importance", "## Seconds per stage", "## Residency"):
+        assert section in summary and section in ours[0], section
+    assert summary.strip() in ours[0]
+    assert str(run_dir.resolve() / "report.html") in ours[0]
 
 
 def test_latest_points_at_the_run(run_dir):
