@@ -1,4 +1,4 @@
-"""Permutation importance on device tensors: how much the validation metric drops when one feature column's
+"""Permutation importance on device tensors: how much the validation metric worsens when one feature column's
 values are shuffled among the rows, the model and the other columns unchanged.
 
 It runs where the tensors live (CPU or CUDA): the rows are a seeded sample of at most `rows`, each column is
@@ -33,7 +33,8 @@ def permutation_importance(
     seed: int = 0,
     repeats: int = 3,
 ) -> dict[str, float]:
-    """Mean drop of the task's primary metric (positive: the column matters) per feature column.
+    """How much the task's primary metric worsens, on average, per feature column shuffled (positive: it matters;
+    an AUC that falls and an RMSE that rises both count as positive).
 
     `names`: the columns of `data.numeric` and of `data.codes`, in order (the workflow's numeric_, categorical_).
     """

@@ -32,8 +32,8 @@ METHODS = {  # method -> (what the numbers are, the axis label of its figure)
         "mean |SHAP contribution|",
     ),
     "permutation": (
-        "drop in the validation {metric} when the feature's values are shuffled among rows (mean of 3 shuffles)",
-        "drop in validation {metric}",
+        "how much the validation {metric} worsens when the feature's values are shuffled among rows (mean of 3)",
+        "validation {metric} worsened by",
     ),
 }
 
