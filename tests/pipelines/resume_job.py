@@ -29,9 +29,17 @@ def problem() -> tuple[DeviceData, DeviceData]:
 
 def run(checkpoint: Path | None, on_epoch_end=None):
     train, valid = problem()
-    return train_mlp(
-        train, valid, [6, 6], "classification", CONFIG, progress=False, checkpoint=checkpoint, on_epoch_end=on_epoch_end
-    )
+    # One thread here and in the process the test kills: the weights are compared bit for bit, and CPU float sums
+    # split over another number of threads can differ in their last bits (seen once on a heavily loaded machine).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return train_mlp(
+            train, valid, [6, 6], "classification", CONFIG, progress=False, checkpoint=checkpoint,
+            on_epoch_end=on_epoch_end,
+        )  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _die(epoch: int) -> None:
