@@ -14,8 +14,7 @@ from typing import Any
 from pipelines import drift
 from pipelines.atomic import write_text_atomic
 from pipelines.features.workflow import Workflow
-from pipelines.handoff import Handoff
-from pipelines.models import FittedModel, Split
+from pipelines.models import FittedModel
 
 FOLDER = "model"
 PROFILE = "profile.json"
@@ -33,8 +32,8 @@ def save_bundle(
         write_text_atomic(folder / PROFILE, json.dumps(profile, indent=1) + "\n")
 
 
-def drift_profile(features: Any, handoff: Handoff, fitted: dict[str, FittedModel]) -> dict[str, Any]:
-    """The training rows' profile (from the features stage) and each model's predictions on the test split."""
-    test = Split(features.frames["test"], features.targets["test"], handoff.data.get("test"))
-    predictions = {name: drift.profile_scores(model.model.predict(test)) for name, model in fitted.items()}
+def drift_profile(features: Any, fitted: dict[str, FittedModel]) -> dict[str, Any]:
+    """The training rows' profile (from the features stage) and each model's predictions on the test split, as
+    the model stages scored them."""
+    predictions = {name: drift.profile_scores(model.predictions["test"]) for name, model in fitted.items()}
     return {**features.profile, "predictions": predictions}

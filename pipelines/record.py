@@ -102,43 +102,30 @@ def write_run(
 ) -> Path:
     """Write metrics, the bundle, the report and the manifest; the run directory appears only when complete."""
     with writing("the run directory", "--output"):
-        return _write_run(run, config, backend, features, handoff, fitted, seconds, residency)
-
-
-def _write_run(
-    run: RunDirectory,
-    config: RunConfig,
-    backend: Backend,
-    features: FeatureSet,
-    handoff: Handoff,
-    fitted: dict[str, FittedModel],
-    seconds: dict[str, float],
-    residency: dict[str, Any],
-) -> Path:
-    metrics = metrics_document(features, fitted, config.task, backend)
-    notes = run_notes(features, fitted, config, backend)
-    run.write_json("metrics.json", metrics)
-    save_bundle(run.path(FOLDER), features.workflow, fitted, drift_profile(features, handoff, fitted))
-    write_report(run, gather(run.name, metrics, features, handoff, fitted, seconds, residency, notes, backend))
-    manifest = {
-        "config": config.as_dict(),
-        "inputs": features.inputs,
-        "target": asdict(features.target),
-        "counts": features.counts,
-        "notes": notes,
-        "feature_cache": features.cache,
-        "features": {"numeric": features.workflow.numeric_, "categorical": features.workflow.categorical_},
-        "versions": library_versions(),
-        "backend": {
-            "name": backend.name,
-            "device": backend.device_name,
-            "rmm_pool": config.rmm_pool,
-            "spill": config.spill,
-        },
-        "git_commit": git_commit(),
-        "seconds": seconds,
-        "handoff": handoff.check,
-        "residency": residency,
-        "training": {name: model.model.details() for name, model in fitted.items() if model.model.details()},
-    }
-    return run.commit(manifest)
+        metrics = metrics_document(features, fitted, config.task, backend)
+        notes = run_notes(features, fitted, config, backend)
+        run.write_json("metrics.json", metrics)
+        save_bundle(run.path(FOLDER), features.workflow, fitted, drift_profile(features, fitted))
+        write_report(run, gather(run.name, metrics, features, handoff, fitted, seconds, residency, notes, backend))
+        manifest = {
+            "config": config.as_dict(),
+            "inputs": features.inputs,
+            "target": asdict(features.target),
+            "counts": features.counts,
+            "notes": notes,
+            "feature_cache": features.cache,
+            "features": {"numeric": features.workflow.numeric_, "categorical": features.workflow.categorical_},
+            "versions": library_versions(),
+            "backend": {
+                "name": backend.name,
+                "device": backend.device_name,
+                "rmm_pool": config.rmm_pool,
+                "spill": config.spill,
+            },
+            "git_commit": git_commit(),
+            "seconds": seconds,
+            "handoff": handoff.check,
+            "residency": residency,
+            "training": {name: model.model.details() for name, model in fitted.items() if model.model.details()},
+        }
+        return run.commit(manifest)
