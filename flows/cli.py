@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 
+from flows import fixed_cost
 from flows.cli_data import bench, data_app
 from pipelines.errors import DevicepipeError
 
@@ -76,6 +77,7 @@ def run(
     ] = None,
 ) -> None:
     """Train baselines and the MLP, evaluate them, write runs/<time>-<id>/."""
+    fixed_cost.mark("run")
     from pipelines.backend import select as select_backend
     from pipelines.config import RunConfig
     from pipelines.rundir import CONFIG, RunDirectory
@@ -94,7 +96,10 @@ def run(
     from flows.train import train
 
     _console_without_user_tracebacks()
+    fixed_cost.watch_prefect_log()
+    fixed_cost.mark("flow-call")
     run_dir = train(config, progress=progress, resume=None if resume is None else str(resume))
+    fixed_cost.mark("flow-returned")
     import json
 
     from pipelines.report import metrics_table
@@ -189,6 +194,7 @@ def _console_without_user_tracebacks() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become a message and exit 2; anything else exits 1 with its traceback."""
+    fixed_cost.mark("main")
     if not os.environ.get("PREFECT_API_URL"):
         # On the embedded temporary server, its telemetry heartbeat races the first writes to the fresh
         # SQLite database and logs "database is locked" tracebacks; an explicit setting still wins.
@@ -206,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
         if getattr(exc, "ctx", None) is None:  # click knows no command here (a missing value): point to help
             typer.echo("Try 'devicepipe --help', or 'devicepipe COMMAND --help', for help.", err=True)
         sys.exit(exc.exit_code)
+    fixed_cost.mark("main-end")
     sys.exit(0)
 
 
