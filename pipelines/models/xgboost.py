@@ -47,6 +47,10 @@ class XGBoost(ModelAdapter):
         output = self.model.get_booster().inplace_predict(split.frame, iteration_range=(0, best + 1))
         return self.backend.to_torch_array(output)
 
+    @classmethod
+    def warm_up(cls, task: str, backend: Backend) -> None:
+        import xgboost  # noqa: F401 (scikit-learn and SciPy come with it)
+
     def save(self, folder: Path) -> None:
         self.model.save_model(str(folder / "xgboost.json"))
 
