@@ -10,6 +10,8 @@ Exit codes: 0 success, 2 bad input (one paragraph on stderr, no traceback), 1 in
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import sys
 from enum import StrEnum
@@ -173,6 +175,10 @@ def trigger(
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become a message and exit 2; anything else exits 1 with its traceback."""
     fixed_cost.mark("main")
+    if argv is None:
+        # The command itself (not a call from Python): at exit, the interpreter need not walk the hundreds of
+        # thousands of objects that torch, Prefect and the rest create at import to collect garbage.
+        atexit.register(gc.freeze)  # registered first, so it runs last
     if not os.environ.get("PREFECT_API_URL"):
         # On the embedded temporary server, its telemetry heartbeat races the first writes to the fresh
         # SQLite database and logs "database is locked" tracebacks; an explicit setting still wins.
