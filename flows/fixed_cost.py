@@ -13,7 +13,7 @@ in the order a `devicepipe run` makes them:
     stage:NAME:begin, stage:NAME:end   the stage's own function, inside its Prefect task (`timed`)
     run-written        the run directory is complete (inside the flow)
     flow-returned      the train flow returned
-    server-stopped     the temporary server has exited
+    server-stopping, server-stopped   the temporary server is asked to stop; it has exited
     main-end           the CLI is about to exit
 
 Three more come from Prefect's own log lines, wherever Prefect starts a temporary server itself:

@@ -120,6 +120,8 @@ class PrefectServer:
         process, self.process = self.process, None
         if process is None:
             return
+        if self.use == "temporary":
+            fixed_cost.mark("server-stopping")
         if process.stdin is not None:
             process.stdin.close()
         try:

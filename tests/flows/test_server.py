@@ -195,13 +195,13 @@ def test_a_run_killed_with_sigkill_is_marked_crashed_on_a_real_server(tmp_path, 
     finally:
         process.kill()
         process.wait()
-    assert f"Prefect server: {url} (PREFECT_API_URL)" in (tmp_path / "run.log").read_text()
 
     def crashed() -> bool:
         (now,) = _flow_runs(url)
         return now["state_type"] == "CRASHED"
 
     _wait(crashed, 180, "the killed run to be marked Crashed")
+    assert f"Prefect server: {url} (PREFECT_API_URL)" in (tmp_path / "run.log").read_text()
 
 
 @pytest.mark.slow
