@@ -36,6 +36,7 @@ import torch
 from benchmarks.results import CpuLoad, machine
 from flows.fixed_cost import ENV_VAR
 from pipelines.atomic import atomic_path
+from pipelines.rundir import git_commit
 
 RUN = ["run", "--data", "t.csv", "--target", "y", "--model", "xgboost", "--epochs", "1", "--no-progress"]
 RUN += ["--no-cache", "--output", "runs"]
@@ -204,6 +205,7 @@ def fixed_cost(repeat: int, out: Path) -> dict[str, Any]:
         "command": f"devicepipe bench --fixed-cost --repeat {repeat}",
         "run": "devicepipe " + " ".join(RUN),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
         "machine": {**machine(torch.device("cpu")), "load": load.finish()},
         "medians": {key: median_phases(runs[key]) for key in ("temporary", "running")},
         "first_run": phases(runs["first"]),

@@ -95,6 +95,9 @@ def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) ->
 
 
 if __name__ == "__main__":
-    from flows.cli import main
+    import os
+    import sys
 
-    main(["run", *__import__("sys").argv[1:]])
+    # The same as `devicepipe run`, in this process: a fresh interpreter, so that the run finds or starts its
+    # Prefect server before Prefect is imported (flows/server.py); this module has imported it already.
+    os.execv(sys.executable, [sys.executable, "-m", "flows.cli", "run", *sys.argv[1:]])
