@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -76,7 +76,6 @@ class PrefectServer:
     verdict: IO[str] | None = None
     log: Path | None = None
     port: int = 0
-    started: float = field(default_factory=time.monotonic)
 
     def settle(self) -> PrefectServer:
         """Before this process imports Prefect: learn which server to use and point PREFECT_API_URL at it."""
@@ -102,7 +101,10 @@ class PrefectServer:
         """Before the flow: a real server gets the automation that crashes silent runs (flows/crash_detection.py);
         a temporary one is waited for, at most PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS."""
         if self.use in ("configured", "background"):
-            crash_detection.ensure()
+            try:
+                crash_detection.ensure()
+            except Exception as error:  # a server that refuses automations still records the run
+                print(f"note: no crash detection on this Prefect server ({error})", file=sys.stderr)
         if self.use != "temporary":
             return
         from prefect.settings import get_current_settings
@@ -166,7 +168,7 @@ def _spawn() -> PrefectServer:
     listening = socket.create_server(("127.0.0.1", 0))  # bound and listening: the port is ours from now on
     reading, writing = os.pipe()
     handle, log = tempfile.mkstemp(prefix="devicepipe-prefect-server-", suffix=".log")
-    command = [sys.executable, "-m", "flows.server_process", str(listening.fileno()), str(writing)]
+    command = [sys.executable, "-m", "flows.server_process", str(listening.fileno()), str(writing), log]
     with listening, os.fdopen(handle, "w") as output:
         process = subprocess.Popen(
             command,
