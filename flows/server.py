@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -32,9 +33,14 @@ from pathlib import Path
 from typing import IO
 
 from flows import crash_detection, fixed_cost
+from pipelines.errors import ConfigError
 
 PID_FILE = "server.pid"  # prefect.cli._server_utils.SERVER_PID_FILE_NAME: where `--background` records its process
 STOP_SECONDS = 5  # as Prefect's temporary server: a graceful stop, then a kill
+# The least time a temporary server is given to start: on a busy machine a fresh database's migrations alone can
+# take longer than Prefect's default PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (20); a higher setting wins.
+STARTUP_SECONDS = 60
+ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b.*")  # "sqlite3.OperationalError: ..."
 
 
 def healthy(url: str, timeout: float = 2.0) -> bool:
@@ -85,7 +91,7 @@ class PrefectServer:
             line = channel.readline()  # written once the process has read Prefect's settings
         self.verdict = None
         if not line:
-            raise RuntimeError(f"the Prefect server process ended before it could start:\n{self._log_tail()}")
+            raise self._failed("ended before it could read Prefect's settings")
         found = json.loads(line)
         if found["use"] != "temporary":
             self.use, self.url = found["use"], found["url"]
@@ -99,7 +105,7 @@ class PrefectServer:
 
     def ready(self) -> None:
         """Before the flow: a real server gets the automation that crashes silent runs (flows/crash_detection.py);
-        a temporary one is waited for, at most PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS."""
+        a temporary one is waited for (STARTUP_SECONDS, or PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)."""
         if self.use in ("configured", "background"):
             try:
                 crash_detection.ensure()
@@ -110,10 +116,13 @@ class PrefectServer:
         from prefect.settings import get_current_settings
 
         fixed_cost.mark("server-wait")
-        deadline = time.monotonic() + get_current_settings().server.ephemeral.startup_timeout_seconds
+        seconds = max(STARTUP_SECONDS, get_current_settings().server.ephemeral.startup_timeout_seconds)
+        deadline = time.monotonic() + seconds
         while not healthy(self.url, timeout=1.0):
-            if self.process is None or self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the temporary Prefect server did not start:\n{self._log_tail()}")
+            if self.process is None or self.process.poll() is not None:
+                raise self._failed("ended before it answered")
+            if time.monotonic() > deadline:
+                raise self._failed(f"did not answer within {seconds} s")
             time.sleep(0.02)
         fixed_cost.mark("server-ready")
 
@@ -151,8 +160,16 @@ class PrefectServer:
 
         return f"Prefect server: {get_current_settings().api.url or 'a temporary one that Prefect starts'}"
 
-    def _log_tail(self) -> str:
-        return self.log.read_text()[-3000:] if self.log is not None and self.log.exists() else "(no log)"
+    def _failed(self, what: str) -> ConfigError:
+        said = self.log.read_text().splitlines() if self.log is not None and self.log.exists() else []
+        errors = [line for line in said if ERROR_LINE.match(line)]  # the exception, not its traceback
+        reason = (errors or [line for line in said if line.strip()] or ["(none)"])[-1].strip()
+        return ConfigError(
+            f"The temporary Prefect server for this run {what}; its last error: {reason} (all it said: {self.log}). "
+            "Check that "
+            "PREFECT_HOME is writable, raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS on a busy machine, or "
+            "point PREFECT_API_URL at a running server (`devicepipe server start`)."
+        )
 
 
 def early_server() -> PrefectServer:

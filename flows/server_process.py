@@ -30,7 +30,10 @@ _log = ""  # this process's output file
 
 
 def _end_with_the_command() -> None:
-    sys.stdin.buffer.read()  # returns at EOF: the command closed the pipe or has ended
+    # The raw descriptor, not sys.stdin: a daemon thread blocked in a buffered read would hold the buffer's lock
+    # while the interpreter exits on another path, which Python reports as a fatal error.
+    while os.read(0, 4096):  # b"" at EOF: the command closed the pipe or has ended
+        pass
     if _server is None:  # still importing or deciding: nothing to shut down
         with contextlib.suppress(OSError):
             os.unlink(_log)

@@ -239,3 +239,19 @@ def test_the_pid_file_is_prefects():
     from flows.server import PID_FILE
 
     assert PID_FILE == SERVER_PID_FILE_NAME
+
+
+@pytest.mark.slow
+def test_a_temporary_server_that_cannot_start_is_a_clear_error(tmp_path):
+    """Its database cannot be created (a folder that does not exist): exit 2 with the server's own words, no
+    traceback, nothing written."""
+    table = _table(tmp_path / "t.csv", 200)
+    nowhere = f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'folder' / 'prefect.db'}"
+    env = _env(tmp_path / "prefect-home", PREFECT_SERVER_DATABASE_CONNECTION_URL=nowhere)
+    result = _devicepipe(*_run_args(table), "--no-progress", env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and "Fatal Python error" not in result.stderr
+    assert "The temporary Prefect server for this run ended before it answered" in result.stderr
+    assert "unable to open database file" in result.stderr
+    assert "PREFECT_HOME is writable" in result.stderr
+    assert not (tmp_path / "runs").exists()
