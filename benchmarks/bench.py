@@ -154,8 +154,7 @@ def bench(
     """Run both sides; write <out>/bench-<time>.json and .png; return the report."""
     if source is not None and not source.is_dir():
         raise ConfigError(f"--source {source} is not a folder: give a folder made by `devicepipe data synth`.")
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file: give a folder for the report's JSON and PNG.")
+    check_out(out)
     load = CpuLoad()
     where = ["--source", str(source)] if source else ["--data-dir", str(data_dir)]
     naive = run_side("naive", [*where, "--epochs", str(naive_epochs)])
@@ -177,6 +176,12 @@ def bench(
         tmp.write_text(json.dumps(report, indent=2) + "\n")
     report["json"] = str(stem.with_suffix(".json"))
     return report
+
+
+def check_out(out: Path) -> None:
+    """--out must be a folder (or not exist yet): refused before any work."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file: give a folder for the report's JSON and PNG.")
 
 
 def _models(models: list[str] | None) -> list[str]:

@@ -1,138 +1,218 @@
 """`devicepipe bench --fixed-cost`: what every `devicepipe run` pays before its first stage and after its last.
 
-A tiny table (2,000 rows, written as CSV) runs end to end as a user runs it: `devicepipe run --data X.csv
---target y --model xgboost --epochs 1` in a fresh process, with no PREFECT_API_URL (so the embedded server is
-included), `--repeat` times. Each stderr line is stamped when it arrives; the breakdown of the wall time:
+A 2,000-row CSV (seeded), `devicepipe run --data t.csv --target y --model xgboost --epochs 1 --no-cache`, each
+run a fresh process in a fresh folder, timed from the moment it is started to the moment it has exited. Two
+ways of finding a Prefect server:
 
-    imports and checks   process start -> the line that names the Prefect server (or Prefect's own
-                         "Starting temporary server")
-    server start         -> "Beginning flow run" (what is left of the server's start-up, plus creating the run)
-    stages               the run's own seconds per stage (manifest.json)
-    bookkeeping          "Beginning flow run" -> the flow's "Finished in state", less the stages: task runs,
-                         states and logs sent to the server, the run directory written
-    shutdown             the flow's end -> process exit (log flush, server stop)
+- temporary: no PREFECT_API_URL, as on a fresh machine: the run starts Prefect's temporary server. The first
+  run also creates the Prefect database (its own PREFECT_HOME) and is reported apart from the others.
+- running: PREFECT_API_URL names a `prefect server start` that this benchmark started beforehand.
 
-Also timed: `devicepipe --help` and one usage error. Reported: every repeat and the medians, with the load.
+The breakdown comes from the marks the run writes where DEVICEPIPE_FIXED_COST_LOG names a file (flows/fixed_cost.py)
+and from the seconds per stage in its manifest. Also timed: `devicepipe --help` and two usage errors.
+Output: a table on the terminal and <out>/fixed-cost-<time>.json. Medians; the machine's load beside them.
+
+    devicepipe bench --fixed-cost [--repeat 5] [--out bench]
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+import urllib.request
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import torch
 
-from benchmarks.results import machine
+from benchmarks.results import CpuLoad, machine
+from flows.fixed_cost import ENV_VAR
 from pipelines.atomic import atomic_path
-from pipelines.errors import ConfigError
+from pipelines.rundir import git_commit
 
-PARTS = ("imports and checks", "server start", "stages", "bookkeeping", "shutdown", "wall")
-SERVER_LINES = ("Prefect server:", "Starting temporary server")
+RUN = ["run", "--data", "t.csv", "--target", "y", "--model", "xgboost", "--epochs", "1", "--no-progress"]
+RUN += ["--no-cache", "--output", "runs"]
+USAGE = {"--help": ["--help"], "run --bogus": ["run", "--bogus"], "run --epochs abc": ["run", "--epochs", "abc"]}
+# (row, indent) in the order of the table; each row's value per run comes from phases().
+ROWS = [
+    ("process start to first stage", 0),
+    ("start (interpreter, CLI import)", 1),
+    ("imports and input checks", 1),
+    ("waiting for the Prefect server", 1),
+    ("flow start to first stage", 1),
+    ("stages (the work itself)", 0),
+    ("task bookkeeping between stages", 0),
+    ("last stage to exit", 0),
+    ("writing the run directory", 1),
+    ("flow end (artifact, final state)", 1),
+    ("shutdown (server stop, exit)", 1),
+    ("end to end", 0),
+]
 
 
-def tiny_table(path: Path, rows: int = 2000, seed: int = 0) -> Path:
-    """A classification table: two numbers, one category, target y."""
+def write_table(path: Path, rows: int = 2000, seed: int = 0) -> Path:
+    """A small classification table: two numbers, a category, a count and a target that depends on them."""
+    import numpy as np
+    import pandas as pd
+
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows), "c": rng.choice(list("xyz"), rows)})
-    frame["y"] = (frame["a"] + rng.normal(size=rows) > 0).astype(int)
+    frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows)})
+    frame["c"] = rng.choice(["x", "y", "z"], rows)
+    frame["d"] = rng.integers(0, 50, rows)
+    frame["y"] = (frame["a"] + 0.5 * frame["b"] + rng.normal(size=rows) > 0).astype(int)
     frame.to_csv(path, index=False)
     return path
 
 
-def _environment() -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    env.pop("PREFECT_API_URL", None)
-    return env
-
-
-def timed(args: list[str], cwd: Path) -> tuple[float, list[tuple[float, str]], int]:
-    """Run `devicepipe ARGS` in a fresh process: wall seconds, (seconds since start, stderr line), exit code."""
+def timed_run(workspace: Path, name: str, env: dict[str, str], args: list[str]) -> dict[str, Any]:
+    """One `devicepipe ARGS` in a fresh process: wall seconds, exit code, and the marks it wrote."""
+    folder = workspace / name
+    folder.mkdir()
+    (folder / "t.csv").symlink_to(workspace / "t.csv")
+    marks = folder / "marks.jsonl"
     command = [sys.executable, "-m", "flows.cli", *args]
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    lines: list[tuple[float, str]] = []
-
-    def read() -> None:
-        for raw in process.stderr:  # type: ignore[union-attr]
-            lines.append((time.perf_counter() - start, raw.decode(errors="replace")))
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    code = process.wait()
-    wall = time.perf_counter() - start
-    reader.join()
-    return wall, lines, code
-
-
-def _first(lines: list[tuple[float, str]], *needles: str) -> float:
-    for seconds, line in lines:
-        if any(needle in line for needle in needles):
-            return seconds
-    raise RuntimeError(f"no line with {needles} in the run's output:\n" + "".join(line for _, line in lines)[-3000:])
+    with open(folder / "output.log", "w") as log:
+        started = time.time()
+        done = subprocess.run(command, cwd=folder, env={**env, ENV_VAR: str(marks)}, stdout=log, stderr=log)
+        ended = time.time()
+    found = [json.loads(line) for line in marks.read_text().splitlines()] if marks.exists() else []
+    manifest = folder / "runs" / "latest" / "manifest.json"
+    seconds = json.loads(manifest.read_text())["seconds"] if manifest.exists() else {}  # task included
+    return {
+        "exit_code": done.returncode,
+        "wall": ended - started,
+        "started": started,
+        "ended": ended,
+        "marks": {m["mark"]: m["t"] for m in found},
+        "stage_seconds": seconds,
+    }
 
 
-def breakdown(wall: float, lines: list[tuple[float, str]], stage_seconds: dict[str, float]) -> dict[str, float]:
-    """The wall time of one run split into PARTS (see the module docstring)."""
-    server = _first(lines, *SERVER_LINES)
-    begun = _first(lines, "Beginning flow run")
-    finished = max(seconds for seconds, line in lines if "Flow run" in line and "Finished in state" in line)
-    stages = sum(stage_seconds.values())
-    parts = [server, begun - server, stages, finished - begun - stages, wall - finished, wall]
-    return {name: round(value, 3) for name, value in zip(PARTS, parts, strict=True)}
+def phases(run: dict[str, Any]) -> dict[str, float | None]:
+    """Seconds per row of ROWS for one run, from its marks (None where a mark is missing)."""
+    m, t0, t1 = run["marks"], run["started"], run["ended"]
+    # The stages' own work: each stage's function between its marks inside its task (the manifest's seconds per
+    # stage include the task's bookkeeping).
+    ends = {name.split(":")[1]: t for name, t in m.items() if name.startswith("stage:") and name.endswith(":end")}
+    stages = sum(t - m[f"stage:{name}:begin"] for name, t in ends.items())
+
+    def span(a: str, b: str) -> float | None:
+        return m[b] - m[a] if a in m and b in m else None
+
+    # Waiting for the server: our own wait (server-wait..server-ready), or, where Prefect starts its temporary
+    # server inside the first flow call, from its "Starting temporary server" to the flow run's first line.
+    wait = span("server-wait", "server-ready") or span("prefect-server-starting", "flow-run-begins") or 0.0
+    own_wait = span("server-wait", "server-ready") or 0.0
+    to_flow = span("main", "flow-call")
+    flow_to_first = span("flow-call", "stages-begin")
+    row = {
+        "process start to first stage": m["stages-begin"] - t0 if "stages-begin" in m else None,
+        "start (interpreter, CLI import)": m["main"] - t0 if "main" in m else None,
+        "imports and input checks": to_flow - own_wait if to_flow is not None else None,
+        "waiting for the Prefect server": wait,
+        "flow start to first stage": flow_to_first - (wait - own_wait) if flow_to_first is not None else None,
+        "stages (the work itself)": stages,
+        "task bookkeeping between stages": (span("stages-begin", "stages-end") or 0.0) - stages,
+        "last stage to exit": t1 - m["stages-end"] if "stages-end" in m else None,
+        "writing the run directory": span("stages-end", "run-written"),
+        "flow end (artifact, final state)": span("run-written", "flow-returned"),
+        "shutdown (server stop, exit)": t1 - m["flow-returned"] if "flow-returned" in m else None,
+        "end to end": t1 - t0,
+    }
+    return {name: None if value is None else round(value, 3) for name, value in row.items()}
 
 
-def one_run(table: Path, folder: Path) -> dict[str, Any]:
-    args = ["run", "--data", str(table), "--target", "y", "--model", "xgboost", "--epochs", "1"]
-    args += ["--no-progress", "--no-cache", "--output", str(folder / "runs")]
-    wall, lines, code = timed(args, folder)
-    if code != 0:
-        raise RuntimeError(f"devicepipe run failed (exit {code}):\n" + "".join(line for _, line in lines)[-3000:])
-    manifest = json.loads((folder / "runs" / "latest" / "manifest.json").read_text())
-    server = next(line.strip() for _, line in lines if any(needle in line for needle in SERVER_LINES))
-    return {"seconds": breakdown(wall, lines, manifest["seconds"]), "stages": manifest["seconds"], "server": server}
+def median_phases(runs: list[dict[str, Any]]) -> dict[str, float | None]:
+    table = [phases(run) for run in runs]
+    return {
+        name: round(statistics.median(values), 3)
+        if (values := [t[name] for t in table if t[name] is not None])
+        else None
+        for name, _ in ROWS
+    }
 
 
-def fixed_cost(repeat: int = 3) -> dict[str, Any]:
-    """`repeat` runs of the tiny table, plus --help and a usage error, each in a fresh process."""
-    with tempfile.TemporaryDirectory() as name:
-        folder = Path(name)
-        table = tiny_table(folder / "tiny.csv")
-        runs = [one_run(table, folder) for _ in range(repeat)]
-        help_seconds = [timed(["--help"], folder)[0] for _ in range(repeat)]
-        usage_seconds = [timed(["run", "--epochs", "abc"], folder)[0] for _ in range(repeat)]
-    medians = {part: round(statistics.median(run["seconds"][part] for run in runs), 3) for part in PARTS}
-    medians["--help"] = round(statistics.median(help_seconds), 3)
-    medians["usage error"] = round(statistics.median(usage_seconds), 3)
-    return {"runs": runs, "median": medians, "help": help_seconds, "usage_error": usage_seconds}
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
-def write_fixed_cost(out: Path, repeat: int) -> dict[str, Any]:
-    """Measure (see fixed_cost) and write <out>/fixed-cost-<time>.json with the machine and its load."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file: give a folder for the report's JSON.")
-    load_before = list(os.getloadavg())
-    report = fixed_cost(repeat)
+@contextmanager
+def running_server(env: dict[str, str], folder: Path):
+    """A `prefect server start` on a free port of 127.0.0.1, until the block ends; yields its API URL."""
+    port = _free_port()
+    prefect = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    with open(folder / "server.log", "w") as log:
+        server = subprocess.Popen([*prefect, "--no-ui"], env=env, stdout=log, stderr=log, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 120
+        while not _healthy(url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Prefect server did not start: {(folder / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def measure(repeat: int, workspace: Path) -> dict[str, Any]:
+    """Every timed command, in `workspace`; returns the raw runs by scenario."""
+    write_table(workspace / "t.csv")
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env |= {"PREFECT_HOME": str(workspace / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    runs: dict[str, Any] = {"usage": {name: [] for name in USAGE}}
+    for i in range(3):
+        for name, args in USAGE.items():
+            runs["usage"][name].append(timed_run(workspace, f"usage-{i}-{name.replace(' ', '_')}", env, args))
+    runs["first"] = timed_run(workspace, "first", env, RUN)  # creates the Prefect database
+    runs["temporary"] = [timed_run(workspace, f"temporary-{i}", env, RUN) for i in range(repeat)]
+    with running_server(env, workspace) as url:
+        runs["running"] = [
+            timed_run(workspace, f"running-{i}", {**env, "PREFECT_API_URL": url}, RUN) for i in range(repeat)
+        ]
+    failed = [r for key in ("temporary", "running") for r in runs[key] if r["exit_code"] != 0]
+    if runs["first"]["exit_code"] != 0 or failed:
+        raise RuntimeError(f"a timed run failed; its output is in {workspace}/*/output.log")
+    return runs
+
+
+def fixed_cost(repeat: int, out: Path) -> dict[str, Any]:
+    """Measure, summarise, and write <out>/fixed-cost-<time>.json; return the report."""
+    load = CpuLoad()
+    with tempfile.TemporaryDirectory(prefix="devicepipe-fixed-cost-") as folder:
+        runs = measure(repeat, Path(folder))
     report = {
         "benchmark": "fixed-cost",
         "command": f"devicepipe bench --fixed-cost --repeat {repeat}",
+        "run": "devicepipe " + " ".join(RUN),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            **machine(torch.device("cpu")),
-            "load_average_before": load_before,
-            "load_average_after": list(os.getloadavg()),
+        "git_commit": git_commit(),
+        "machine": {**machine(torch.device("cpu")), "load": load.finish()},
+        "medians": {key: median_phases(runs[key]) for key in ("temporary", "running")},
+        "first_run": phases(runs["first"]),
+        "usage_seconds": {
+            name: round(statistics.median(r["wall"] for r in rs), 3) for name, rs in runs["usage"].items()
         },
-        **report,
+        "runs": runs,
     }
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"fixed-cost-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
@@ -142,10 +222,19 @@ def write_fixed_cost(out: Path, repeat: int) -> dict[str, Any]:
     return report
 
 
-def print_fixed_cost(report: dict[str, Any]) -> None:
-    print(f"{'seconds (median of ' + str(len(report['runs'])) + ')':<28}{'':>10}")
-    for part, value in report["median"].items():
-        print(f"{part:<28}{value:>10.2f}")
-    print(report["runs"][0]["server"])
-    before, after = report["machine"]["load_average_before"], report["machine"]["load_average_after"]
-    print(f"load average (1, 5, 15 min) before: {before}, after: {after}")
+def print_table(report: dict[str, Any]) -> None:
+    m = report["machine"]
+    print(f"{report['run']}\n{m['cpu']}, {m['cores']} cores; medians of the repeats, seconds")
+    print(f"{'':<40}{'temporary server':>18}{'running server':>16}")
+    for name, indent in ROWS:
+        cells = [report["medians"][key][name] for key in ("temporary", "running")]
+        text = [f"{c:.2f}" if c is not None else "-" for c in cells]
+        print(f"{'  ' * indent + name:<40}{text[0]:>18}{text[1]:>16}")
+    print(f"first run (creates the Prefect database): {report['first_run']['end to end']:.2f} s end to end")
+    print("; ".join(f"devicepipe {name}: {s:.2f} s" for name, s in report["usage_seconds"].items()))
+    load = m["load"]
+    others = load.get("other_processes_cpu_share")
+    print(
+        f"load average at start {load['load_average_at_start'][0]:.2f}"
+        + (f"; other processes used {others:.0%} of all cores meanwhile" if others is not None else "")
+    )

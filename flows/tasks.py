@@ -12,6 +12,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from flows import fixed_cost
 from pipelines import backend as backends
 from pipelines.backend import Backend
 from pipelines.config import RunConfig
@@ -31,7 +32,8 @@ IO_RETRIES = {"retries": 3, "retry_delay_seconds": [2, 5, 15], "retry_condition_
 def as_task(stage: Stage) -> Any:
     """A Prefect task running `stage.run`: named after the stage, retried on I/O errors if it does I/O."""
     options = {**IO_RETRIES, "tags": ["io"]} if stage.io else {"tags": ["gpu"] if stage.device else []}
-    return task(stage.run, name=stage.name, cache_policy=NO_CACHE, timeout_seconds=stage.timeout_seconds, **options)
+    run = fixed_cost.timed(stage.name, stage.run)
+    return task(run, name=stage.name, cache_policy=NO_CACHE, timeout_seconds=stage.timeout_seconds, **options)
 
 
 TASKS = {stage.name: as_task(stage) for stage in (CACHE_LOOKUP, *STAGES, CACHE_STORE)}

@@ -19,6 +19,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows import fixed_cost
 from flows.tasks import select_backend, stage_task
 from pipelines.config import RunConfig
 from pipelines.datasets import recipe_for
@@ -72,17 +73,20 @@ def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) ->
     logger.info("backend: %s (%s); dataset %s; run %s", backend.name, backend.device_name, config.dataset, run.name)
     values = {"recipe": recipe_for(config), "backend": backend, "config": config, "progress": progress}
     values["checkpoints"] = run.path(CHECKPOINTS)
+    fixed_cost.mark("stages-begin")
     features = run_feature_stages(values, ledger, seconds, stage_task, store=config.cache)
     if features.cache["hit"]:
         logger.info("features from the cache (%s): load, split and features skipped", features.cache["path"])
     if note := gpu_only_note(config, backend):
         logger.warning(note)
     run_stages(MODEL_STAGES, values, ledger, seconds, stage_task)
+    fixed_cost.mark("stages-end")
     if config.strict_residency:
         ledger.check()
     fitted = fitted_models(values)
     residency = residency_record(ledger.as_dict(), values["handoff"])
     run_dir = write_run_task(run, config, backend, features, values["handoff"], fitted, seconds, residency)
+    fixed_cost.mark("run-written")
     table = metrics_table(json.loads((Path(run_dir) / "metrics.json").read_text()))
     logger.info("test metrics:\n%s\nrun directory: %s", table, run_dir)
     folder = Path(run_dir).resolve()
@@ -96,6 +100,9 @@ def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) ->
 
 
 if __name__ == "__main__":
-    from flows.cli import main
+    import os
+    import sys
 
-    main(["run", *__import__("sys").argv[1:]])
+    # The same as `devicepipe run`, in this process: a fresh interpreter, so that the run finds or starts its
+    # Prefect server before Prefect is imported (flows/server.py); this module has imported it already.
+    os.execv(sys.executable, [sys.executable, "-m", "flows.cli", "run", *sys.argv[1:]])

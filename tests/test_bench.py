@@ -44,23 +44,43 @@ def test_bench_refuses_an_output_that_is_a_file_before_running(tmp_path):
     assert (tmp_path / "taken").read_text() == "mine"
 
 
+def test_fixed_cost_phases_add_up_from_the_marks():
+    """One run's marks, as flows/fixed_cost.py writes them, where Prefect starts its temporary server itself."""
+    from benchmarks.fixed_cost import ROWS, phases
+
+    marks = {"main": 100.2, "run": 100.3, "flow-call": 103.0, "prefect-server-starting": 103.5,
+             "flow-run-begins": 107.5, "stages-begin": 108.0, "stage:load:begin": 108.1, "stage:load:end": 108.4,
+             "stage:train:begin": 108.6, "stage:train:end": 110.6, "stages-end": 110.8, "run-written": 111.3,
+             "flow-returned": 111.5}  # fmt: skip
+    run = {"started": 100.0, "ended": 113.0, "marks": marks, "stage_seconds": {"load": 0.4, "train": 2.1}}
+    got = phases(run)
+    assert set(got) == {name for name, _ in ROWS}
+    assert got["waiting for the Prefect server"] == 4.0 and got["flow start to first stage"] == 1.0
+    assert got["stages (the work itself)"] == 2.3 and got["task bookkeeping between stages"] == 0.5
+    assert got["process start to first stage"] == 8.0 and got["last stage to exit"] == 2.2
+    assert got["shutdown (server stop, exit)"] == 1.5 and got["end to end"] == 13.0
+    parts = ["start (interpreter, CLI import)", "imports and input checks", "waiting for the Prefect server"]
+    assert sum(got[p] for p in [*parts, "flow start to first stage"]) == pytest.approx(8.0)
+
+
 @pytest.mark.slow
-def test_bench_fixed_cost_breaks_a_tiny_run_down_and_writes_json(tmp_path):
-    """`devicepipe bench --fixed-cost`: a real 2,000-row run in a fresh process, its wall time split into parts."""
+def test_fixed_cost_bench_times_both_ways_of_finding_a_server(tmp_path):
     result = devicepipe("bench", "--fixed-cost", "--repeat", "1", "--out", str(tmp_path / "out"), cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "end to end" in result.stdout and "temporary server" in result.stdout
     (path,) = (tmp_path / "out").glob("fixed-cost-*.json")
     report = json.loads(path.read_text())
-    (run,) = report["runs"]
-    parts = run["seconds"]
-    assert set(parts) == {"imports and checks", "server start", "stages", "bookkeeping", "shutdown", "wall"}
-    assert all(parts[name] >= 0 for name in ("imports and checks", "server start", "stages", "shutdown"))
-    summed = sum(value for name, value in parts.items() if name != "wall")
-    assert abs(summed - parts["wall"]) < 0.01, parts
-    assert set(run["stages"]) >= {"load", "features", "baselines", "train"}
-    assert "Prefect server: started for this run at http://127.0.0.1:" in run["server"]
-    assert report["median"]["--help"] > 0 and report["median"]["usage error"] > 0
-    assert "imports and checks" in result.stdout and "load average" in result.stdout
+    for way in ("temporary", "running"):
+        medians = report["medians"][way]
+        assert all(value is not None for value in medians.values()), (way, medians)
+        first = ["start (interpreter, CLI import)", "imports and input checks", "waiting for the Prefect server"]
+        first += ["flow start to first stage"]
+        assert sum(medians[p] for p in first) == pytest.approx(medians["process start to first stage"], abs=0.01)
+        last = ["writing the run directory", "flow end (artifact, final state)", "shutdown (server stop, exit)"]
+        assert sum(medians[p] for p in last) == pytest.approx(medians["last stage to exit"], abs=0.01)
+        assert medians["stages (the work itself)"] > 0 and medians["end to end"] > medians["stages (the work itself)"]
+    assert report["runs"]["running"][0]["marks"].get("prefect-server-starting") is None  # it used the running one
+    assert set(report["usage_seconds"]) == {"--help", "run --bogus", "run --epochs abc"}
 
 
 def test_bench_fixed_cost_refuses_an_output_that_is_a_file(tmp_path):

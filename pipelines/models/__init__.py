@@ -10,6 +10,7 @@ is the order of metrics.json. Nothing outside the families branches on a model's
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from pipelines.backend import Backend
@@ -26,7 +27,17 @@ FAMILIES: dict[str, type[ModelAdapter]] = {
     family.name: family for family in (LogisticRegression, LinearRegression, RandomForest, XGBoost, MLP)
 }
 
-__all__ = ["FAMILIES", "FitOptions", "FittedModel", "ModelAdapter", "Split", "family", "fit_baselines", "names"]
+__all__ = [
+    "FAMILIES",
+    "FitOptions",
+    "FittedModel",
+    "ModelAdapter",
+    "Split",
+    "family",
+    "fit_baselines",
+    "names",
+    "warm_up",
+]
 
 
 def names(task: str, stage: str | None = None) -> list[str]:
@@ -63,6 +74,15 @@ def left_out(config: RunConfig, backend: str) -> list[str]:
 def check(config: RunConfig) -> None:
     """Fail fast on a --model that no family of the task answers to."""
     selected(config, "baselines")
+
+
+def warm_up(config: RunConfig, backend: Backend) -> None:
+    """Import what the run's families need to fit (ModelAdapter.warm_up), ahead of their stages. Best effort: a
+    family that cannot run here says so in its stage, where the flow records it, not here."""
+    for stage in ("baselines", "train"):
+        for name in selected(config, stage, backend.name):
+            with contextlib.suppress(Exception):  # the stage reports it
+                FAMILIES[name].warm_up(config.task, backend)
 
 
 def fit_stage(

@@ -84,6 +84,11 @@ class ModelAdapter:
         """What the manifest records about the fit beyond its scores (a learning curve, the best epoch)."""
         return {}
 
+    @classmethod
+    def warm_up(cls, task: str, backend: Backend) -> None:
+        """Import what `fit` will need, ahead of the stage: a command does this while its Prefect server starts,
+        so that the import and the server's start overlap. Nothing else; the stage still does all the work."""
+
     @property
     def history(self) -> list[dict[str, Any]]:
         """One row per epoch for families that learn in epochs (the report draws it); empty otherwise."""

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import torch
 
 from pipelines.backend import Backend
+from pipelines.backend.base import load_class
 from pipelines.datasets.base import sample_rows
 from pipelines.errors import ConfigError, DataError
 from pipelines.features.workflow import Workflow
@@ -54,6 +55,10 @@ class Estimator(ModelAdapter):
                 f"backend; run it with --backend cpu, or leave it out with --model."
             )
         return pair
+
+    @classmethod
+    def warm_up(cls, task: str, backend: Backend) -> None:
+        load_class(cls.pair(task, backend)[backend.estimator_family])
 
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
         params = {**self.params, **self.family_params.get(self.backend.estimator_family, {})}

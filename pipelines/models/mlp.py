@@ -44,6 +44,10 @@ class MLP(ModelAdapter):
             checkpoint=options.checkpoint,
         )
 
+    @classmethod
+    def warm_up(cls, task: str, backend: Backend) -> None:
+        torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))])  # torch imports its compiler at the first optimizer
+
     def predict(self, split: Split) -> torch.Tensor:
         data = split.tensors
         if data is None:

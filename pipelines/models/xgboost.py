@@ -65,6 +65,10 @@ class XGBoost(ModelAdapter):
         mean = np.abs(self.backend.to_numpy(contributions)).mean(axis=0)[:-1]
         return {str(column): float(value) for column, value in zip(frame.columns, mean, strict=True)}
 
+    @classmethod
+    def warm_up(cls, task: str, backend: Backend) -> None:
+        import xgboost  # noqa: F401 (scikit-learn and SciPy come with it)
+
     def save(self, folder: Path) -> None:
         with atomic_path(folder / "xgboost.json", keep_suffix=True) as tmp:  # XGBoost picks JSON by the suffix
             self.model.save_model(str(tmp))
