@@ -15,15 +15,17 @@ import atexit
 import gc
 import os
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from flows import fixed_cost
+from flows.choices import BackendChoice, Task
 from flows.cli_data import bench, data_app
+from flows.cli_predict import predict
 from flows.cli_runs import runs
+from flows.cli_serve import serve, trigger
 from flows.cli_server import server_app
 from flows.server import early_server
 from pipelines.errors import DevicepipeError
@@ -36,19 +38,6 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(server_app, name="server")
-app.command()(bench)
-app.command()(runs)
-
-
-class Task(StrEnum):
-    classification = "classification"
-    regression = "regression"
-
-
-class BackendChoice(StrEnum):
-    auto = "auto"
-    cpu = "cpu"
-    gpu = "gpu"
 
 
 @app.command()
@@ -76,6 +65,11 @@ def run(
     ] = False,
     rmm_pool: Annotated[bool, typer.Option(help="GPU: one RMM memory pool shared by cuDF, CuPy and torch.")] = False,
     spill: Annotated[bool, typer.Option(help="GPU: let cuDF spill to host memory when the device runs short.")] = False,
+    cluster: Annotated[
+        str, typer.Option(help="Dask: none (this process), local, local-cuda, or a scheduler's tcp://host:port.")
+    ] = "none",
+    n_workers: Annotated[int | None, typer.Option(help="--cluster local/local-cuda: workers to start.")] = None,
+    partition_size: Annotated[str, typer.Option(help="Dask: the size of one partition (256MiB, 1GB).")] = "256MiB",
     progress: Annotated[bool, typer.Option(help="Show the training progress bar.")] = True,
     resume: Annotated[
         Path | None,
@@ -104,6 +98,10 @@ def run(
     typer.echo(f"run directory: {run_dir}")
 
 
+for command in (predict, bench, runs, serve, trigger):
+    app.command()(command)
+
+
 def _run_config(resume: Path | None, options: dict) -> object:
     """The run's settings: the interrupted run's saved ones with --resume, else the command's options."""
     from pipelines.config import RunConfig
@@ -112,86 +110,6 @@ def _run_config(resume: Path | None, options: dict) -> object:
     if resume is not None:
         return RunConfig.from_dict(RunDirectory.reopen(resume).read_json(CONFIG))
     return RunConfig.from_dict({name: options[name] for name in RunConfig.__dataclass_fields__})
-
-
-@app.command()
-def predict(
-    model: Annotated[Path, typer.Option(help="A completed run directory (runs/<id> or runs/latest).")],
-    data: Annotated[str, typer.Option(help="New rows: a Parquet or CSV file, folder or glob.")],
-    out: Annotated[Path, typer.Option(help="Where to write the predictions (Parquet).")],
-    model_name: Annotated[str | None, typer.Option(help="Which model of the run. Default: its best.")] = None,
-    keep: Annotated[list[str] | None, typer.Option(help="Input column to copy beside the predictions.")] = None,
-    backend: Annotated[BackendChoice, typer.Option(help="auto takes the GPU when one is usable.")] = BackendChoice.auto,
-    drift_warn: Annotated[float, typer.Option(help="PSI from which a column or the predictions moved.")] = 0.1,
-    drift_alert: Annotated[float, typer.Option(help="PSI from which a move is an alert.")] = 0.25,
-    fail_on_drift: Annotated[bool, typer.Option(help="An alert exits 3 (the predictions are still written).")] = False,
-) -> None:
-    """Batch predictions with a run's inference bundle (its files are checked against the manifest first), and
-    their drift against the training rows, written beside them as <out>.drift.json."""
-    from pipelines import drift
-    from pipelines import predict as predicting
-    from pipelines.backend import select as select_backend
-
-    drift.check_thresholds(drift_warn, drift_alert)
-    chosen = select_backend(backend.value)
-    bundle = predicting.open_bundle(model)
-    rows = predicting.read_rows(bundle, data, chosen)
-    scores = predicting.score_rows(bundle, rows, chosen, model_name)
-    report = predicting.drift_report(bundle, rows, scores, model_name, drift_warn, drift_alert)
-    path = predicting.write_predictions(out, scores, bundle, chosen, rows, list(keep or []))
-    name = model_name or bundle.metrics["best_model"]
-    typer.echo(f"{len(rows)} predictions from {name} ({bundle.run_dir.name}, {chosen.name} backend): {path}")
-    if report is None:
-        typer.echo("drift: not checked (the run was saved without a training profile)")
-        return
-    typer.echo(f"{drift.summary(report)}; {predicting.write_drift(path, report)}")
-    if fail_on_drift and report["alerts"]:
-        raise drift.DriftAlert(f"drift alert (PSI >= {drift_alert}): {', '.join(report['alerts'])}")
-
-
-@app.command()
-def serve(
-    train_cron: Annotated[str, typer.Option(help="When the train deployment runs (cron).")] = "0 2 * * *",
-    train_interval: Annotated[int | None, typer.Option(help="Run train every N seconds instead of by cron.")] = None,
-    score_interval: Annotated[int, typer.Option(help="Run score every N seconds (0: only when triggered).")] = 3600,
-    score_data: Annotated[str, typer.Option(help="What the score deployment scores.")] = "data/raw/flights.parquet",
-    sample: Annotated[float | None, typer.Option(help="Train deployment: fraction of rows.")] = None,
-    epochs: Annotated[int, typer.Option(help="Train deployment: most MLP epochs.")] = 3,
-    output: Annotated[Path, typer.Option(help="Train deployment: folder for run directories.")] = Path("runs"),
-    data_dir: Annotated[Path, typer.Option(help="Train deployment: where the default data is staged.")] = Path("data"),
-    model: Annotated[list[str] | None, typer.Option(help="Train deployment: baselines to fit.")] = None,
-    limit: Annotated[int, typer.Option(help="Most runs at once (one per GPU is safe).")] = 1,
-    score_fail_on_drift: Annotated[bool, typer.Option(help="A score run with a drift alert fails.")] = True,
-) -> None:
-    """Serve the train and score deployments on their schedules until interrupted (Ctrl-C)."""
-    from flows.deployments import serve_all
-
-    parameters = {"sample": sample, "epochs": epochs, "output": str(output), "data_dir": str(data_dir), "models": model}
-    serve_all(
-        limit=limit,
-        train_cron=train_cron,
-        train_interval=train_interval,
-        score_interval=score_interval,
-        score_data=score_data,
-        train_parameters=parameters,
-        score_fail_on_drift=score_fail_on_drift,
-    )
-
-
-@app.command()
-def trigger(
-    name: Annotated[str, typer.Argument(help="train, score, or FLOW/DEPLOYMENT.")],
-    wait: Annotated[bool, typer.Option(help="Wait for the run to finish.")] = True,
-) -> None:
-    """Start a run of a served deployment; exits 0 when it completes."""
-    from flows.deployments import trigger as start
-
-    flow_run = start(name, wait=wait)
-    state = flow_run.state
-    typer.echo(f"flow run {flow_run.name} ({flow_run.id}): {state.name if state else 'scheduled'}")
-    if wait and (state is None or not state.is_completed()):
-        typer.echo(f"error: the run did not complete: {state.message if state else 'no state'}", err=True)
-        raise SystemExit(1)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,9 @@
 
     cache-lookup -> load -> split -> features -> cache-store -> handoff -> baselines -> train -> write-run
 
-A cache hit skips load, split and features. The run's settings are one typed parameter, RunConfig. With no
+A cache hit skips load, split and features. The run's settings are one typed parameter, RunConfig. With
+`cluster` set (--cluster local, local-cuda or a scheduler's address), the flow opens the Dask cluster before the
+stages and closes it after them; the families with a Dask interface fit on its workers (pipelines.cluster). With no
 PREFECT_API_URL set, Prefect runs this on its embedded temporary server. The run's markdown artifact is its
 report.md (metrics, data summary, importance, seconds per stage, residency, notes) with report.html's path.
 
@@ -21,6 +23,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import fixed_cost
 from flows.tasks import select_backend, stage_task
+from pipelines.cluster import check_backend, check_cluster, describe, open_cluster
 from pipelines.config import RunConfig
 from pipelines.datasets import recipe_for
 from pipelines.output import writing
@@ -69,10 +72,19 @@ def train(config: RunConfig = RunConfig(), progress: bool = True, resume: str | 
 
 def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) -> str:
     backend = select_backend(config)
-    ledger, seconds = Ledger(enabled=backend.is_gpu), {}
     logger.info("backend: %s (%s); dataset %s; run %s", backend.name, backend.device_name, config.dataset, run.name)
+    spec = check_cluster(config)
+    check_backend(spec, backend.name)  # --backend auto is only known now
+    with open_cluster(spec) as cluster:
+        if cluster is not None:
+            logger.info("Dask cluster: %s", describe(cluster))
+        return _run_stages(run, config, progress, logger, backend, cluster)
+
+
+def _run_stages(run: RunDirectory, config: RunConfig, progress: bool, logger: Any, backend: Any, cluster: Any) -> str:
+    ledger, seconds = Ledger(enabled=backend.is_gpu), {}
     values = {"recipe": recipe_for(config), "backend": backend, "config": config, "progress": progress}
-    values["checkpoints"] = run.path(CHECKPOINTS)
+    values.update(checkpoints=run.path(CHECKPOINTS), cluster=cluster)
     fixed_cost.mark("stages-begin")
     features = run_feature_stages(values, ledger, seconds, stage_task, store=config.cache)
     if features.cache["hit"]:

@@ -13,6 +13,7 @@ was found. The RAPIDS part (dask_cuda) lives in the backend package.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,48 @@ class ClusterSpec:
     kind: str  # "none" | "local" | "local-cuda" | "address"
     address: str | None = None
     n_workers: int | None = None
+
+
+def check_cluster(config: Any) -> ClusterSpec:
+    """The cluster settings of a RunConfig, checked (ConfigError): --cluster, --n-workers, --partition-size, and
+    a cluster kind the --backend asked for can use. Returns the spec; nothing is started."""
+    spec = parse_cluster(config.cluster, config.n_workers)
+    partition_bytes(config.partition_size)
+    check_backend(spec, config.backend)
+    return spec
+
+
+def check_backend(spec: ClusterSpec, backend: str) -> None:
+    """A ConfigError when the cluster's workers cannot hold the backend's frames: cuDF on CPU-only workers, or
+    pandas on GPU workers. `backend` is "cpu", "gpu" or "auto" (checked again once it is chosen)."""
+    if spec.kind == "local" and backend == "gpu":
+        raise ConfigError(
+            "--cluster local starts CPU workers, which cannot hold the GPU backend's cuDF frames: use --cluster "
+            "local-cuda (one worker per GPU) or --backend cpu."
+        )
+    if spec.kind == "local-cuda" and backend == "cpu":
+        raise ConfigError("--cluster local-cuda starts GPU workers: use it with --backend gpu, or --cluster local.")
+
+
+def partition_bytes(text: str) -> int:
+    """--partition-size as bytes ("256MiB", "1GB", "64000000"); a ConfigError for anything else."""
+    from dask.utils import parse_bytes
+
+    try:
+        size = int(parse_bytes(text))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"--partition-size expects a size such as 256MiB, 1GB or 100000000 (bytes), found {text!r}."
+        ) from exc
+    if size < 2**20:
+        raise ConfigError(f"--partition-size must be at least 1MiB, found {text!r} ({size} bytes).")
+    return size
+
+
+def partition_count(frame_bytes: int, partition_size: str, workers: int) -> int:
+    """Partitions for data of `frame_bytes`: one per `partition_size`, and at least one per worker."""
+    size = partition_bytes(partition_size)
+    return max(workers, 1, -(-int(frame_bytes) // size))
 
 
 def parse_cluster(text: str, n_workers: int | None = None) -> ClusterSpec:
@@ -59,6 +102,10 @@ def open_cluster(spec: ClusterSpec, timeout: float = CONNECT_TIMEOUT) -> Iterato
         return
     from distributed import Client, LocalCluster
 
+    # A local cluster's scheduler runs in this process and logs every worker's comings and goings at INFO, and
+    # dask-expr's shuffles (a target's distinct values, say) each start and end as warnings: not the user's.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
     if spec.kind == "address":
         client = _connect(spec.address, timeout)
         cluster = None
@@ -82,16 +129,35 @@ def open_cluster(spec: ClusterSpec, timeout: float = CONNECT_TIMEOUT) -> Iterato
             cluster.close(timeout=timeout)
 
 
+def describe(client: Any) -> str:
+    """One line on a client's cluster: the scheduler's address and its workers' threads and memory."""
+    info = client.scheduler_info(n_workers=-1)
+    workers = info.get("workers", {}).values()
+    memory = sum(w.get("memory_limit", 0) or 0 for w in workers) / 2**30
+    threads = sum(w.get("nthreads", 0) for w in workers)
+    return f"{info.get('address')}: {len(workers)} workers, {threads} threads, {memory:.1f} GiB memory limit in all"
+
+
 def _connect(address: str, timeout: float) -> Any:
+    """A client of the scheduler at `address` once it has a worker; ConfigError within about `timeout` s."""
     from distributed import Client
 
     try:
-        return Client(address, timeout=timeout)
+        client = Client(address, timeout=timeout)
     except (OSError, TimeoutError) as exc:
         raise ConfigError(
             f"Could not reach the Dask scheduler at {address} within {timeout:g} s ({type(exc).__name__}: {exc}). "
             "Check the address and that `dask scheduler` is running there, or use --cluster local."
         ) from exc
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except TimeoutError as exc:
+        client.close(timeout=timeout)
+        raise ConfigError(
+            f"The Dask scheduler at {address} has no workers after {timeout:g} s: start them with "
+            f"`dask worker {address}` on the machines that should do the work, or use --cluster local."
+        ) from exc
+    return client
 
 
 def check_versions(versions: dict[str, Any]) -> None:

@@ -39,6 +39,9 @@ class RunConfig:
     strict_residency: bool = False  # GPU: fail if data went device-to-host between load and end of training
     rmm_pool: bool = False  # GPU: one RMM pool shared by cuDF, CuPy and torch
     spill: bool = False  # GPU: cuDF spills to host memory when the device runs short
+    cluster: str = "none"  # Dask: none (this process), local, local-cuda, or a scheduler's address (pipelines.cluster)
+    n_workers: int | None = None  # --cluster local / local-cuda: workers to start (default: 2 / one per GPU)
+    partition_size: str = "256MiB"  # Dask: the size of one partition of the data (read blocks, repartitions)
 
     def __post_init__(self) -> None:
         if self.dataset is None:
@@ -64,6 +67,9 @@ class RunConfig:
             raise ConfigError(f"--sample is a fraction of rows in (0, 1], found {self.sample}.")
         if self.epochs < 1:
             raise ConfigError(f"--epochs must be at least 1, found {self.epochs}.")
+        from pipelines.cluster import check_cluster
+
+        check_cluster(self)
         return self
 
     @property

@@ -3,7 +3,8 @@ notebooks all run these lists: a flow wraps each stage as a Prefect task, the ot
 
 Each stage is a plain function in the module that owns it, with typed inputs and output. A stage names its
 inputs and its output; `run_stages` passes values between stages by those names, times each stage and records
-its host<->device copies in the residency ledger (GPU).
+its host<->device copies in the residency ledger (GPU). An input in brackets is optional: values["cluster"], the
+Dask client of a run with --cluster (pipelines.cluster), is None or absent without one.
 
     cache-lookup  recipe, backend                      -> lookup      (pipelines.cache)
     load          recipe, backend                      -> dataset     (pipelines.datasets)
@@ -11,7 +12,7 @@ its host<->device copies in the residency ledger (GPU).
     features      recipe, dataset, parts               -> features
     cache-store   features, lookup                     -> features    (pipelines.cache)
     handoff       features, backend                    -> handoff     (pipelines.handoff)
-    baselines     features, handoff, config, backend, progress             -> baselines (pipelines.models)
+    baselines     features, handoff, config, backend, progress [, cluster] -> baselines (pipelines.models)
     train         features, handoff, config, backend, progress, checkpoints -> networks
 """
 
@@ -43,6 +44,7 @@ class Stage:
     device: bool = False
     timeout_seconds: int = 3600
     releases: tuple[str, ...] = ()  # values no later stage needs: dropped once this stage has run
+    optional: tuple[str, ...] = ()  # inputs passed after `inputs`, as None when `values` lacks them
 
 
 CACHE_LOOKUP = Stage(
@@ -72,6 +74,7 @@ MODEL_STAGES = (
         "baselines",
         device=True,
         timeout_seconds=4 * 3600,
+        optional=("cluster",),
     ),
     Stage(
         "train",
@@ -104,7 +107,8 @@ def run_stages(
         call = wrap(stage) if wrap is not None else stage.run
         started = time.perf_counter()
         with ledger.stage(stage.name):
-            values[stage.output] = call(*(values[name] for name in stage.inputs))
+            arguments = [values[name] for name in stage.inputs] + [values.get(name) for name in stage.optional]
+            values[stage.output] = call(*arguments)
             values["backend"].synchronize()
         seconds[stage.name] = round(time.perf_counter() - started, 3)
         for name in stage.releases:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import backend as backends
+from tests.dask_cluster import scheduler  # noqa: F401 (a fixture: dask scheduler and workers on 127.0.0.1)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Any
 
 from pipelines.backend import Backend
 from pipelines.config import RunConfig
@@ -93,26 +94,33 @@ def fit_stage(
     backend: Backend,
     progress: bool = False,
     checkpoints: Path | None = None,
+    cluster: Any = None,
 ) -> dict[str, FittedModel]:
     """Fit and score every family of `stage` selected for this run; a family that checkpoints writes
-    `checkpoints/<name>.pt` (and resumes from it)."""
+    `checkpoints/<name>.pt` (and resumes from it); `cluster`: the run's Dask client, if any."""
     splits = {
         name: Split(features.frames[name], features.targets[name], handoff.data[name]) for name in features.frames
     }
     fitted = {}
     for name in selected(config, stage, backend.name):
         checkpoint = None if checkpoints is None else Path(checkpoints) / f"{name}.pt"
-        options = FitOptions(config.seed, config.epochs, progress, checkpoint)
+        options = FitOptions(config.seed, config.epochs, progress, checkpoint, cluster, config.partition_size)
         model = FAMILIES[name](config.task, backend, features.workflow)
         fitted[name] = fit_and_score(model, splits, options)
     return fitted
 
 
 def fit_baselines(
-    features: FeatureSet, handoff: Handoff, config: RunConfig, backend: Backend, progress: bool = False
+    features: FeatureSet,
+    handoff: Handoff,
+    config: RunConfig,
+    backend: Backend,
+    progress: bool = False,
+    cluster: Any = None,
 ) -> dict[str, FittedModel]:
-    """The baselines stage: every selected estimator, reading the feature frames."""
-    return fit_stage("baselines", features, handoff, config, backend, progress)
+    """The baselines stage: every selected estimator, reading the feature frames; with a Dask `cluster`, the
+    families that have a Dask interface fit on its workers."""
+    return fit_stage("baselines", features, handoff, config, backend, progress, cluster=cluster)
 
 
 def train_networks(

@@ -42,6 +42,8 @@ class FitOptions:
     epochs: int = 3
     progress: bool = False
     checkpoint: Path | None = None  # where a family that checkpoints writes (and resumes from)
+    cluster: Any = None  # the run's Dask client (--cluster): a family with a Dask interface fits on its workers
+    partition_size: str = "256MiB"  # with `cluster`: the size of one partition of the rows sent to the workers
 
 
 class ModelAdapter:

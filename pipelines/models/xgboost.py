@@ -3,7 +3,8 @@
 It reads the feature frame directly (cuDF on the GPU); predictions use `inplace_predict`, which stays on the
 data's device where the scikit-learn wrapper's predict_proba would copy to the host. Saved as XGBoost JSON.
 Its importance is TreeSHAP: XGBoost's own `pred_contribs=True`, computed on the booster's device (GPUTreeSHAP on
-the GPU), averaged as mean |contribution| per feature.
+the GPU), averaged as mean |contribution| per feature. With a Dask cluster (--cluster) it trains through XGBoost's
+Dask interface on the cluster's workers (xgboost.dask), and the booster comes back as an ordinary estimator.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import torch
 
 from pipelines.atomic import atomic_path
 from pipelines.backend import Backend
+from pipelines.cluster import partition_count
 from pipelines.datasets.base import sample_rows
 from pipelines.features.workflow import Workflow
 from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
+from pipelines.target import TARGET
 
 PARAMS = {
     "n_estimators": 1000,
@@ -31,6 +34,7 @@ PARAMS = {
     "tree_method": "hist",
     "random_state": 0,
 }
+COLLECTIVE_TIMEOUT = 600  # seconds a worker waits for the others at one of XGBoost's collective operations
 EVAL_METRIC = {"classification": "auc", "regression": "rmse"}
 
 
@@ -42,11 +46,42 @@ class XGBoost(ModelAdapter):
     def __init__(self, task: str, backend: Backend, workflow: Workflow, booster: Any = None):
         super().__init__(task, backend, workflow)
         self.model = booster
+        self.workers: int | None = None  # the Dask workers it was fitted on (None: in this process)
 
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
         y_train, y_valid = (labels(split, self.task) for split in (train, valid))
-        self.model = _new(self.task, eval_metric=EVAL_METRIC[self.task], device=self.backend.xgboost_device, **PARAMS)
+        params = {"eval_metric": EVAL_METRIC[self.task], "device": self.backend.xgboost_device, **PARAMS}
+        if options.cluster is not None:
+            self.model = self._fit_on_cluster(options, params, (train.frame, y_train), (valid.frame, y_valid))
+            return
+        self.model = _new(self.task, **params)
         self.model.fit(train.frame, y_train, eval_set=[(valid.frame, y_valid)], verbose=False)
+
+    def _fit_on_cluster(self, options: FitOptions, params: dict[str, Any], train: tuple, valid: tuple) -> Any:
+        """XGBoost's Dask interface on the run's cluster: the rows go to the workers in partitions of about
+        `options.partition_size` (at least one per worker), each worker builds its share of the histograms, and
+        the trees are the same on every worker. Returns the booster as an ordinary (local) estimator, so that
+        predicting, importance and saving are the same as for a model fitted in this process."""
+        from xgboost import dask as dxgb
+        from xgboost.collective import Config
+
+        client = options.cluster
+        workers = self.workers = len(client.nthreads())
+
+        def partitions(frame: Any, target: Any) -> tuple[Any, Any]:
+            count = partition_count(int(frame.memory_usage(deep=True).sum()), options.partition_size, workers)
+            both = self.backend.partitioned(frame.assign(**{TARGET: target}), count)  # the same row blocks
+            return both.drop(columns=[TARGET]), both[TARGET]
+
+        estimator = dxgb.DaskXGBClassifier if self.task == "classification" else dxgb.DaskXGBRegressor
+        # A worker lost mid-training fails the fit within COLLECTIVE_TIMEOUT s instead of leaving the others waiting.
+        model = estimator(**params, coll_cfg=Config(timeout=COLLECTIVE_TIMEOUT, tracker_timeout=COLLECTIVE_TIMEOUT))
+        model.client = client
+        model.fit(*partitions(*train), eval_set=[partitions(*valid)], verbose=False)
+        local = _new(self.task)
+        local.load_model(bytearray(model.get_booster().save_raw("json")))
+        local.set_params(device=self.backend.xgboost_device)
+        return local
 
     def predict(self, split: Split) -> torch.Tensor:
         best = self.model.best_iteration
@@ -64,6 +99,9 @@ class XGBoost(ModelAdapter):
         )
         mean = np.abs(self.backend.to_numpy(contributions)).mean(axis=0)[:-1]
         return {str(column): float(value) for column, value in zip(frame.columns, mean, strict=True)}
+
+    def details(self) -> dict[str, Any]:
+        return {"best_iteration": int(self.model.best_iteration), "dask_workers": self.workers}
 
     @classmethod
     def warm_up(cls, task: str, backend: Backend) -> None:

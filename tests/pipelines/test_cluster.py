@@ -3,25 +3,15 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from pipelines.cluster import ClusterSpec, check_versions, open_cluster, parse_cluster
 from pipelines.errors import ConfigError
+from tests.dask_cluster import free_port as _free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize(
@@ -70,32 +60,6 @@ def test_an_unreachable_scheduler_is_a_clear_error_within_the_timeout():
     expected = f"Could not reach the Dask scheduler at {address} within 3 s"
     with pytest.raises(ConfigError, match=expected), open_cluster(parse_cluster(address), timeout=3):
         pytest.fail("connected to nothing")
-
-
-@pytest.fixture
-def scheduler(tmp_path):
-    """`dask scheduler` and one `dask worker` on 127.0.0.1, as a user starts them."""
-    dask = shutil.which("dask", path=str(Path(sys.executable).parent))
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    processes = [
-        subprocess.Popen(
-            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
-            [dask, "worker", address, "--nthreads", "1", "--no-dashboard"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-    ]
-    try:
-        yield address
-    finally:
-        for process in processes[::-1]:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def test_a_running_scheduler_is_used_when_its_workers_match(scheduler):

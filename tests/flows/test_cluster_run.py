@@ -1,0 +1,85 @@
+"""`devicepipe run --cluster`: bad cluster settings exit 2 before anything is written; a run on a real
+LocalCluster and on a running `dask scheduler` with workers fits XGBoost through its Dask interface and scores
+like the same run in one process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.dask_cluster import free_port
+from tests.flows.test_cli import assert_user_error, devicepipe
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    ("options", "phrases"),
+    [
+        (["--cluster", "lokal"], ["expects none, local, local-cuda or a scheduler address", "'lokal'"]),
+        (["--cluster", "local", "--partition-size", "big"], ["--partition-size expects a size", "'big'"]),
+        (["--cluster", "local", "--partition-size", "10kB"], ["at least 1MiB"]),
+        (["--n-workers", "2"], ["--n-workers needs --cluster local"]),
+        (["--cluster", "local-cuda", "--backend", "cpu"], ["use it with --backend gpu"]),
+        (["--cluster", "local", "--backend", "gpu"], ["cannot hold the GPU backend's cuDF frames"]),
+    ],
+)
+def test_bad_cluster_settings_exit_2_and_write_nothing(tmp_path, options, phrases):
+    table = _table(tmp_path / "t.parquet", 200)
+    result = devicepipe("run", "--data", str(table), "--target", "y", *options, cwd=tmp_path)
+    assert_user_error(result, *phrases)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_an_unreachable_scheduler_exits_2_and_leaves_no_run(tmp_path):
+    table = _table(tmp_path / "t.parquet", 200)
+    address = f"tcp://127.0.0.1:{free_port()}"
+    result = devicepipe("run", "--data", str(table), "--target", "y", "--cluster", address, cwd=tmp_path)
+    assert_user_error(result, f"Could not reach the Dask scheduler at {address} within 30 s")
+    assert not [p for p in (tmp_path / "runs").glob("*") if p.name != ".lock"]
+
+
+def test_xgboost_on_a_local_cluster_scores_like_one_process(tmp_path):
+    table = _table(tmp_path / "t.parquet", 6000)
+    alone = _run(tmp_path, table, "none")
+    spread = _run(tmp_path, table, "local", "--n-workers", "2", "--partition-size", "1MiB")
+    assert spread["config"]["cluster"] == "local" and spread["config"]["n_workers"] == 2
+    assert spread["training"]["dask_workers"] == 2 and alone["training"]["dask_workers"] is None
+    # Distributed hist builds its bins from merged quantile sketches: close to, not equal to, one process.
+    assert spread["auc"] == pytest.approx(alone["auc"], abs=0.02)
+    assert "Dask cluster: tcp://127.0.0.1:" in spread["log"] and "2 workers, 2 threads" in spread["log"]
+
+
+def test_xgboost_on_a_running_scheduler(tmp_path, scheduler):
+    table = _table(tmp_path / "t.parquet", 6000)
+    alone = _run(tmp_path, table, "none")
+    spread = _run(tmp_path, table, scheduler)
+    assert spread["config"]["cluster"] == scheduler and spread["training"]["dask_workers"] == 2
+    assert spread["auc"] == pytest.approx(alone["auc"], abs=0.02)
+    assert f"Dask cluster: {scheduler}: 2 workers" in spread["log"]
+
+
+def _run(tmp_path: Path, table: Path, cluster: str, *options: str) -> dict:
+    output = tmp_path / f"runs-{len(list(tmp_path.glob('runs-*')))}"
+    args = ["--data", str(table), "--target", "y", "--model", "xgboost", "--epochs", "1", "--no-progress"]
+    args += ["--no-cache", "--output", str(output), "--cluster", cluster, *options]
+    result = devicepipe("run", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (run,) = [p for p in output.iterdir() if p.is_dir() and not p.name.startswith(".") and not p.is_symlink()]
+    metrics = json.loads((run / "metrics.json").read_text())
+    config = json.loads((run / "config.json").read_text())
+    training = json.loads((run / "manifest.json").read_text())["training"]["xgboost"]
+    auc = metrics["models"]["xgboost"]["test"]["auc"]
+    return {"auc": auc, "config": config, "training": training, "log": result.stderr}
+
+
+def _table(path: Path, rows: int) -> Path:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows), "c": rng.choice(list("pqrs"), rows)})
+    frame["y"] = ((frame.a + 0.5 * frame.b + (frame.c == "p") + rng.normal(size=rows)) > 0.5).astype("int64")
+    frame.to_parquet(path)
+    return path
