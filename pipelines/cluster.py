@@ -13,12 +13,13 @@ was found. The RAPIDS part (dask_cuda) lives in the backend package.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.errors import ConfigError
+from pipelines.errors import ClusterError, ConfigError
 
 CONNECT_TIMEOUT = 30  # seconds to reach a scheduler, and for a local cluster's workers to come up
 KINDS = ("none", "local", "local-cuda")
@@ -75,6 +76,58 @@ def partition_count(frame_bytes: int, partition_size: str, workers: int) -> int:
     """Partitions for data of `frame_bytes`: one per `partition_size`, and at least one per worker."""
     size = partition_bytes(partition_size)
     return max(workers, 1, -(-int(frame_bytes) // size))
+
+
+def scatter_frame(client: Any, frame: Any, partition_size: str, target: Any = None) -> tuple[Any, Any]:
+    """A frame of this process (pandas or cuDF) sent to the cluster's workers as consecutive row blocks of about
+    `partition_size` (at least one per worker), as a Dask DataFrame in row order; with `target` (a series of the
+    same rows), the Dask Series of it in the same blocks. The blocks are scattered to the workers, not embedded
+    in the task graph."""
+    import dask.dataframe as dd
+
+    frame_bytes = int(frame.memory_usage(deep=True).sum())
+    count = max(1, min(len(frame), partition_count(frame_bytes, partition_size, len(client.nthreads()))))
+    bounds = list(itertools.pairwise(len(frame) * i // count for i in range(count + 1)))
+    features = client.scatter([frame.iloc[start:end] for start, end in bounds])
+    features = dd.from_delayed(features, meta=frame.iloc[:0], verify_meta=False)
+    if target is None:
+        return features, None
+    pieces = client.scatter([target.iloc[start:end] for start, end in bounds])
+    return features, dd.from_delayed(pieces, meta=target.iloc[:0], verify_meta=False)
+
+
+@contextlib.contextmanager
+def worker_losses(what: str) -> Iterator[None]:
+    """Work on the cluster whose worker dies (killed, out of memory, its machine lost) ends in a ClusterError
+    saying so, instead of Dask's or XGBoost's own exception."""
+    import asyncio
+    import concurrent.futures
+
+    from distributed import KilledWorker
+    from distributed.comm import CommClosedError
+
+    # A future whose data went with its worker is cancelled (distributed's FutureCancelledError is a
+    # concurrent.futures.CancelledError); a task that killed its workers is a KilledWorker.
+    lost: tuple[type[BaseException], ...] = (
+        asyncio.CancelledError,
+        concurrent.futures.CancelledError,
+        KilledWorker,
+        CommClosedError,
+    )
+    try:
+        from xgboost.core import XGBoostError
+
+        lost += (XGBoostError,)
+    except ImportError:  # pragma: no cover - xgboost is a dependency
+        pass
+    try:
+        yield
+    except lost as exc:
+        raise ClusterError(
+            f"{what} stopped: a Dask worker was lost ({type(exc).__name__}: {str(exc)[:300]}). Nothing of the run "
+            "was kept. A worker killed for memory is the usual cause (its log says so): run again with a smaller "
+            "--partition-size or more workers, or on --cluster none."
+        ) from exc
 
 
 def parse_cluster(text: str, n_workers: int | None = None) -> ClusterSpec:

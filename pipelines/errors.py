@@ -1,4 +1,4 @@
-"""Typed errors for bad input. The CLI prints them without a traceback and exits 2."""
+"""Typed errors for bad input. The CLI prints them without a traceback and exits 2 (or their `exit_code`)."""
 
 
 class DevicepipeError(Exception):
@@ -23,3 +23,9 @@ class BackendUnavailable(DevicepipeError):
 
 class OutputError(DevicepipeError):
     """The output cannot be written: no space left on the device, a read-only folder, a file in the path."""
+
+
+class ClusterError(DevicepipeError):
+    """The Dask cluster failed under the run (a worker lost): not the input's fault, so exit 1, as a message."""
+
+    exit_code = 1

@@ -58,12 +58,6 @@ class Backend(ABC):
     def to_pandas(self, frame: Any) -> Any:
         """Host copy. Only for small tables (lookups, reports), never for the data path."""
 
-    def partitioned(self, frame: Any, npartitions: int) -> Any:
-        """A frame of this backend as a Dask DataFrame of `npartitions` consecutive row blocks, in row order."""
-        import dask.dataframe as dd
-
-        return dd.from_pandas(frame, npartitions=npartitions, sort=False)
-
     def head_values(self, series: Any, n: int = 3) -> list:
         """A few values as Python objects, for error messages."""
         return self.to_pandas(series.head(n)).tolist()

@@ -48,12 +48,6 @@ class GpuBackend(Backend):
     def to_pandas(self, frame: Any) -> Any:
         return frame.to_pandas()
 
-    def partitioned(self, frame: Any, npartitions: int) -> Any:
-        """dask_cudf's partitions of a cuDF frame (unverified on a GPU: none was lent yet)."""
-        import dask_cudf
-
-        return dask_cudf.from_cudf(frame, npartitions=npartitions, sort=False)
-
     def column_view(self, series: Any) -> Any:
         return series.values  # a CuPy view of the column's device buffer
 

@@ -17,11 +17,9 @@ import torch
 
 from pipelines.atomic import atomic_path
 from pipelines.backend import Backend
-from pipelines.cluster import partition_count
 from pipelines.datasets.base import sample_rows
 from pipelines.features.workflow import Workflow
 from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
-from pipelines.target import TARGET
 
 PARAMS = {
     "n_estimators": 1000,
@@ -34,7 +32,6 @@ PARAMS = {
     "tree_method": "hist",
     "random_state": 0,
 }
-COLLECTIVE_TIMEOUT = 600  # seconds a worker waits for the others at one of XGBoost's collective operations
 EVAL_METRIC = {"classification": "auc", "regression": "rmse"}
 
 
@@ -58,28 +55,14 @@ class XGBoost(ModelAdapter):
         self.model.fit(train.frame, y_train, eval_set=[(valid.frame, y_valid)], verbose=False)
 
     def _fit_on_cluster(self, options: FitOptions, params: dict[str, Any], train: tuple, valid: tuple) -> Any:
-        """XGBoost's Dask interface on the run's cluster: the rows go to the workers in partitions of about
-        `options.partition_size` (at least one per worker), each worker builds its share of the histograms, and
-        the trees are the same on every worker. Returns the booster as an ordinary (local) estimator, so that
-        predicting, importance and saving are the same as for a model fitted in this process."""
-        from xgboost import dask as dxgb
-        from xgboost.collective import Config
+        """The booster trained through XGBoost's Dask interface (pipelines.models.xgboost_dask), as an ordinary
+        estimator on this backend's device."""
+        from pipelines.models.xgboost_dask import fit_on_cluster
 
-        client = options.cluster
-        workers = self.workers = len(client.nthreads())
-
-        def partitions(frame: Any, target: Any) -> tuple[Any, Any]:
-            count = partition_count(int(frame.memory_usage(deep=True).sum()), options.partition_size, workers)
-            both = self.backend.partitioned(frame.assign(**{TARGET: target}), count)  # the same row blocks
-            return both.drop(columns=[TARGET]), both[TARGET]
-
-        estimator = dxgb.DaskXGBClassifier if self.task == "classification" else dxgb.DaskXGBRegressor
-        # A worker lost mid-training fails the fit within COLLECTIVE_TIMEOUT s instead of leaving the others waiting.
-        model = estimator(**params, coll_cfg=Config(timeout=COLLECTIVE_TIMEOUT, tracker_timeout=COLLECTIVE_TIMEOUT))
-        model.client = client
-        model.fit(*partitions(*train), eval_set=[partitions(*valid)], verbose=False)
+        self.workers = len(options.cluster.nthreads())
+        booster = fit_on_cluster(options.cluster, self.task, params, train, valid, options.partition_size)
         local = _new(self.task)
-        local.load_model(bytearray(model.get_booster().save_raw("json")))
+        local.load_model(bytearray(booster.save_raw("json")))
         local.set_params(device=self.backend.xgboost_device)
         return local
 
