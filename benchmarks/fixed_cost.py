@@ -40,7 +40,12 @@ from pipelines.rundir import git_commit
 
 RUN = ["run", "--data", "t.csv", "--target", "y", "--model", "xgboost", "--epochs", "1", "--no-progress"]
 RUN += ["--no-cache", "--output", "runs"]
-USAGE = {"--help": ["--help"], "run --bogus": ["run", "--bogus"], "run --epochs abc": ["run", "--epochs", "abc"]}
+USAGE = {
+    "--help": ["--help"],
+    "run --bogus": ["run", "--bogus"],
+    "run --epochs abc": ["run", "--epochs", "abc"],
+    "run --epochs 0": ["run", "--epochs", "0"],  # a setting checked by RunConfig, not by the parser
+}
 # (row, indent) in the order of the table; each row's value per run comes from phases().
 ROWS = [
     ("process start to first stage", 0),

@@ -80,11 +80,12 @@ def run(
 ) -> None:
     """Train baselines and the MLP, evaluate them, write runs/<time>-<id>/."""
     fixed_cost.mark("run")
-    server = early_server()  # first: the Prefect server starts while this process imports and checks its input
-    from pipelines.stages import check_run
-
     # The options carry the names of RunConfig's fields (--model: one baseline, `models` in the config).
     config = _run_config(resume, {**locals(), "task": task.value, "backend": backend.value, "models": model})
+    config.check()  # settings wrong whatever the data: answered before anything heavy is imported or started
+    server = early_server()  # then the Prefect server starts while this process imports and checks its input
+    from pipelines.stages import check_run
+
     check_run(config)  # bad input fails here, before Prefect is imported and before anything is written
     from flows.cli_run import train_on
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import ConfigError
-from pipelines.target import TASKS
 
+TASKS = ("classification", "regression")
 # Names that older run directories used in config.json, and what they are called now.
 RENAMED = {"baselines": "models"}
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.backend import Backend
+from pipelines.config import TASKS
 from pipelines.errors import ConfigError, DataError, SchemaError
 from pipelines.validate import column_kind
 
-TASKS = ("classification", "regression")
 TARGET = "__target__"
 
 

@@ -80,7 +80,7 @@ def test_fixed_cost_bench_times_both_ways_of_finding_a_server(tmp_path):
         assert sum(medians[p] for p in last) == pytest.approx(medians["last stage to exit"], abs=0.01)
         assert medians["stages (the work itself)"] > 0 and medians["end to end"] > medians["stages (the work itself)"]
     assert report["runs"]["running"][0]["marks"].get("prefect-server-starting") is None  # it used the running one
-    assert set(report["usage_seconds"]) == {"--help", "run --bogus", "run --epochs abc"}
+    assert set(report["usage_seconds"]) == {"--help", "run --bogus", "run --epochs abc", "run --epochs 0"}
 
 
 def test_bench_fixed_cost_refuses_an_output_that_is_a_file(tmp_path):

@@ -255,3 +255,19 @@ def test_a_temporary_server_that_cannot_start_is_a_clear_error(tmp_path):
     assert "unable to open database file" in result.stderr
     assert "PREFECT_HOME is writable" in result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [(["--epochs", "0"], "--epochs must be at least 1"), (["--cluster", "lokal"], "expects none, local")],
+)
+def test_a_bad_setting_is_refused_before_a_server_starts_or_torch_is_imported(tmp_path, option, message):
+    """Settings wrong whatever the data are answered by RunConfig.check, before the Prefect server and the heavy
+    imports: the run's marks show no server spawned, and its Python never loaded torch."""
+    marks = tmp_path / "marks.jsonl"
+    env = _env(tmp_path / "home", DEVICEPIPE_FIXED_COST_LOG=str(marks), PYTHONVERBOSE="1")
+    result = _devicepipe("run", *option, env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
+    names = [json.loads(line)["mark"] for line in marks.read_text().splitlines()]
+    assert "run" in names and "server-spawned" not in names, names
+    assert "import 'torch'" not in result.stderr and "import 'pandas'" not in result.stderr
