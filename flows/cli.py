@@ -6,7 +6,7 @@
     devicepipe server start                keep a Prefect server running for the runs that follow
 
 Exit codes: 0 success, 2 bad input (one paragraph on stderr, no traceback), 3 a drift alert with
-`predict --fail-on-drift`, 1 internal error.
+`predict --fail-on-drift`, 1 internal error (or a Dask worker lost under the run: a message, no traceback).
 """
 
 from __future__ import annotations
