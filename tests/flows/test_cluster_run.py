@@ -63,6 +63,17 @@ def test_xgboost_on_a_running_scheduler(tmp_path, scheduler):
     assert f"Dask cluster: {scheduler}: 2 workers" in spread["log"]
 
 
+@pytest.mark.gpu
+@pytest.mark.rapids
+def test_xgboost_on_a_local_cuda_cluster_scores_like_one_gpu(tmp_path, gpu):
+    """One dask-cuda worker per GPU (an RMM pool, cuDF spilling): the cuDF rows scattered to it, XGBoost on cuda."""
+    table = _table(tmp_path / "t.parquet", 6000)
+    alone = _run(tmp_path, table, "none", "--backend", "gpu")
+    spread = _run(tmp_path, table, "local-cuda", "--backend", "gpu")
+    assert spread["training"]["dask_workers"] >= 1
+    assert spread["auc"] == pytest.approx(alone["auc"], abs=0.02)
+
+
 def _run(tmp_path: Path, table: Path, cluster: str, *options: str) -> dict:
     output = tmp_path / f"runs-{len(list(tmp_path.glob('runs-*')))}"
     args = ["--data", str(table), "--target", "y", "--model", "xgboost", "--epochs", "1", "--no-progress"]
