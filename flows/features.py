@@ -1,6 +1,7 @@
 """The `features` flow: load, split and fit the feature workflow, and store the features in the cache.
 
-A later `train` run on the same inputs, settings and code takes them from there. Returns the cache entry.
+A later `train` run on the same inputs, settings and code takes them from there. Returns the cache entry. With
+`cluster` set, the flow opens the Dask cluster around the stages, as the train flow does.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from flows.tasks import select_backend, stage_task
+from pipelines.cluster import cluster_of, describe
 from pipelines.config import RunConfig
 from pipelines.residency import Ledger
 from pipelines.stages import check_run, run_feature_stages
@@ -18,8 +20,12 @@ def build_features(config: RunConfig = RunConfig()) -> str:  # noqa: B008 (Prefe
     """Compute (or find) the features for these inputs and settings; returns the cache entry's folder."""
     recipe = check_run(config)
     backend = select_backend(config)
-    values = {"recipe": recipe, "backend": backend}
-    features = run_feature_stages(values, Ledger(enabled=backend.is_gpu), {}, stage_task, store=True)
+    logger = get_run_logger()
+    with cluster_of(config, backend.name) as cluster:
+        if cluster is not None:
+            logger.info("Dask cluster: %s", describe(cluster))
+        values = {"recipe": recipe, "backend": backend, "cluster": cluster}
+        features = run_feature_stages(values, Ledger(enabled=backend.is_gpu), {}, stage_task, store=True)
     found = "already in" if features.cache["hit"] else "written to"
-    get_run_logger().info("features %s the cache: %s", found, features.cache["path"])
+    logger.info("features %s the cache: %s", found, features.cache["path"])
     return features.cache["path"]

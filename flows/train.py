@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import fixed_cost
 from flows.tasks import select_backend, stage_task
-from pipelines.cluster import check_backend, check_cluster, describe, open_cluster
+from pipelines.cluster import cluster_of, describe
 from pipelines.config import RunConfig
 from pipelines.datasets import recipe_for
 from pipelines.output import writing
@@ -73,9 +73,7 @@ def train(config: RunConfig = RunConfig(), progress: bool = True, resume: str | 
 def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) -> str:
     backend = select_backend(config)
     logger.info("backend: %s (%s); dataset %s; run %s", backend.name, backend.device_name, config.dataset, run.name)
-    spec = check_cluster(config)
-    check_backend(spec, backend.name)  # --backend auto is only known now
-    with open_cluster(spec) as cluster:
+    with cluster_of(config, backend.name) as cluster:
         if cluster is not None:
             logger.info("Dask cluster: %s", describe(cluster))
         return _run_stages(run, config, progress, logger, backend, cluster)

@@ -182,6 +182,16 @@ def open_cluster(spec: ClusterSpec, timeout: float = CONNECT_TIMEOUT) -> Iterato
             cluster.close(timeout=timeout)
 
 
+@contextlib.contextmanager
+def cluster_of(config: Any, backend: str) -> Iterator[Any]:
+    """The Dask client of a run (None without --cluster): its settings checked against the chosen backend
+    ("cpu" | "gpu"), the cluster opened, and closed on the way out."""
+    spec = check_cluster(config)
+    check_backend(spec, backend)  # with --backend auto, the backend is only known once selected
+    with open_cluster(spec) as client:
+        yield client
+
+
 def describe(client: Any) -> str:
     """One line on a client's cluster: the scheduler's address and its workers' threads and memory."""
     info = client.scheduler_info(n_workers=-1)
