@@ -47,3 +47,26 @@ def like(table: Any, frame: Any) -> Any:
     if module_of(frame) is pd:
         return table.to_pandas()
     return module_of(frame).from_pandas(table)
+
+
+def column_values(series: Any) -> Any:
+    """A column's values as an array of its device: NumPy for pandas, CuPy for cuDF (unverified on a GPU)."""
+    return series.to_numpy() if module_of(series) is pd else series.values
+
+
+def to_host(array: Any) -> Any:
+    """A small array (counts, a handful of values) as NumPy: CuPy's copied with `.get()` (unverified on a GPU)."""
+    return array.get() if hasattr(array, "get") else array
+
+
+def row_hashes(frame: Any, columns: list[str], seed: int) -> Any:
+    """A 64-bit hash per row of `frame[columns]` and `frame`'s index, keyed by `seed`, on `frame`'s index:
+    pandas' `hash_pandas_object`; cuDF's `hash_values` over the same columns and the index (unverified on a GPU,
+    and not the same numbers as pandas', so folds drawn from it differ between the backends)."""
+    if module_of(frame) is pd:
+        key = f"{seed:016d}"[-16:]  # the hash key is 16 characters
+        return pd.util.hash_pandas_object(frame[columns], index=True, hash_key=key)
+    keyed = frame[columns].reset_index()
+    hashed = keyed.hash_values(seed=seed)
+    hashed.index = frame.index
+    return hashed
