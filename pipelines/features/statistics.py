@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.backend import module_of
+from pipelines.features.tables import lookup
 
 Moments = tuple[int, float, float]  # count, mean, sum of squared deviations from the mean (M2)
 EMPTY: Moments = (0, 0.0, 0.0)
@@ -64,9 +65,12 @@ def group_table(frame: Any, keys: list[str], column: str) -> Any:
     groups = frame.groupby(keys, sort=True)[column]
     table = groups.agg(["count", "sum", "mean", "min", "max"])
     table.columns = [n, total, mean, low, high]
-    # Welford's variance per group (pandas and cuDF), times the count: M2, 0 for a group without values.
-    table[m2] = (groups.var(ddof=0) * table[n]).fillna(0.0)
     table = table.reset_index()
+    # M2 in two passes (squared deviations from the group's own mean, summed): as exact as the mean itself,
+    # where a variance times the count loses digits on columns whose spread is small beside their magnitude.
+    means = lookup(frame, keys, table[[*keys, mean]])[mean]
+    squares = frame[keys].assign(**{m2: (frame[column] - means) ** 2})
+    table[m2] = squares.groupby(keys, sort=True)[m2].sum().reset_index(drop=True).fillna(0.0)
     return table[[*keys, *GROUP_COLUMNS]]
 
 
