@@ -249,6 +249,4 @@ def test_a_table_typed_by_its_columns_end_to_end_on_partitions(client, tmp_path)
     workflow, _ = from_column_types(Part("train", frame), exclude=[TARGET])
     fitted, features = fit_features(workflow, _partitioned(frame, [0, 1000, 1000, 1700, rows]), client=client)
     _assert_same_workflow(single, fitted, tmp_path)
-    pd.testing.assert_frame_equal(
-        features.compute(), single.transform(Part("train", frame)), check_exact=True
-    )
+    pd.testing.assert_frame_equal(features.compute(), single.transform(Part("train", frame)), check_exact=True)
