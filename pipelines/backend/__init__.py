@@ -12,7 +12,7 @@ or asks the `Backend` for the piece that differs. The CPU/GPU boundary is the fi
 - memory.py: `configure_gpu_memory`: the RMM pool and cuDF spilling, once per process;
 - probe.py: `select` (once per process), `gpu_unusable_reason` (the device probe), `library_versions`;
 - frames.py: the hooks the feature ops use on bare frames (`module_of`, `hasher_of`, `hash_buckets`, `like`,
-  `sample_values`, `row_hashes`, and `column_values` / `to_host` for the exact order statistics).
+  `sample_values`, `index_values`, and `column_values` / `to_host` for the exact order statistics).
 """
 
 from pipelines.backend.base import Backend
@@ -21,9 +21,9 @@ from pipelines.backend.frames import (
     column_values,
     hash_buckets,
     hasher_of,
+    index_values,
     like,
     module_of,
-    row_hashes,
     sample_values,
     to_host,
 )
@@ -43,10 +43,10 @@ __all__ = [
     "gpu_unusable_reason",
     "hash_buckets",
     "hasher_of",
+    "index_values",
     "library_versions",
     "like",
     "module_of",
-    "row_hashes",
     "sample_values",
     "select",
     "to_host",

@@ -59,14 +59,14 @@ def to_host(array: Any) -> Any:
     return array.get() if hasattr(array, "get") else array
 
 
-def row_hashes(frame: Any, columns: list[str], seed: int) -> Any:
-    """A 64-bit hash per row of `frame[columns]` and `frame`'s index, keyed by `seed`, on `frame`'s index:
-    pandas' `hash_pandas_object`; cuDF's `hash_values` over the same columns and the index (unverified on a GPU,
-    and not the same numbers as pandas', so folds drawn from it differ between the backends)."""
-    if module_of(frame) is pd:
-        key = f"{seed:016d}"[-16:]  # the hash key is 16 characters
-        return pd.util.hash_pandas_object(frame[columns], index=True, hash_key=key)
-    keyed = frame[columns].reset_index()
-    hashed = keyed.hash_values(seed=seed)
-    hashed.index = frame.index
-    return hashed
+def index_values(frame: Any) -> Any:
+    """`frame`'s index as an int64 array of its device (NumPy, or CuPy for cuDF: unverified on a GPU): integers as
+    they are, datetimes as their int64 nanoseconds, any other index (text) by pandas' `hash_pandas_object`."""
+    index = frame.index
+    if module_of(frame) is not pd:
+        return index.astype("int64").values
+    if pd.api.types.is_integer_dtype(index.dtype) or pd.api.types.is_bool_dtype(index.dtype):
+        return index.to_numpy().astype("int64")
+    if pd.api.types.is_datetime64_any_dtype(index.dtype):
+        return index.as_unit("ns").asi8
+    return pd.util.hash_pandas_object(index, index=False).to_numpy().view("int64")

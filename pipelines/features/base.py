@@ -57,8 +57,8 @@ class Op:
         """The statistics of two partitions together."""
         return None
 
-    def ranks(self, stats: Any) -> dict[str, list[int]]:
-        """{column: 0-based ranks of its sorted non-null values} that `finish` needs exactly."""
+    def ranks(self, stats: Any) -> dict[str, tuple[int, list[int]]]:
+        """{column: (its non-null values, the 0-based ranks of them sorted that `finish` needs exactly)}."""
         return {}
 
     def finish(self, stats: Any, order: dict[str, dict[int, float]]) -> Op:

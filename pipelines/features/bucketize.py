@@ -37,8 +37,8 @@ class Bucketize(Op):
     def merge(self, a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
         return {c: a[c] + b[c] for c in a}
 
-    def ranks(self, stats: dict[str, int]) -> dict[str, list[int]]:
-        return {c: [r for q in self._levels() for r in statistics.quantile_ranks(n, q)] for c, n in stats.items()}
+    def ranks(self, stats: dict[str, int]) -> dict[str, tuple[int, list[int]]]:
+        return {c: (n, [r for q in self._levels() for r in statistics.quantile_ranks(n, q)]) for c, n in stats.items()}
 
     def finish(self, stats: dict[str, int], order: dict[str, dict[int, float]]) -> Bucketize:
         given = self.boundaries or {}

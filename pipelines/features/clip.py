@@ -45,8 +45,10 @@ class Clip(Op):
     def merge(self, a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
         return {c: a[c] + b[c] for c in self.columns}
 
-    def ranks(self, stats: dict[str, int]) -> dict[str, list[int]]:
-        return {c: [r for q in self._quantiles() for r in statistics.quantile_ranks(stats[c], q)] for c in stats}
+    def ranks(self, stats: dict[str, int]) -> dict[str, tuple[int, list[int]]]:
+        return {
+            c: (n, [r for q in self._quantiles() for r in statistics.quantile_ranks(n, q)]) for c, n in stats.items()
+        }
 
     def _quantiles(self) -> list[float]:
         wanted = [(self.lower, self.lower_quantile), (self.upper, self.upper_quantile)]

@@ -5,8 +5,8 @@ The training split is a dask DataFrame of pandas partitions (dask_cudf's cuDF pa
 business and unverified here). Each op is fitted with one tree reduce of its statistics over the partitions, plus
 a few counting passes for exact medians and quantiles; its transform is mapped over the partitions. The fitted
 state is the same as a single frame's, saved as the same JSON + Parquet (`Workflow.save`), and does not depend
-on the partitioning. Target-encoding folds hash each row's key columns and index: give the training split the
-index the split stage gave it (`dask.dataframe.from_pandas` keeps it).
+on the partitioning. Target-encoding folds hash each row's index: give the training split the index the split
+stage gave it (`dask.dataframe.from_pandas` keeps it; files read partitioned need a global row number first).
 """
 
 from __future__ import annotations

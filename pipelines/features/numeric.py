@@ -27,9 +27,9 @@ class FillMissing(Op):
     def merge(self, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         return {"rows": a["rows"] + b["rows"], **{k: add_counts(a[k], b[k]) for k in ("present", "infinite")}}
 
-    def ranks(self, stats: dict[str, Any]) -> dict[str, list[int]]:
+    def ranks(self, stats: dict[str, Any]) -> dict[str, tuple[int, list[int]]]:
         self.refuse_infinite(stats["infinite"])
-        return {c: statistics.median_ranks(n) for c, n in stats["present"].items()}
+        return {c: (n, statistics.median_ranks(n)) for c, n in stats["present"].items()}
 
     def finish(self, stats: dict[str, Any], order: dict[str, dict[int, float]]) -> FillMissing:
         self.fill_ = {}

@@ -1,7 +1,8 @@
 """Exact order statistics over partitions: the k-th smallest non-null value of a column, found without sorting
 or gathering the column. Each value maps to an order-preserving 64-bit key; each round counts, per partition,
 the keys that fall in 65,536 equal ranges of the window that holds a wanted rank, the counts are added, and the
-window narrows to the one range that holds it. A window with few values left is gathered whole and read off.
+window narrows to the one range that holds it. A window with few values left (a column of at most GATHER values
+from the start) is gathered whole, sorted and read off.
 Exact whatever the partitioning (counts add up exactly), in a few passes over the data; pandas (NumPy) and,
 through the backend's array helpers, cuDF (CuPy: unverified).
 """
@@ -15,18 +16,19 @@ import numpy as np
 from pipelines.backend import column_values, to_host
 
 BINS = 1 << 16  # ranges per window and round
-GATHER = 1 << 14  # a window with at most this many values is gathered
+GATHER = 1 << 18  # a window with at most this many values is gathered (2 MiB of keys)
 SIGN = np.uint64(1 << 63)
 TOP = (1 << 64) - 1
 
 
-def order_statistics(frames: Any, wanted: dict[str, list[int]]) -> dict[str, dict[int, float]]:
-    """{column: {rank: value}}: the values at the 0-based `wanted` ranks of each column's sorted non-null values."""
+def order_statistics(frames: Any, wanted: dict[str, tuple[int, list[int]]]) -> dict[str, dict[int, float]]:
+    """{column: {rank: value}}: the values at the 0-based ranks of each column's sorted non-null values, `wanted`
+    giving per column the number of its non-null values and the ranks."""
     found: dict[str, dict[int, float]] = {column: {} for column in wanted}
-    # A window: (column, lowest key, highest key, values below it, values in it or None) -> ranks inside it.
-    windows = {(column, 0, TOP, 0, None): sorted(set(ranks)) for column, ranks in wanted.items() if ranks}
+    # A window: (column, lowest key, highest key, values below it, values in it) -> ranks inside it.
+    windows = {(column, 0, TOP, 0, size): sorted(set(ranks)) for column, (size, ranks) in wanted.items() if ranks}
     while windows:
-        requests = [(c, lo, hi, 0 if size is not None and size <= GATHER else BINS) for c, lo, hi, _, size in windows]
+        requests = [(c, lo, hi, 0 if size <= GATHER else BINS) for c, lo, hi, _, size in windows]
         results = frames.reduce(_count_or_gather, _merge, requests)
         narrowed = {}
         for (window, ranks), (_, _, _, bins), result in zip(windows.items(), requests, results, strict=True):

@@ -1,10 +1,10 @@
 """TargetEncode: a category's mean target, smoothed toward the global mean, as a float32 feature.
 
-The training split's own rows get out-of-fold values: each row's fold is a hash of its row key, the values of
-`columns` and the frame's index (pipelines.features.folds), and each fold is encoded with statistics from the
-others, so no row sees its own label; the folds do not depend on how the data is partitioned. Other splits and
-new rows use the statistics of the whole training split. Fitted from counts and sums of the target per value,
-added over partitions. pandas and cuDF (groupby().agg, merge); the two backends hash rows differently.
+The training split's own rows get out-of-fold values: each row's fold is a hash of its row key, the frame's
+index, with `seed` (pipelines.features.folds), and each fold is encoded with statistics from the others, so no
+row sees its own label; the folds depend neither on how the data is partitioned nor on the backend. Other splits
+and new rows use the statistics of the whole training split. Fitted from counts and sums of the target per
+value, added over partitions. pandas and cuDF (groupby().agg, merge).
 """
 
 from __future__ import annotations
