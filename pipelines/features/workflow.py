@@ -8,7 +8,7 @@ tables in Parquet files beside it; never pickle.
 
 The training split may be a dask DataFrame of pandas partitions: each op is then fitted with one tree reduce of
 its statistics over the partitions (pipelines.features.partitions), its transform mapped over them, and the
-fitted state is the same as the single frame's (pipelines.features.distributed.fit_features).
+fitted state is the same as the single frame's (pipelines.features.cluster_fit.fit_features).
 """
 
 from __future__ import annotations
