@@ -12,12 +12,21 @@ or asks the `Backend` for the piece that differs. The CPU/GPU boundary is the fi
 - memory.py: `configure_gpu_memory`: the RMM pool and cuDF spilling, once per process;
 - probe.py: `select` (once per process), `gpu_unusable_reason` (the device probe), `library_versions`;
 - frames.py: the hooks the feature ops use on bare frames (`module_of`, `hasher_of`, `hash_buckets`, `like`,
-  `sample_values`).
+  `sample_values`, `index_values`, and `column_values` / `to_host` for the exact order statistics).
 """
 
 from pipelines.backend.base import Backend
 from pipelines.backend.cpu import CpuBackend, cpu_backend
-from pipelines.backend.frames import hash_buckets, hasher_of, like, module_of, sample_values
+from pipelines.backend.frames import (
+    column_values,
+    hash_buckets,
+    hasher_of,
+    index_values,
+    like,
+    module_of,
+    sample_values,
+    to_host,
+)
 from pipelines.backend.gpu import GpuBackend
 from pipelines.backend.memory import configure_gpu_memory
 from pipelines.backend.probe import CHOICES, ENV_VAR, gpu_unusable_reason, library_versions, select
@@ -28,14 +37,17 @@ __all__ = [
     "Backend",
     "CpuBackend",
     "GpuBackend",
+    "column_values",
     "configure_gpu_memory",
     "cpu_backend",
     "gpu_unusable_reason",
     "hash_buckets",
     "hasher_of",
+    "index_values",
     "library_versions",
     "like",
     "module_of",
     "sample_values",
     "select",
+    "to_host",
 ]

@@ -47,3 +47,26 @@ def like(table: Any, frame: Any) -> Any:
     if module_of(frame) is pd:
         return table.to_pandas()
     return module_of(frame).from_pandas(table)
+
+
+def column_values(series: Any) -> Any:
+    """A column's values as an array of its device: NumPy for pandas, CuPy for cuDF (unverified on a GPU)."""
+    return series.to_numpy() if module_of(series) is pd else series.values
+
+
+def to_host(array: Any) -> Any:
+    """A small array (counts, a handful of values) as NumPy: CuPy's copied with `.get()` (unverified on a GPU)."""
+    return array.get() if hasattr(array, "get") else array
+
+
+def index_values(frame: Any) -> Any:
+    """`frame`'s index as an int64 array of its device (NumPy, or CuPy for cuDF: unverified on a GPU): integers as
+    they are, datetimes as their int64 nanoseconds, any other index (text) by pandas' `hash_pandas_object`."""
+    index = frame.index
+    if module_of(frame) is not pd:
+        return index.astype("int64").values
+    if pd.api.types.is_integer_dtype(index.dtype) or pd.api.types.is_bool_dtype(index.dtype):
+        return index.to_numpy().astype("int64")
+    if pd.api.types.is_datetime64_any_dtype(index.dtype):
+        return index.as_unit("ns").asi8
+    return pd.util.hash_pandas_object(index, index=False).to_numpy().view("int64")

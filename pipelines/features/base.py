@@ -1,6 +1,11 @@
 """The op contract: parameters in `__init__`, `fit` returns self, learned state ends in `_`,
 `transform` refuses to run unfitted. Ops take and return pandas or cuDF frames alike.
 
+Fitting is statistics per partition, merged, then finished: `partial(frame)` gives one partition's statistics,
+`merge(a, b)` those of two partitions together (associative, so a dask tree reduce may pair them in any order),
+`ranks(stats)` the exact order statistics `finish` needs (medians, quantiles), and `finish(stats, order)` sets the
+fitted state. `fit` runs them over one frame, or over every partition of a dask DataFrame: one code path.
+
 Parameters and state are JSON values, or tables (pandas or cuDF frames) that the workflow saves as Parquet.
 """
 
@@ -13,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from pipelines.errors import ConfigError, DataError, SchemaError
+from pipelines.features.order import order_statistics
+from pipelines.features.partitions import Frames, apply, takes_partitions
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -32,6 +39,30 @@ class Op:
         Op.registry[cls.__name__] = cls
 
     def fit(self, frame: Any) -> Op:
+        """Fit on a frame, or on a dask DataFrame's partitions: partial per partition, merged, finished."""
+        frames = Frames(frame)
+        self.validate(frames.sample)
+        stats = frames.reduce(self.partial, self.merge) if type(self).partial is not Op.partial else None
+        return self.finish(stats, order_statistics(frames, self.ranks(stats)))
+
+    def validate(self, sample: Any) -> None:
+        """Parameter and column checks before any data is read (`sample` may be an empty frame)."""
+        self.check_columns(sample, self.columns)
+
+    def partial(self, frame: Any) -> Any:
+        """The statistics of one partition (None: the op learns nothing from the data)."""
+        return None
+
+    def merge(self, a: Any, b: Any) -> Any:
+        """The statistics of two partitions together."""
+        return None
+
+    def ranks(self, stats: Any) -> dict[str, tuple[int, list[int]]]:
+        """{column: (its non-null values, the 0-based ranks of them sorted that `finish` needs exactly)}."""
+        return {}
+
+    def finish(self, stats: Any, order: dict[str, dict[int, float]]) -> Op:
+        """Set the fitted state from the merged statistics and the order statistics asked for; return self."""
         raise NotImplementedError
 
     def transform(self, frame: Any) -> Any:
@@ -41,10 +72,11 @@ class Op:
         """Fit on the training split and return its features, as `transform_train` gives them."""
         return self.fit(frame).transform_train(frame)
 
+    @takes_partitions
     def transform_train(self, frame: Any) -> Any:
         """The training split's own features. The same as `transform`, except for ops whose statistics use
         the target: those give each training row values computed without its own label (out-of-fold)."""
-        return self.transform(frame)
+        return apply(self, frame, train=False)
 
     def added_columns(self) -> list[str]:
         """The columns `transform` adds to the frame; its other outputs rewrite its own input `columns` in place.
@@ -90,11 +122,11 @@ class Op:
 
     def check_finite(self, frame: Any, columns: list[str]) -> None:
         """DataError naming the columns that hold inf or -inf (with their counts), and what to do about them."""
-        infinite = {}
-        for column in columns:
-            series = frame[column]
-            if pd.api.types.is_float_dtype(series.dtype) and (count := int((series.abs() == np.inf).sum())):
-                infinite[column] = count
+        self.refuse_infinite(infinite_counts(frame, columns))
+
+    def refuse_infinite(self, infinite: dict[str, int]) -> None:
+        """The DataError of `check_finite` for counts of infinite values per column (merged over partitions)."""
+        infinite = {column: count for column, count in infinite.items() if count}
         if infinite:
             named = " ".join(f"--drop {c}" for c in infinite)
             raise DataError(
@@ -107,6 +139,20 @@ class Op:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={_short_repr(v)}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+
+def infinite_counts(frame: Any, columns: list[str]) -> dict[str, int]:
+    """Rows holding inf or -inf per float column (0 for the others)."""
+    counts = {}
+    for column in columns:
+        series = frame[column]
+        is_float = pd.api.types.is_float_dtype(series.dtype)
+        counts[column] = int((series.abs() == np.inf).sum()) if is_float else 0
+    return counts
+
+
+def add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {key: a[key] + b[key] for key in a}
 
 
 def is_table(value: Any) -> bool:

@@ -1,10 +1,14 @@
-"""Bucketize: numeric columns cut into bins whose int32 codes feed embeddings; pandas and cuDF."""
+"""Bucketize: numeric columns cut into bins whose int32 codes feed embeddings; pandas and cuDF.
+
+Quantile edges are exact over partitions (order statistics, interpolated as pandas' `quantile` does).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pipelines.errors import ConfigError
+from pipelines.features import statistics
 from pipelines.features.base import CATEGORICAL, Op
 
 NULL_CODE = 0
@@ -22,21 +26,39 @@ class Bucketize(Op):
         self.bins = bins
         self.boundaries = boundaries
 
-    def fit(self, frame: Any) -> Bucketize:
+    def validate(self, sample: Any) -> None:
         if self.bins < 2 and not self.boundaries:
             raise ConfigError(f"Bucketize: bins must be at least 2, found {self.bins}.")
-        self.check_columns(frame, self.columns)
+        self.check_columns(sample, self.columns)
+
+    def partial(self, frame: Any) -> dict[str, int]:
+        return {c: int(frame[c].astype("float64").notna().sum()) for c in self._learned()}
+
+    def merge(self, a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+        return {c: a[c] + b[c] for c in a}
+
+    def ranks(self, stats: dict[str, int]) -> dict[str, tuple[int, list[int]]]:
+        return {c: (n, [r for q in self._levels() for r in statistics.quantile_ranks(n, q)]) for c, n in stats.items()}
+
+    def finish(self, stats: dict[str, int], order: dict[str, dict[int, float]]) -> Bucketize:
         given = self.boundaries or {}
         self.edges_ = {}
         for column in self.columns:
             if column in given:
                 edges = [float(e) for e in given[column]]
             else:
-                series = frame[column].astype("float64")
-                edges = [float(series.quantile(i / self.bins)) for i in range(1, self.bins)]
+                quantiles = [statistics.quantile(stats[column], q, order[column]) for q in self._levels()]
+                edges = [e for e in quantiles if e is not None]
             self.edges_[column] = sorted({e for e in edges if e == e})  # NaN: an all-null column
         self.outputs_ = {f"{c}_bucket": CATEGORICAL for c in self.columns}
         return self
+
+    def _learned(self) -> list[str]:
+        """The columns whose edges are training quantiles (no boundaries given)."""
+        return [c for c in self.columns if c not in (self.boundaries or {})]
+
+    def _levels(self) -> list[float]:
+        return [i / self.bins for i in range(1, self.bins)]
 
     @property
     def cardinalities(self) -> dict[str, int]:

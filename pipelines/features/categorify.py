@@ -3,6 +3,10 @@
 With `hash_buckets`, values beyond the kept categories (rare, past `max_categories`, or unseen) get one of
 `hash_buckets` codes after K from a hash of the value instead of 0. pandas and cuDF hash differently, so hashed
 codes are backend-specific: a workflow whose Categorify hashes refuses to transform on the other backend.
+
+Fitted from counts per value, added over partitions before any value is kept or numbered; the kept values are the
+`max_categories` most frequent (ties broken by value) and are numbered in sorted order, so codes never depend on
+how the data is partitioned.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from typing import Any
 
 from pipelines.backend import hash_buckets, hasher_of, module_of
 from pipelines.errors import ConfigError
+from pipelines.features import statistics
 from pipelines.features.base import CATEGORICAL, Op
 from pipelines.validate import column_kind
 
@@ -26,18 +31,29 @@ class Categorify(Op):
         self.max_categories = max_categories
         self.hash_buckets = hash_buckets
 
-    def fit(self, frame: Any) -> Categorify:
+    def validate(self, sample: Any) -> None:
         if self.hash_buckets < 0:
             raise ConfigError(f"Categorify: hash_buckets must be 0 (no hashing) or more, found {self.hash_buckets}.")
-        self.check_columns(frame, self.columns)
+        self.check_columns(sample, self.columns)
+
+    def partial(self, frame: Any) -> dict[str, Any]:
+        counts = {c: statistics.value_counts(frame[c]) for c in self.columns}
+        return {"counts": counts, "hasher": hasher_of(frame) if self.hash_buckets else None}
+
+    def merge(self, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+        counts = {c: statistics.merge_counts(a["counts"][c], b["counts"][c]) for c in self.columns}
+        return {"counts": counts, "hasher": a["hasher"]}
+
+    def finish(self, stats: dict[str, Any], order: dict[str, dict[int, float]]) -> Categorify:
         self.categories_ = {}
         for column in self.columns:
-            counts = frame[column].value_counts(dropna=True)
-            counts = counts[counts >= self.min_count]
-            top = counts.sort_values(ascending=False).head(self.max_categories).index
+            counts = stats["counts"][column]
+            counts = counts[counts >= self.min_count].sort_index()
+            # The most frequent first, ties in value order (a stable sort of the sorted values).
+            top = counts.sort_values(ascending=False, kind="stable").head(self.max_categories).index
             values = top.to_pandas() if hasattr(top, "to_pandas") else top
             self.categories_[column] = sorted(v.item() if hasattr(v, "item") else v for v in values)
-        self.hasher_ = hasher_of(frame) if self.hash_buckets else None
+        self.hasher_ = stats["hasher"]
         self.outputs_ = {c: CATEGORICAL for c in self.columns}
         return self
 

@@ -15,8 +15,7 @@ class ConcatColumns(Op):
         self.name = name
         self.sep = sep
 
-    def fit(self, frame: Any) -> ConcatColumns:
-        self.check_columns(frame, self.columns)
+    def finish(self, stats: Any, order: dict[str, dict[int, float]]) -> ConcatColumns:
         self.outputs_ = {}
         return self
 

@@ -32,14 +32,16 @@ class DatetimeParts(Op):
         self.parts = tuple(parts)
         self.cyclical = tuple(cyclical)
 
-    def fit(self, frame: Any) -> DatetimeParts:
+    def validate(self, sample: Any) -> None:
         unknown = [p for p in self.parts if p not in PARTS]
         if unknown:
             raise ConfigError(f"DatetimeParts: unknown part(s) {unknown}; expected any of {PARTS}.")
         not_cyclic = [p for p in self.cyclical if p not in PERIODS]
         if not_cyclic:
             raise ConfigError(f"DatetimeParts: part(s) {not_cyclic} have no cycle; cyclical takes {tuple(PERIODS)}.")
-        self.check_columns(frame, [self.column])
+        self.check_columns(sample, [self.column])
+
+    def finish(self, stats: Any, order: dict[str, dict[int, float]]) -> DatetimeParts:
         self.outputs_ = {f"{self.column}_{p}": NUMERIC for p in self.parts}
         self.outputs_.update({f"{self.column}_{p}_{f}": NUMERIC for p in self.cyclical for f in ("sin", "cos")})
         return self

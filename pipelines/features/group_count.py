@@ -5,14 +5,19 @@ origin in the same hour (or day) is published before it departs, and no column o
 (departure times, delays, cancellations) enters it. The count is taken over the rows given, so give the whole
 schedule of the period being scored, cancelled rows included, as the flights recipe does
 (`pipelines.datasets.flights_context.prepare`). Learns nothing; pandas and cuDF (groupby().agg, merge, dt.floor).
+Over a dask DataFrame the counts are of the whole frame (rows per group and time, added over partitions), then
+looked up in each partition, so they do not depend on the partitioning.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pipelines.errors import ConfigError
+from pipelines.features import statistics
 from pipelines.features.base import NUMERIC, Op
+from pipelines.features.partitions import Frames, takes_partitions
 from pipelines.features.tables import filled, group_stats, lookup
 
 # The fixed periods that both pandas' and cuDF's `Series.dt.floor` take (cuDF takes no multiples like "2h").
@@ -52,27 +57,49 @@ class GroupCount(Op):
         period = [self.period] if self.time_column else []
         return self.name or "_".join(["count", *self.keys, *period, *(["earlier"] if self.earlier else [])])
 
-    def fit(self, frame: Any) -> GroupCount:
+    def validate(self, sample: Any) -> None:
         if self.time_column is None and (self.earlier or not self.keys):
             raise ConfigError("GroupCount: give a time_column (with keys, or alone); `earlier` needs one too.")
-        self.check_columns(frame, self._inputs())
+        self.check_columns(sample, self._inputs())
+
+    def finish(self, stats: Any, order: dict[str, dict[int, float]]) -> GroupCount:
         self.outputs_ = {self.output: NUMERIC}
         return self
 
+    @takes_partitions
     def transform(self, frame: Any) -> Any:
+        """The counts over the whole frame given (every partition of a dask DataFrame), added to each row."""
         self.check_fitted()
-        self.check_columns(frame, self._inputs())
+        frames = Frames(frame)
+        self.check_columns(frames.sample, self._inputs())
+        keys = self._keys()
+        grouped = [*keys, TIME] if self.earlier else keys
+        counts = frames.reduce(self._counts, functools.partial(statistics.merge_sums, keys=grouped))
+        if self.earlier:
+            # Rows of the group strictly earlier: the counts of the earlier times (ties count as simultaneous).
+            counts = counts.sort_values(grouped).reset_index(drop=True)
+            counts[ONE] = counts.groupby(keys, sort=False)[ONE].cumsum() - counts[ONE]
+        return frames.map(self._add_counts, counts)
+
+    def _keys(self) -> list[str]:
+        return [*self.keys, *([PERIOD] if self.time_column is not None else [])]
+
+    def _keyed(self, frame: Any) -> Any:
         keyed = frame[self.keys].assign(**{ONE: 1})
-        keys = list(self.keys)
         if self.time_column is not None:
             keyed[PERIOD] = frame[self.time_column].dt.floor(self.period)
-            keys.append(PERIOD)
         if self.earlier:
             keyed[TIME] = frame[self.time_column]
-            # rank "min" - 1: the rows of the group strictly earlier (ties count as simultaneous).
-            count = keyed.groupby(keys)[TIME].rank(method="min") - 1
-        else:
-            count = lookup(keyed, keys, group_stats(keyed, keys, ONE, {"count": ONE}))[ONE]
+        return keyed
+
+    def _counts(self, frame: Any) -> Any:
+        """Rows per key combination (and time, for `earlier`) of one partition."""
+        grouped = [*self._keys(), *([TIME] if self.earlier else [])]
+        return group_stats(self._keyed(frame), grouped, ONE, {"count": ONE})
+
+    def _add_counts(self, frame: Any, counts: Any) -> Any:
+        grouped = [*self._keys(), *([TIME] if self.earlier else [])]
+        count = lookup(self._keyed(frame), grouped, counts)[ONE]
         frame = frame.copy(deep=False)
         frame[self.output] = filled(count.astype("float64"), 0.0).astype("float32")
         return frame

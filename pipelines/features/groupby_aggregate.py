@@ -1,16 +1,25 @@
 """GroupbyAggregate: statistics of columns over key groups, learned on the training split and looked up for
-any split (mean distance per carrier, spread of seats per route); pandas and cuDF (groupby().agg, merge)."""
+any split (mean distance per carrier, spread of seats per route); pandas and cuDF (groupby().agg, merge).
+
+Fitted from per-group tables merged over partitions (counts and sums added, mean and M2 by Chan's formula, min
+and max kept; for medians, rows per group and value, added), so no statistic depends on the partitioning. The
+whole-split fallbacks are the same tables over one group. Out-of-fold folds: pipelines.features.folds."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pipelines.errors import ConfigError
+from pipelines.features import statistics
 from pipelines.features.base import NUMERIC, Op
-from pipelines.features.tables import filled, group_stats, lookup, out_of_fold
+from pipelines.features.folds import out_of_fold
+from pipelines.features.partitions import Frames, takes_partitions
+from pipelines.features.tables import filled, lookup
 from pipelines.target import TARGET
 
 AGGREGATIONS = ("count", "mean", "std", "min", "max", "median", "sum")
+ALL = "__all__"  # the one key of the whole-split table
+N, TOTAL, MEAN, M2, LOW, HIGH = statistics.GROUP_COLUMNS
 
 
 class GroupbyAggregate(Op):
@@ -37,7 +46,7 @@ class GroupbyAggregate(Op):
         self.seed = seed
         self.name = name
 
-    def fit(self, frame: Any) -> GroupbyAggregate:
+    def validate(self, sample: Any) -> None:
         unknown = [a for a in self.aggregations if a not in AGGREGATIONS]
         if unknown:
             raise ConfigError(f"GroupbyAggregate: unknown aggregation(s) {unknown}; expected any of {AGGREGATIONS}.")
@@ -48,16 +57,43 @@ class GroupbyAggregate(Op):
             )
         if set(self.keys) & set(self.columns):
             raise ConfigError(f"GroupbyAggregate: {sorted(set(self.keys) & set(self.columns))} are keys and columns.")
-        self.check_columns(frame, [*self.keys, *self.columns])
+        self.check_columns(sample, [*self.keys, *self.columns])
+
+    def partial(self, frame: Any) -> dict[str, Any]:
+        """Per column: its group table, the whole split's (one group), and for medians the counts per value."""
+        stats = {}
+        for column in self.columns:
+            values = frame[self.keys].assign(**{column: frame[column].astype("float64"), ALL: 0})
+            tables = {"groups": (self.keys, values), "all": ([ALL], values)}
+            stats[column] = {name: statistics.group_table(v, k, column) for name, (k, v) in tables.items()}
+            if "median" in self.aggregations:
+                for name, (keys, v) in tables.items():
+                    stats[column][f"{name}_values"] = statistics.group_value_counts(v, keys, column)
+        return stats
+
+    def merge(self, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+        merged = {}
+        for column, tables in a.items():
+            merged[column] = {}
+            for name, table in tables.items():
+                keys = self.keys if name.startswith("groups") else [ALL]
+                other = b[column][name]
+                if name.endswith("_values"):
+                    merged[column][name] = statistics.merge_sums(table, other, [*keys, column])
+                else:
+                    merged[column][name] = statistics.merge_group_tables(table, other, keys)
+        return merged
+
+    def finish(self, stats: dict[str, Any], order: dict[str, dict[int, float]]) -> GroupbyAggregate:
         prefix = self.name or "_".join(self.keys)
         self.stats_, self.fallback_ = {}, {}
-        for column in self.columns:
+        for column, tables in stats.items():
             names = {a: f"{prefix}_{column}_{a}" for a in self.aggregations}
-            values = frame[[*self.keys, column]].assign(**{column: frame[column].astype("float64")})
-            self.stats_[column] = group_stats(values, self.keys, column, names)
+            self.stats_[column] = _aggregated(tables, "groups", self.keys, column, names)
+            overall = _aggregated(tables, "all", [ALL], column, names)
             for aggregation, output in names.items():
-                overall = 0.0 if aggregation == "count" else getattr(values[column], aggregation)()
-                self.fallback_[output] = float(overall) if overall is not None and overall == overall else 0.0
+                value = 0.0 if aggregation == "count" or len(overall) == 0 else overall[output].iloc[0]
+                self.fallback_[output] = float(value) if value is not None and value == value else 0.0
         self.outputs_ = {output: NUMERIC for output in self.fallback_}
         return self
 
@@ -71,8 +107,34 @@ class GroupbyAggregate(Op):
                 frame[output] = filled(values[output].astype("float64"), self.fallback_[output]).astype("float32")
         return frame
 
+    @takes_partitions
     def transform_train(self, frame: Any) -> Any:
         self.check_fitted()
         if self.folds < 2:
-            return self.transform(frame)
-        return out_of_fold(self, frame, [*self.keys, *self.columns], self.folds, self.seed)
+            return Frames(frame).map(_transform, self)
+        return out_of_fold(self, frame, self.keys, self.columns, self.folds, self.seed)
+
+
+def _transform(frame: Any, op: GroupbyAggregate) -> Any:
+    return op.transform(frame)
+
+
+def _aggregated(tables: dict[str, Any], name: str, keys: list[str], column: str, names: dict[str, str]) -> Any:
+    """The keys, then each aggregation (in `names`' order, named by it) from a merged group table."""
+    table = tables[name]
+    count = table[N].astype("float64")
+    columns = {
+        "count": table[N],
+        "mean": table[MEAN],
+        "std": ((table[M2] / (count - 1)) ** 0.5).where(count > 1),
+        "min": table[LOW],
+        "max": table[HIGH],
+        "sum": table[TOTAL],
+    }
+    result = table[keys].copy()
+    if "median" in names:
+        medians = lookup(table[keys], keys, statistics.group_medians(tables[f"{name}_values"], keys, column))
+        columns["median"] = medians["median"]
+    for aggregation, output in names.items():
+        result[output] = columns[aggregation]
+    return result

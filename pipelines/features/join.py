@@ -26,9 +26,9 @@ class Join(Op):
         self.columns = None if columns is None else list(columns)
         self.prefix = prefix
 
-    def fit(self, frame: Any) -> Join:
-        self.check_columns(frame, self.on)
-        columns = self.columns if self.columns is not None else [c for c in self.table.columns if c not in self.on]
+    def validate(self, sample: Any) -> None:
+        self.check_columns(sample, self.on)
+        columns = self._joined()
         absent = [c for c in [*self.on, *columns] if c not in self.table.columns]
         if absent:
             raise ConfigError(f"Join: the lookup table has no column(s) {absent}; it has {list(self.table.columns)}.")
@@ -38,13 +38,17 @@ class Join(Op):
                 f"Join: {duplicated} rows of the lookup table repeat a key {self.on}; the join would repeat rows. "
                 f"Deduplicate it first (table.drop_duplicates(subset={self.on}))."
             )
-        names = {c: f"{self.prefix}{c}" for c in columns}
-        clashes = [n for n in names.values() if n in frame.columns]
+        clashes = [f"{self.prefix}{c}" for c in columns if f"{self.prefix}{c}" in sample.columns]
         if clashes:
             raise SchemaError(f"Join: the data already has column(s) {clashes}; give a prefix to tell them apart.")
-        self.names_ = names
+
+    def finish(self, stats: Any, order: dict[str, dict[int, float]]) -> Join:
+        self.names_ = {c: f"{self.prefix}{c}" for c in self._joined()}
         self.outputs_ = {}
         return self
+
+    def _joined(self) -> list[str]:
+        return self.columns if self.columns is not None else [c for c in self.table.columns if c not in self.on]
 
     def added_columns(self) -> list[str]:
         return list(self.names_.values())

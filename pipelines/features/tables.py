@@ -1,20 +1,17 @@
-"""What the table-backed ops share: a left lookup that keeps row order, group statistics, out-of-fold
-transforms. pandas and cuDF alike (merge, groupby().agg, sort_values, concat); cuDF's merge does not keep
-the left order, so every lookup carries a row number and sorts on it.
+"""What the table-backed ops share: a left lookup that keeps row order, and group statistics (out-of-fold
+transforms: pipelines.features.folds). pandas and cuDF alike (merge, groupby().agg, sort_values, concat); cuDF's
+merge does not keep the left order, so every lookup carries a row number and sorts on it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from pipelines.backend import like, module_of
+from pipelines.backend import like
 from pipelines.errors import SchemaError
 from pipelines.validate import column_kind
 
 ROW = "__row__"
-FOLD = "__fold__"
 
 
 def lookup(frame: Any, on: list[str], table: Any) -> Any:
@@ -57,31 +54,6 @@ def group_stats(frame: Any, keys: list[str], column: str, names: dict[str, str])
     stats = frame.groupby(keys)[column].agg(list(names))
     stats.columns = [names[aggregation] for aggregation in names]
     return stats.reset_index()
-
-
-def out_of_fold(op: Any, frame: Any, inputs: list[str], folds: int, seed: int) -> Any:
-    """`frame` with `op`'s outputs, each row's values from a copy of `op` fitted on the other folds.
-
-    Only `inputs` (the columns `op` reads) are copied into the folds. Folds are a seeded permutation of row
-    positions, drawn with NumPy so that both backends deal the same folds.
-    """
-    folds = min(folds, len(frame))
-    if folds < 2:
-        return op.transform(frame)
-    numbered = frame[inputs].reset_index(drop=True)
-    numbered[FOLD] = np.random.default_rng(seed).permutation(len(frame)) % folds
-    numbered[ROW] = numbered.index
-    pieces = []
-    for fold in range(folds):
-        inside = numbered[FOLD] == fold
-        copy = type(op)(**op.get_params()).fit(numbered[~inside])
-        pieces.append(copy.transform(numbered[inside]))
-    values = module_of(frame).concat(pieces).sort_values(ROW)
-    values.index = frame.index
-    frame = frame.copy(deep=False)
-    for column in op.outputs_:
-        frame[column] = values[column]
-    return frame
 
 
 def filled(series: Any, value: float) -> Any:

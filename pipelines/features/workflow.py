@@ -5,6 +5,10 @@ The training split's own features come from `fit` (or `transform(Part("train", .
 the target give those rows out-of-fold values. An op never overwrites a column the data already has (an input
 column named like an op's output is refused, named). State is JSON (op names, parameters, learned statistics) with
 tables in Parquet files beside it; never pickle.
+
+The training split may be a dask DataFrame of pandas partitions: each op is then fitted with one tree reduce of
+its statistics over the partitions (pipelines.features.partitions), its transform mapped over them, and the
+fitted state is the same as the single frame's (pipelines.features.cluster_fit.fit_features).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pipelines.atomic import write_text_atomic
 from pipelines.errors import ConfigError, DataError, SchemaError
 from pipelines.features import state
 from pipelines.features.base import CATEGORICAL, NUMERIC, Op
+from pipelines.features.partitions import Frames, apply, is_partitioned
 from pipelines.target import TARGET
 
 FORMAT_VERSION = 2
@@ -42,6 +47,12 @@ class Workflow:
         self.ops = list(ops)
 
     def fit(self, part: Part) -> Workflow:
+        self.fit_features(part)
+        return self
+
+    def fit_features(self, part: Part) -> Any:
+        """Fit on the training split (a frame, or a dask DataFrame) and return its features (out-of-fold where an
+        op uses the target): over partitions, a dask DataFrame held on the workers."""
         if not isinstance(part, Part) or part.name != "train":
             found = part.name if isinstance(part, Part) else type(part).__name__
             raise ConfigError(
@@ -52,7 +63,7 @@ class Workflow:
         for op in self.ops:
             op.fit(frame)
             _check_added(op, frame, "train")
-            frame = op.transform_train(frame)
+            frame = Frames(apply(op, frame, train=True)).persist()
         kinds: dict[str, str] = {}
         for op in self.ops:
             kinds.update(op.outputs_)
@@ -62,8 +73,9 @@ class Workflow:
         self.cardinalities_ = {}
         for op in self.ops:
             self.cardinalities_.update(op.cardinalities)
+        frame = frame[self.columns]
         self._check_output(frame, "train")
-        return self
+        return frame
 
     def _check_no_target(self, kinds: dict[str, str]) -> None:
         targets = {TARGET} | {op.target for op in self.ops if isinstance(getattr(op, "target", None), str)}
@@ -98,19 +110,26 @@ class Workflow:
         name, frame = (data.name, data.frame) if isinstance(data, Part) else ("new data", data)
         for op in self.ops:
             _check_added(op, frame, name)
-            frame = op.transform_train(frame) if name == "train" else op.transform(frame)
+            frame = apply(op, frame, train=name == "train")
         frame = frame[self.columns]
         self._check_output(frame, name)
         return frame
 
     def _check_output(self, frame: Any, name: str) -> None:
-        nulls = {c: n for c in self.columns if (n := int(frame[c].isna().sum()))}
+        """DataError for nulls or infinite values left in the features (counted in one pass over partitions)."""
+        numeric = frame[self.numeric_].astype("float64")
+        counts = [frame[self.columns].isna().sum(), (numeric.abs() == float("inf")).sum()]
+        if is_partitioned(frame):
+            import dask
+
+            counts = dask.compute(*counts)
+        nulls = {c: int(n) for c, n in counts[0].items() if int(n)}
         if nulls:
             raise DataError(
                 f"Features for {name} still have nulls in {nulls}: every numeric column needs FillMissing "
                 "before the end of the workflow."
             )
-        infinite = {c: n for c in self.numeric_ if (n := int((frame[c].abs() == float("inf")).sum()))}
+        infinite = {c: int(n) for c, n in counts[1].items() if int(n)}
         if infinite:
             raise DataError(
                 f"Features for {name} have infinite values in {infinite}: the input holds values too large for "

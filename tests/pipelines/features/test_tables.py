@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.features import TargetEncode
-from pipelines.features.tables import filled, lookup, out_of_fold
+from pipelines.features.folds import fold_of, out_of_fold
+from pipelines.features.tables import filled, lookup
 from pipelines.target import TARGET
 
 
@@ -31,16 +33,40 @@ def test_lookup_keeps_row_order_and_index_whatever_the_keys(keys, table_keys, se
 def test_out_of_fold_gives_each_row_a_value_from_the_other_folds_only():
     frame = pd.DataFrame({"c": ["a"] * 6, TARGET: [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]}, index=range(10, 16))
     op = TargetEncode(["c"], smoothing=1e-9, folds=6)
-    out = out_of_fold(op.fit(frame), frame, ["c", TARGET], folds=6, seed=0)
+    out = out_of_fold(op.fit(frame), frame, ["c"], [TARGET], folds=6, seed=0)
     assert list(out.index) == list(frame.index)
-    # Leave-one-out: a 1 sees two 1s among the other five rows, a 0 sees three.
-    assert out["c_te"].tolist() == [np.float32(0.4)] * 3 + [np.float32(0.6)] * 3
+    # Folds come from a hash of the row key (the index), not a permutation: each row's value
+    # is the mean label of the rows in the other folds.
+    fold = fold_of(frame, 6, seed=0)
+    assert fold.nunique() > 1
+    expected = [frame.loc[fold != f, TARGET].mean() for f in fold]
+    assert out["c_te"].tolist() == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        pd.RangeIndex(500),
+        pd.Index(np.arange(500) * 7 + 3),
+        pd.date_range("2024-01-01", periods=500, freq="h"),
+        pd.Index([f"row-{i}" for i in range(500)]),
+    ],
+    ids=["range", "integers", "datetimes", "text"],
+)
+def test_folds_depend_on_the_row_key_and_seed_only_and_are_about_equal(index):
+    frame = pd.DataFrame({"c": ["a"] * 500}, index=index)
+    fold = fold_of(frame, 5, seed=0)
+    assert list(fold.index) == list(index)
+    assert fold.between(0, 4).all() and fold.value_counts().min() > 60  # 100 expected per fold
+    shuffled = frame.sample(frac=1.0, random_state=1)
+    pd.testing.assert_series_equal(fold_of(shuffled, 5, seed=0), fold.loc[shuffled.index])
+    assert not fold.equals(fold_of(frame, 5, seed=1))
 
 
 def test_out_of_fold_on_one_row_falls_back_to_transform():
     frame = pd.DataFrame({"c": ["a"], TARGET: [1.0]})
     op = TargetEncode(["c"]).fit(frame)
-    pd.testing.assert_frame_equal(out_of_fold(op, frame, ["c", TARGET], folds=5, seed=0), op.transform(frame))
+    pd.testing.assert_frame_equal(out_of_fold(op, frame, ["c"], [TARGET], folds=5, seed=0), op.transform(frame))
 
 
 def test_filled_replaces_nulls_and_nan():

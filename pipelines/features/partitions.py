@@ -1,0 +1,83 @@
+"""The frame an op is fitted on or applied to: one pandas or cuDF frame, or a dask DataFrame of such partitions.
+
+`reduce` runs a function on every partition and merges the results pairwise in a tree (dask.delayed, on the
+current dask scheduler: a distributed Client when one is active); over one frame it is that function once, so
+both paths run the same code. `map` applies a function to every partition, with its meta from the empty frame.
+dask is imported only when given a dask DataFrame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def is_partitioned(frame: Any) -> bool:
+    """A dask DataFrame (pandas partitions, or cuDF ones through dask_cudf)."""
+    return hasattr(frame, "to_delayed") and hasattr(frame, "map_partitions")
+
+
+class Frames:
+    """One frame or a dask DataFrame, reduced and mapped alike."""
+
+    def __init__(self, frame: Any):
+        self.frame = frame
+        self.partitioned = is_partitioned(frame)
+
+    @property
+    def sample(self) -> Any:
+        """A frame with the columns and dtypes: the frame itself, or the dask DataFrame's empty meta."""
+        return self.frame._meta if self.partitioned else self.frame
+
+    def reduce(self, chunk: Callable[..., Any], merge: Callable[[Any, Any], Any], *args: Any) -> Any:
+        """`chunk(partition, *args)` for each partition, merged pairwise with `merge` until one is left."""
+        if not self.partitioned:
+            return chunk(self.frame, *args)
+        import dask
+
+        level = [dask.delayed(chunk)(part, *args) for part in self.frame.to_delayed()]
+        while len(level) > 1:
+            pairs = [dask.delayed(merge)(a, b) for a, b in zip(level[::2], level[1::2], strict=False)]
+            level = pairs + level[2 * len(pairs) :]
+        return dask.compute(level[0])[0]
+
+    def map(self, function: Callable[..., Any], *args: Any) -> Any:
+        """`function(partition, *args)` over every partition: a frame, or a lazy dask DataFrame."""
+        if not self.partitioned:
+            return function(self.frame, *args)
+        bound = Bound(function, args)
+        return self.frame.map_partitions(bound, meta=bound(self.frame._meta))
+
+    def persist(self) -> Any:
+        """The dask DataFrame computed and held (on the cluster's workers) for the next passes; a frame as is."""
+        return self.frame.persist() if self.partitioned else self.frame
+
+
+class Bound:
+    """`function` with its trailing arguments, picklable, so that dask ships fitted state to the workers once."""
+
+    def __init__(self, function: Callable[..., Any], args: tuple[Any, ...]):
+        self.function = function
+        self.args = args
+
+    def __call__(self, frame: Any) -> Any:
+        return self.function(frame, *self.args)
+
+
+def takes_partitions(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks an op's transform that takes a dask DataFrame itself (it needs statistics of the whole frame);
+    the workflow maps every other transform over the partitions."""
+    method.takes_partitions = True  # type: ignore[attr-defined]
+    return method
+
+
+def apply(op: Any, frame: Any, train: bool) -> Any:
+    """`op.transform_train(frame)` (train) or `op.transform(frame)`, over each partition of a dask DataFrame."""
+    method = op.transform_train if train else op.transform
+    if not is_partitioned(frame) or getattr(method, "takes_partitions", False):
+        return method(frame)
+    return Frames(frame).map(_call, method)
+
+
+def _call(frame: Any, method: Callable[[Any], Any]) -> Any:
+    return method(frame)
