@@ -9,7 +9,7 @@ Dask client of a run with --cluster (pipelines.cluster), is None or absent witho
     cache-lookup  recipe, backend                      -> lookup      (pipelines.cache)
     load          recipe, backend                      -> dataset     (pipelines.datasets)
     split         recipe, dataset, backend             -> parts
-    features      recipe, dataset, parts               -> features
+    features      recipe, dataset, parts [, cluster]   -> features
     cache-store   features, lookup                     -> features    (pipelines.cache)
     handoff       features, backend                    -> handoff     (pipelines.handoff)
     baselines     features, handoff, config, backend, progress [, cluster] -> baselines (pipelines.models)
@@ -60,6 +60,7 @@ FEATURE_STAGES = (
         "features",
         device=True,
         releases=("dataset", "parts"),
+        optional=("cluster",),
     ),
 )
 CACHE_STORE = Stage(

@@ -133,11 +133,18 @@ def split_dataset(recipe: Recipe, dataset: Dataset, backend: Backend) -> dict[st
     return parts
 
 
-def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part]) -> FeatureSet:
-    """Fit the recipe's feature workflow on the training split only; transform every split."""
+def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part], cluster: Any = None) -> FeatureSet:
+    """Fit the recipe's feature workflow on the training split only; transform every split. With a Dask
+    `cluster`, the training split goes to its workers in row blocks of about --partition-size, the workflow is
+    fitted there (the same fitted state and features as in this process: pipelines.features.cluster_fit) and the
+    training features come back; the smaller splits are transformed here."""
     workflow, notes = recipe.workflow(dataset, parts["train"])
-    workflow.fit(parts["train"])
-    frames = {name: workflow.transform(part) for name, part in parts.items()}
+    if cluster is None:
+        workflow.fit(parts["train"])
+        frames = {name: workflow.transform(part) for name, part in parts.items()}
+    else:
+        frames, note = _fit_on_cluster(workflow, parts, cluster, recipe.config.partition_size)
+        notes = [*notes, note]
     targets = {name: part.frame[TARGET] for name, part in parts.items()}
     profile = training_profile(parts["train"].frame, dataset.target, recipe.config.seed)
     notes = dataset.notes + notes
@@ -152,6 +159,19 @@ def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part]) -> Fe
         profile=profile,
         null_share=dataset.null_share,
     )
+
+
+def _fit_on_cluster(workflow: Workflow, parts: dict[str, Part], cluster: Any, size: str) -> tuple[dict, str]:
+    from pipelines.cluster import scatter_frame, worker_losses
+    from pipelines.features.cluster_fit import fit_features as fit_on_workers
+
+    with worker_losses("Fitting the features on the cluster"):
+        train, _ = scatter_frame(cluster, parts["train"].frame, size)
+        _, features = fit_on_workers(workflow, Part("train", train), cluster)
+        frames = {"train": features.compute()}
+    frames.update({name: workflow.transform(part) for name, part in parts.items() if name != "train"})
+    workers = len(cluster.nthreads())
+    return frames, f"features: the workflow was fitted on {workers} Dask workers ({train.npartitions} partitions)"
 
 
 def training_profile(frame: Any, target: TargetInfo, seed: int) -> dict[str, Any]:

@@ -52,6 +52,9 @@ def test_xgboost_on_a_local_cluster_scores_like_one_process(tmp_path):
     # Distributed hist builds its bins from merged quantile sketches: close to, not equal to, one process.
     assert spread["auc"] == pytest.approx(alone["auc"], abs=0.02)
     assert "Dask cluster: tcp://127.0.0.1:" in spread["log"] and "2 workers, 2 threads" in spread["log"]
+    # The features were fitted on the workers, to the same values: the same linear model, to the last bit.
+    assert any("fitted on 2 Dask workers" in note for note in spread["notes"])
+    assert spread["linear"] == alone["linear"]
 
 
 def test_xgboost_on_a_running_scheduler(tmp_path, scheduler):
@@ -61,6 +64,7 @@ def test_xgboost_on_a_running_scheduler(tmp_path, scheduler):
     assert spread["config"]["cluster"] == scheduler and spread["training"]["dask_workers"] == 2
     assert spread["auc"] == pytest.approx(alone["auc"], abs=0.02)
     assert f"Dask cluster: {scheduler}: 2 workers" in spread["log"]
+    assert spread["linear"] == alone["linear"]
 
 
 @pytest.mark.gpu
@@ -76,7 +80,8 @@ def test_xgboost_on_a_local_cuda_cluster_scores_like_one_gpu(tmp_path, gpu):
 
 def _run(tmp_path: Path, table: Path, cluster: str, *options: str) -> dict:
     output = tmp_path / f"runs-{len(list(tmp_path.glob('runs-*')))}"
-    args = ["--data", str(table), "--target", "y", "--model", "xgboost", "--epochs", "1", "--no-progress"]
+    args = ["--data", str(table), "--target", "y", "--model", "xgboost", "--model", "logistic_regression"]
+    args += ["--epochs", "1", "--no-progress"]
     args += ["--no-cache", "--output", str(output), "--cluster", cluster, *options]
     result = devicepipe("run", *args, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -85,7 +90,9 @@ def _run(tmp_path: Path, table: Path, cluster: str, *options: str) -> dict:
     config = json.loads((run / "config.json").read_text())
     training = json.loads((run / "manifest.json").read_text())["training"]["xgboost"]
     auc = metrics["models"]["xgboost"]["test"]["auc"]
-    return {"auc": auc, "config": config, "training": training, "log": result.stderr}
+    linear = metrics["models"]["logistic_regression"]["test"]
+    notes = json.loads((run / "manifest.json").read_text())["notes"]
+    return {"auc": auc, "linear": linear, "config": config, "training": training, "log": result.stderr, "notes": notes}
 
 
 def _table(path: Path, rows: int) -> Path:

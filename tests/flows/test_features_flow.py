@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,12 @@ def _table(path: Path, rows: int) -> Path:
     return path
 
 
-def _features(config) -> dict[str, pd.DataFrame]:
+def _features(config) -> tuple[dict[str, pd.DataFrame], list[str]]:
     from flows.features import build_features
 
     folder = Path(build_features(config))
-    return {name: pd.read_parquet(folder / f"{name}.parquet") for name in ("train", "valid", "test")}
+    notes = json.loads((folder / "meta.json").read_text())["notes"]
+    return {name: pd.read_parquet(folder / f"{name}.parquet") for name in ("train", "valid", "test")}, notes
 
 
 def test_the_features_flow_gives_the_same_features_with_a_local_cluster(prefect_harness, tmp_path):
@@ -34,8 +36,12 @@ def test_the_features_flow_gives_the_same_features_with_a_local_cluster(prefect_
 
     table = _table(tmp_path / "t.parquet", 3000)
     settings = {"data": str(table), "target": "y", "backend": "cpu", "output": str(tmp_path / "runs")}
-    alone = _features(RunConfig(**settings, data_dir=str(tmp_path / "alone")))
-    spread = _features(RunConfig(**settings, data_dir=str(tmp_path / "spread"), cluster="local", n_workers=2))
+    alone, notes_alone = _features(RunConfig(**settings, data_dir=str(tmp_path / "alone")))
+    spread_dir = str(tmp_path / "spread")
+    config = RunConfig(**settings, data_dir=spread_dir, cluster="local", n_workers=2, partition_size="1MiB")
+    spread, notes = _features(config)
+    assert "features: the workflow was fitted on 2 Dask workers (2 partitions)" in notes
+    assert not [note for note in notes_alone if "Dask" in note]
     assert set(alone) == set(spread)
     for name in alone:
         assert len(alone[name]) > 300
