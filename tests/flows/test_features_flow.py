@@ -46,3 +46,31 @@ def test_the_features_flow_gives_the_same_features_with_a_local_cluster(prefect_
     for name in alone:
         assert len(alone[name]) > 300
         pd.testing.assert_frame_equal(alone[name], spread[name])
+
+
+def test_a_worker_killed_in_the_train_flow_fails_it_clearly_and_leaves_no_run(prefect_harness, tmp_path, monkeypatch):
+    """A real worker of the run's LocalCluster killed once the training rows were sent to it: the flow fails with a
+    ClusterError saying so, and the run folder keeps nothing (no checkpoint was written yet)."""
+    import os
+    import signal
+
+    from flows.train import train
+    from pipelines import cluster
+    from pipelines.config import RunConfig
+    from pipelines.errors import ClusterError
+
+    sent = cluster.scatter_frame
+
+    def send_then_kill(client, *args, **kwargs):
+        result = sent(client, *args, **kwargs)
+        pids = client.run(os.getpid)
+        os.kill(pids[sorted(pids)[-1]], signal.SIGKILL)
+        return result
+
+    monkeypatch.setattr(cluster, "scatter_frame", send_then_kill)
+    table = _table(tmp_path / "t.parquet", 2000)
+    output = tmp_path / "runs"
+    config = RunConfig(data=str(table), target="y", backend="cpu", output=str(output), cluster="local", n_workers=2)
+    with pytest.raises(ClusterError, match="Fitting the features on the cluster stopped: a Dask worker was lost"):
+        train(config, progress=False)
+    assert not [path for path in output.rglob("*") if path.is_file() and path.name != ".lock"]
