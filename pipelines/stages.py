@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines import cache, datasets, handoff, models
-from pipelines.backend.host import release_host_memory
+from pipelines.backend.host import freeze_imports, release_host_memory
 from pipelines.config import RunConfig
 from pipelines.datasets.base import FeatureSet
 from pipelines.output import check_writable
@@ -104,6 +104,7 @@ def run_stages(
 
     `wrap(stage)` gives the callable to run instead of `stage.run` (a flow's Prefect task); `report(name,
     seconds)` hears of each finished stage (a progress line)."""
+    freeze_imports()  # the collections between stages then scan only what the stages made
     for stage in stages:
         call = wrap(stage) if wrap is not None else stage.run
         started = time.perf_counter()

@@ -4,6 +4,10 @@ Freed frames do not shrink a process by themselves: glibc's malloc keeps large f
 Arrow's allocator (mimalloc or jemalloc) keeps freed pages for reuse. On a 10M-row run that retained memory is
 several GiB, so the next stage's peak stacks on top of the last one's. `release_host_memory` runs between
 stages: a garbage collection, Arrow's `release_unused`, and glibc's `malloc_trim` (a no-op elsewhere).
+
+That collection would walk the hundreds of thousands of objects that torch, Prefect, pandas and the rest create
+at import (about 0.23 s each time on 2 cores): `freeze_imports` moves what exists before the first stage out of
+the collector's reach, once per process, so each collection scans only what the stages made.
 """
 
 from __future__ import annotations
@@ -17,6 +21,18 @@ from typing import Any
 
 import psutil
 import pyarrow as pa
+
+_FROZEN: list[bool] = []
+
+
+def freeze_imports() -> None:
+    """Once per process, before the first stage: `gc.freeze()` the objects alive now (modules, classes, the
+    flow's machinery; no data has been read yet). They stay freed by reference counting as ever; only the cyclic
+    collector stops re-scanning them at every stage."""
+    if not _FROZEN:
+        gc.collect()
+        gc.freeze()
+        _FROZEN.append(True)
 
 
 def release_host_memory() -> None:

@@ -70,3 +70,24 @@ def test_a_sample_needs_less_but_the_read_still_takes_every_row():
 def test_host_memory_is_measured_and_released():
     release_host_memory()
     assert 0 < available_host_bytes() <= __import__("psutil").virtual_memory().total
+
+
+def test_the_imports_are_frozen_once_so_collections_between_stages_skip_them():
+    """run_stages freezes what exists before its first stage (gc.freeze), once per process: the collection that
+    release_host_memory runs between stages then scans only what the stages made."""
+    import gc
+
+    from pipelines.residency import Ledger
+    from pipelines.stages import Stage, run_stages
+
+    class Sync:
+        def synchronize(self) -> None:
+            pass
+
+    stage = Stage("noop", lambda: "done", (), "out")
+    values = run_stages((stage,), {"backend": Sync()}, Ledger(enabled=False), {})
+    frozen = gc.get_freeze_count()
+    assert values["out"] == "done" and frozen > 10_000  # torch, pandas and the rest, imported by now
+    garbage = [object() for _ in range(1000)]
+    run_stages((stage,), {"backend": Sync()}, Ledger(enabled=False), {})
+    assert gc.get_freeze_count() == frozen and garbage  # not frozen again: later objects stay collectable
