@@ -4,7 +4,8 @@ non-finite loss guard, the per-epoch checkpoint, and the progress bar with rows/
 
 What differs between the two is a `Group`: one process (`ONE_PROCESS`) scores validation itself and keeps its
 own random state; in a process group, the lead process (rank 0) scores validation and every process takes its
-value (so early stopping agrees everywhere), and the checkpoint holds every process's random state. Backends:
+value (so early stopping agrees everywhere), and the checkpoint holds every process's random state and is
+complete before any process goes on. Backends:
 any torch device (CPU, CUDA).
 """
 
@@ -43,7 +44,8 @@ class Group(Protocol):
 
     def agree(self, value: float) -> float: ...
 
-    def rng_states(self) -> list[dict[str, Any]]: ...
+    def checkpoint(self, write: Callable[[list[dict[str, Any]]], None]) -> None:
+        """Call `write` with every process's random states on the lead; return when it has written."""
 
 
 class _OneProcess:
@@ -52,8 +54,8 @@ class _OneProcess:
     def agree(self, value: float) -> float:
         return value
 
-    def rng_states(self) -> list[dict[str, Any]]:
-        return [rng_states()]
+    def checkpoint(self, write: Callable[[list[dict[str, Any]]], None]) -> None:
+        write([rng_states()])
 
 
 ONE_PROCESS: Group = _OneProcess()
@@ -105,9 +107,7 @@ def run_epochs(
         state.early_stopping.update(epoch, fit.group.agree(value), fit.model)
         state.epoch += 1
         if checkpoint is not None:
-            rng = fit.group.rng_states()  # every process takes part; the lead writes
-            if fit.group.lead:
-                save(Path(checkpoint), fit.parts, state, config, rng)
+            fit.group.checkpoint(lambda rng: save(Path(checkpoint), fit.parts, state, config, rng))
         if on_epoch_end is not None:
             on_epoch_end(epoch)
     bar.close()
