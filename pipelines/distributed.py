@@ -194,13 +194,16 @@ def _failure(
     failed: int, ended: list[int | None], pids: list[int], reports: list[tuple[int, Any, str]], job: RankJob
 ) -> Exception:
     """The error to raise: a process's own DevicepipeError first, then a process killed by a signal (before the
-    others were stopped), then the first that failed, with the last line of its traceback."""
+    others were stopped), then the first to report a failure (the others fail after it, when it closes its
+    connections), with the last line of its traceback."""
     for rank, error, _ in reports:
         if error is not None:
             return type(error)(f"Training process {rank} of {job.world_size}: {error}")
-    kept = f" The last complete checkpoint is kept at {job.checkpoint}." if job.checkpoint else ""
+    kept = ""
+    if job.checkpoint is not None and Path(job.checkpoint).exists():
+        kept = f" The last complete checkpoint is kept at {job.checkpoint}: run again to resume from it."
     killed = [rank for rank, code in enumerate(ended) if code is not None and code < 0]
-    rank = killed[0] if killed else failed
+    rank = killed[0] if killed else reports[0][0] if reports else failed
     if killed:
         what = f"was killed by {signal.Signals(-ended[rank]).name}"
     else:
@@ -208,6 +211,5 @@ def _failure(
         what = f"failed: {last}"
     return TrainingProcessFailed(
         f"Training process {rank} of {job.world_size} (pid {pids[rank]}) {what}; the other processes "
-        f"were stopped.{kept} A process killed for memory needs fewer processes (gpus) or a smaller batch; "
-        "run again to resume from the checkpoint."
+        f"were stopped.{kept} A process killed for memory needs fewer processes (gpus) or a smaller batch."
     )
