@@ -42,6 +42,7 @@ class FitOptions:
     epochs: int = 3
     progress: bool = False
     checkpoint: Path | None = None  # where a family that checkpoints writes (and resumes from)
+    gpus: int = 1  # processes a network trains across: one per CUDA device, or that many gloo processes on CPU
 
 
 class ModelAdapter:

@@ -27,9 +27,13 @@ import torch
 
 from pipelines.distributed import plan, shard_rows, train_mlp_distributed
 from pipelines.errors import ConfigError
+from pipelines.handoff import hand_off
+from pipelines.models.base import FitOptions, Split, fit_and_score
+from pipelines.models.mlp import MLP
 from pipelines.train import DeviceData, TrainConfig, train_mlp
 from tests.conftest import ROOT
 from tests.pipelines import ddp_job
+from tests.pipelines.models.test_families import _features
 from tests.pipelines.test_train import CARDINALITIES, _data
 
 LOSS = {"classification": "valid_logloss", "regression": "valid_rmse"}
@@ -171,6 +175,20 @@ def test_every_process_stops_early_on_the_lead_s_validation(one_thread):
     aucs = [row["valid_auc"] for row in result.history]
     assert len(aucs) < config.epochs and aucs[-1] <= max(aucs[:-1])  # stopped: the last epoch did not improve
     assert result.best_epoch == aucs.index(max(aucs)) and result.best_metric == max(aucs)
+
+
+def test_the_mlp_family_trains_across_the_processes_fit_options_ask_for(cpu, tmp_path, one_thread):
+    features = _features("classification", cpu)
+    splits = {name: Split(features.frames[name], features.targets[name], data)
+              for name, data in hand_off(features, cpu).data.items()}  # fmt: skip
+    family = MLP("classification", cpu, features.workflow)
+    torch.set_num_threads(2)
+    options = FitOptions(epochs=2, gpus=2, checkpoint=tmp_path / "mlp.pt")
+    fitted = fit_and_score(family, splits, options)
+    assert family.result.config.gpus == 2 and len(family.history) == 2
+    assert fitted.scores["test"]["auc"] > 0.8, fitted.scores
+    assert fitted.predictions["test"].device == cpu.torch_device
+    assert len(torch.load(tmp_path / "mlp.pt", weights_only=True)["rng_ranks"]) == 2  # written across 2 processes
 
 
 def test_too_few_rows_for_the_processes_is_a_config_error():
