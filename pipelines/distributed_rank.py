@@ -3,12 +3,17 @@ over the parent's TCPStore on 127.0.0.1, trains DistributedDataParallel on its o
 with the epochs every process shares (pipelines.train_loop), and, as rank 0, writes the checkpoints and the result.
 
 Backends: NCCL with one CUDA device per process (rank r on cuda:r), gloo on the CPU. Every collective and the
-rendezvous wait at most `RankJob.timeout` seconds. Dropout draws from a random stream of its own per process
-(rank 0 keeps the stream one process would have); every process's state goes into the checkpoint.
+rendezvous wait at most `RankJob.timeout` seconds; on Linux the process ends when its parent dies. Dropout draws
+from a random stream of its own per process (rank 0 keeps the stream one process would have); every process's
+state goes into the checkpoint.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import multiprocessing
+import os
 import signal
 import traceback
 from collections.abc import Callable
@@ -30,6 +35,7 @@ from pipelines.train import DeviceData, TrainConfig, build_fit
 from pipelines.train_loop import run_epochs
 
 HOST = "127.0.0.1"
+PR_SET_PDEATHSIG = 1  # prctl(2)
 REPORTED_CHARS = 4000  # of a failing process's traceback: small enough for the pipe it is reported through
 
 
@@ -75,12 +81,25 @@ class ProcessGroup:
 def main(rank: int, job: RankJob, shard: DeviceData, valid: DeviceData | None, report: Any) -> None:
     """The process's entry point: train, or report the error to the parent (through `report`) and exit 1."""
     signal.signal(signal.SIGTERM, _stopped)  # the parent stops it: atomic writes in progress clean up
+    _end_with_parent()
     try:
         _train(rank, job, shard, valid)
     except BaseException as error:
         known = error if isinstance(error, DevicepipeError) else None
         report.put((rank, known, traceback.format_exc()[-REPORTED_CHARS:]))
         raise SystemExit(1) from None
+
+
+def _end_with_parent() -> None:
+    """Ask Linux for SIGTERM when the parent dies (a parent killed with SIGKILL cannot stop its processes, which
+    would train on alone); elsewhere the parent's own stop is all there is."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    if not hasattr(libc, "prctl"):
+        return
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before the request was made
+        raise SystemExit(1)
 
 
 def _stopped(signum: int, frame: Any) -> None:

@@ -2,7 +2,8 @@
 they start; the hooks are module-level so that they can be pickled to the training processes.
 
 python -m tests.pipelines.ddp_job CHECKPOINT FAILURE   trains with checkpoints until FAILURE (a name in
-FAILURES) strikes; prints the error it ends with as one JSON line and exits 2
+FAILURES) strikes; prints the error it ends with as one JSON line and exits 2 ("linger": the processes wait to
+be killed with their parent)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -59,7 +61,21 @@ def raise_in_rank_1(epoch: int) -> None:
         raise RuntimeError("rank 1 broke on purpose")
 
 
-FAILURES = {"kill": {"on_epoch_end": kill_rank_1}, "raise": {"on_epoch_end": raise_in_rank_1}, "nan": {"poison": True}}
+def linger(epoch: int) -> None:
+    """Each process writes its pid beside the checkpoint after epoch 0, then waits for its parent to be killed."""
+    if epoch == 0:
+        folder = Path(os.environ["DDP_JOB_PIDS"])
+        (folder / f".rank-{dist.get_rank()}.part").write_text(str(os.getpid()))
+        (folder / f".rank-{dist.get_rank()}.part").rename(folder / f"rank-{dist.get_rank()}.pid")
+        time.sleep(120)
+
+
+FAILURES = {
+    "kill": {"on_epoch_end": kill_rank_1},
+    "raise": {"on_epoch_end": raise_in_rank_1},
+    "nan": {"poison": True},
+    "linger": {"on_epoch_end": linger},
+}
 
 
 if __name__ == "__main__":

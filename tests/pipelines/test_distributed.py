@@ -21,6 +21,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -132,6 +134,41 @@ def test_a_nan_in_one_shard_raises_non_finite_loss_from_the_processes(tmp_path):
     assert found.startswith("Training process 1 of 2: The training loss became nan at step 0 (epoch 0)") or (
         found.startswith("Training process 0 of 2: The training loss became nan at step 1 (epoch 0)")
     ), found
+
+
+def test_the_processes_end_when_their_parent_is_killed(tmp_path):
+    """A parent killed with SIGKILL cannot stop its processes: each asks the kernel for a signal when it dies."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DDP_JOB_PIDS": str(tmp_path)}
+    command = [sys.executable, "-m", "tests.pipelines.ddp_job", str(tmp_path / "mlp.pt"), "linger"]
+    parent = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    pids = [tmp_path / f"rank-{rank}.pid" for rank in range(2)]
+    try:
+        _until(lambda: all(p.exists() for p in pids) or parent.poll() is not None, JOB_SECONDS)
+        assert parent.poll() is None, parent.stderr.read().decode()[-3000:]
+        ranks = [int(p.read_text()) for p in pids]
+        assert all(_alive(pid) for pid in ranks)
+    finally:
+        parent.kill()
+        parent.wait()
+    # each process sleeps 120 s in its hook: ended sooner, it was signalled
+    assert _until(lambda: not any(_alive(pid) for pid in ranks), 60), [pid for pid in ranks if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie (an orphan's zombie is reaped by init, or whoever adopts it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _until(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def _job(checkpoint, failure: str) -> dict[str, str]:
