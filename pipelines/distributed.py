@@ -24,6 +24,7 @@ the CPU, or on CUDA device to device, passed by CUDA IPC handle and moved to the
 from __future__ import annotations
 
 import itertools
+import pickle
 import signal
 import tempfile
 from collections.abc import Callable, Sequence
@@ -67,6 +68,7 @@ def train_mlp_distributed(
     parts = [train] if isinstance(train, DeviceData) else list(train)
     world = config.gpus
     _check_devices(parts, world)
+    _check_picklable(on_epoch_end)
     shards = shard_rows(parts, world)
     batch_size, steps = plan(shards, config)
     scale = target_scale(torch.cat([p.y for p in parts]) if len(parts) > 1 else parts[0].y, task)
@@ -125,6 +127,16 @@ def _check_devices(parts: list[DeviceData], world: int) -> None:
             f"Training on {world} GPUs was asked for, but {torch.cuda.device_count()} CUDA devices are visible; "
             "ask for at most that many (gpus), or make more visible (CUDA_VISIBLE_DEVICES)."
         )
+
+
+def _check_picklable(on_epoch_end: Callable[[int], None] | None) -> None:
+    try:
+        pickle.dumps(on_epoch_end)
+    except (pickle.PicklingError, AttributeError, TypeError) as error:
+        raise ConfigError(
+            f"on_epoch_end runs in every training process, so it must be a module-level function; found "
+            f"{on_epoch_end!r}, which cannot be sent to a process ({error}). Define it at the top of a module."
+        ) from None
 
 
 def _joined(pieces: list[DeviceData]) -> DeviceData:

@@ -228,12 +228,15 @@ def test_the_mlp_family_trains_across_the_processes_fit_options_ask_for(cpu, tmp
     assert len(torch.load(tmp_path / "mlp.pt", weights_only=True)["rng_ranks"]) == 2  # written across 2 processes
 
 
-def test_too_few_rows_for_the_processes_is_a_config_error():
+def test_settings_that_cannot_run_across_processes_are_config_errors():
     train = _data(3, 0, "classification")
     with pytest.raises(ConfigError, match=r"needs at least 2 training rows per process .* found 3 rows in all"):
         train_mlp(train, train, CARDINALITIES, "classification", TrainConfig(gpus=2), progress=False)
     with pytest.raises(ConfigError, match=r"gpus .* must be at least 1"):
         train_mlp(train, train, CARDINALITIES, "classification", TrainConfig(gpus=0), progress=False)
+    train = _data(300, 0, "classification")
+    with pytest.raises(ConfigError, match="on_epoch_end runs in every training process, so it must be a module-level"):
+        train_mlp(train, train, CARDINALITIES, "classification", TrainConfig(gpus=2), on_epoch_end=lambda epoch: None)
 
 
 @pytest.mark.gpu
