@@ -47,7 +47,10 @@ STOP_SECONDS = 10.0  # for a stopped process to exit before it is killed
 
 
 class TrainingProcessFailed(DevicepipeError):
-    """A process of a distributed training run died or failed; the others were stopped."""
+    """A process of a distributed training run died or failed; the others were stopped. Not the input's fault:
+    the CLI prints the message and exits 1."""
+
+    exit_code = 1
 
 
 def train_mlp_distributed(

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pipelines.distributed import plan, shard_rows, train_mlp_distributed
+from pipelines.distributed import TrainingProcessFailed, plan, shard_rows, train_mlp_distributed
 from pipelines.errors import ConfigError
 from pipelines.handoff import hand_off
 from pipelines.models.base import FitOptions, Split, fit_and_score
@@ -99,7 +99,7 @@ def test_two_processes_on_halves_stay_within_the_spread_of_seeds(task, one_threa
 def test_a_killed_process_fails_the_run_clearly_and_the_checkpoint_resumes_to_the_uninterrupted_result(tmp_path):
     checkpoint = tmp_path / "mlp.pt"
     ended = _job(checkpoint, "kill")
-    assert ended["type"] == "TrainingProcessFailed"
+    assert ended["type"] == "TrainingProcessFailed" and TrainingProcessFailed.exit_code == 1  # not bad input
     assert ended["message"].startswith("Training process 1 of 2 (pid ")
     assert "was killed by SIGKILL; the other processes were stopped." in ended["message"]
     assert f"The last complete checkpoint is kept at {checkpoint}: run again to resume from it." in ended["message"]
