@@ -24,6 +24,7 @@ the CPU, or on CUDA device to device, passed by CUDA IPC handle and moved to the
 from __future__ import annotations
 
 import itertools
+import json
 import pickle
 import signal
 import tempfile
@@ -37,7 +38,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from pipelines.distributed_rank import HOST, RankJob, main
+from pipelines.distributed_rank import HOST, RESULT, RankJob, main, report_path
 from pipelines.errors import ConfigError, DevicepipeError
 from pipelines.model import TabularMLP
 from pipelines.train import DeviceData, TrainConfig, TrainResult
@@ -79,10 +80,10 @@ def train_mlp_distributed(
     with tempfile.TemporaryDirectory(prefix="devicepipe-ddp-") as folder:
         job = RankJob(
             world, store.port, timeout, max(1, torch.get_num_threads() // world), list(cardinalities), task,
-            config, batch_size, steps, scale, checkpoint, Path(folder) / "result.pt", progress, on_epoch_end,
+            config, batch_size, steps, scale, checkpoint, Path(folder), progress, on_epoch_end,
         )  # fmt: skip
         _run(job, shards, _joined([valid]))
-        document = torch.load(job.result, weights_only=True)
+        document = torch.load(Path(folder) / RESULT, weights_only=True)
     model = TabularMLP(parts[0].numeric.shape[1], cardinalities, config.hidden, config.dropout, config.norm)
     model.load_state_dict(document["weights"])
     return TrainResult(
@@ -158,9 +159,8 @@ def _shared_cat(tensors: list[torch.Tensor]) -> torch.Tensor:
 def _run(job: RankJob, shards: list[DeviceData], valid: DeviceData) -> None:
     """Start one process per shard and wait for all of them; stop them all when one fails."""
     context = mp.get_context("spawn")
-    report = context.SimpleQueue()
     processes = [
-        context.Process(target=main, args=(rank, job, shard, valid if rank == 0 else None, report), daemon=True)
+        context.Process(target=main, args=(rank, job, shard, valid if rank == 0 else None), daemon=True)
         for rank, shard in enumerate(shards)
     ]
     try:
@@ -171,7 +171,7 @@ def _run(job: RankJob, shards: list[DeviceData], valid: DeviceData) -> None:
     finally:
         _stop(processes)
     if failed is not None:
-        raise _failure(processes.index(failed), ended, [p.pid for p in processes], _reports(report), job)
+        raise _failure(processes.index(failed), ended, [p.pid for p in processes], _reports(job), job)
 
 
 def _wait(processes: list[Any]) -> Any:
@@ -198,11 +198,28 @@ def _stop(processes: list[Any]) -> None:
             process.join()
 
 
-def _reports(report: Any) -> list[tuple[int, DevicepipeError | None, str]]:
+def _reports(job: RankJob) -> list[tuple[int, DevicepipeError | None, str]]:
+    """The failing processes' reports, the first written first: (rank, its DevicepipeError or None, traceback)."""
     found = []
-    while not report.empty():
-        found.append(report.get())
-    return found
+    for rank in range(job.world_size):
+        path = report_path(job.folder, rank)
+        if path.exists():
+            report = json.loads(path.read_text())
+            kind = _error_class(report["error"])
+            error = None if kind is None else kind(report["message"])
+            found.append((report["time"], rank, error, report["traceback"]))
+    return [entry[1:] for entry in sorted(found, key=lambda entry: entry[:2])]
+
+
+def _error_class(name: str | None) -> type[DevicepipeError] | None:
+    """The DevicepipeError subclass named `module.qualname` (a process reports its error by name)."""
+    pending: list[type[DevicepipeError]] = [DevicepipeError]
+    while pending and name is not None:
+        kind = pending.pop()
+        if f"{kind.__module__}.{kind.__qualname__}" == name:
+            return kind
+        pending += kind.__subclasses__()
+    return None
 
 
 def _failure(

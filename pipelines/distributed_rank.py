@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import json
 import multiprocessing
 import os
 import signal
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from pipelines import evaluate
-from pipelines.atomic import atomic_path
+from pipelines.atomic import atomic_path, write_text_atomic
 from pipelines.checkpoint import TrainingState, restore, rng_states
 from pipelines.early_stopping import EarlyStopping
 from pipelines.errors import DevicepipeError
@@ -36,7 +38,8 @@ from pipelines.train_loop import run_epochs
 
 HOST = "127.0.0.1"
 PR_SET_PDEATHSIG = 1  # prctl(2)
-REPORTED_CHARS = 4000  # of a failing process's traceback: small enough for the pipe it is reported through
+RESULT = "result.pt"
+REPORTED_CHARS = 4000  # the end of a failing process's traceback, kept in its report
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class RankJob:
     steps: int  # steps per epoch, the same in every process
     scale: tuple[float, float]  # the regression target's mean and std over all training rows
     checkpoint: Path | None
-    result: Path  # where rank 0 writes the trained weights and the history
+    folder: Path  # where rank 0 writes the result (RESULT) and a failing process its report (report_path)
     progress: bool
     on_epoch_end: Callable[[int], None] | None  # a module-level function: it is pickled to every process
 
@@ -78,16 +81,31 @@ class ProcessGroup:
         dist.barrier()  # the checkpoint is complete before any process goes on (or is told to stop)
 
 
-def main(rank: int, job: RankJob, shard: DeviceData, valid: DeviceData | None, report: Any) -> None:
-    """The process's entry point: train, or report the error to the parent (through `report`) and exit 1."""
+def main(rank: int, job: RankJob, shard: DeviceData, valid: DeviceData | None) -> None:
+    """The process's entry point: train, or write a report of the error for the parent and exit 1.
+
+    A report is a file written atomically (a process stopped while writing it leaves none, never half of one)."""
     signal.signal(signal.SIGTERM, _stopped)  # the parent stops it: atomic writes in progress clean up
     _end_with_parent()
     try:
         _train(rank, job, shard, valid)
+    except SystemExit:
+        raise  # stopped by the parent (or its death): the failure is another process's
     except BaseException as error:
-        known = error if isinstance(error, DevicepipeError) else None
-        report.put((rank, known, traceback.format_exc()[-REPORTED_CHARS:]))
+        known = isinstance(error, DevicepipeError)
+        report = {
+            "rank": rank,
+            "time": time.time(),  # the first report is the cause; the others fail after it
+            "error": f"{type(error).__module__}.{type(error).__qualname__}" if known else None,
+            "message": str(error),
+            "traceback": traceback.format_exc()[-REPORTED_CHARS:],
+        }
+        write_text_atomic(report_path(job.folder, rank), json.dumps(report))
         raise SystemExit(1) from None
+
+
+def report_path(folder: Path, rank: int) -> Path:
+    return folder / f"rank-{rank}.json"
 
 
 def _end_with_parent() -> None:
@@ -150,5 +168,5 @@ def _fit(rank: int, job: RankJob, shard: DeviceData, valid: DeviceData | None, d
             "history": state.history,
             "resumed_from_epoch": resumed,
         }
-        with atomic_path(job.result) as tmp:
+        with atomic_path(job.folder / RESULT) as tmp:
             torch.save(document, tmp)
