@@ -5,8 +5,9 @@ This module is the parent. It cuts the training rows into one contiguous shard p
 or across a list of partitions), works out the steps per epoch that every process takes (the full local batches
 of the smallest shard: a process with one step more would wait forever for the others), owns the TCPStore the
 processes meet at (its port is chosen by the system, so no free port is guessed), starts the processes with
-torch.multiprocessing (spawn) and waits for them. Each process (pipelines.distributed_rank) trains on its shard;
-rank 0 scores validation, writes the checkpoints (atomic, as one process does) and the result.
+torch.multiprocessing (spawn) and waits for them (pipelines.distributed_launch). Each process
+(pipelines.distributed_rank) trains on its shard; rank 0 scores validation, writes the checkpoints (atomic, as
+one process does) and the result.
 
 Each global batch is `gpus` local batches of `batch_size // gpus` rows, one from each shard; DDP averages the
 gradients, so a step is the mean over the global batch as in one process. What differs from one process: which
@@ -24,34 +25,23 @@ the CPU, or on CUDA device to device, passed by CUDA IPC handle and moved to the
 from __future__ import annotations
 
 import itertools
-import json
 import pickle
-import signal
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from multiprocessing import connection
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
-from pipelines.distributed_rank import HOST, RESULT, RankJob, main, report_path
-from pipelines.errors import ConfigError, DevicepipeError
+from pipelines.distributed_launch import TrainingProcessFailed, run_processes
+from pipelines.distributed_rank import HOST, RESULT, RankJob
+from pipelines.errors import ConfigError
 from pipelines.model import TabularMLP
 from pipelines.train import DeviceData, TrainConfig, TrainResult
 from pipelines.train_loop import effective_batch_size, target_scale
 
-STOP_SECONDS = 10.0  # for a stopped process to exit before it is killed
-
-
-class TrainingProcessFailed(DevicepipeError):
-    """A process of a distributed training run died or failed; the others were stopped. Not the input's fault:
-    the CLI prints the message and exits 1."""
-
-    exit_code = 1
+__all__ = ["TrainingProcessFailed", "plan", "shard_rows", "train_mlp_distributed"]
 
 
 def train_mlp_distributed(
@@ -82,7 +72,7 @@ def train_mlp_distributed(
             world, store.port, timeout, max(1, torch.get_num_threads() // world), list(cardinalities), task,
             config, batch_size, steps, scale, checkpoint, Path(folder), progress, on_epoch_end,
         )  # fmt: skip
-        _run(job, shards, _joined([valid]))
+        run_processes(job, shards, _joined([valid]))
         document = torch.load(Path(folder) / RESULT, weights_only=True)
     model = TabularMLP(parts[0].numeric.shape[1], cardinalities, config.hidden, config.dropout, config.norm)
     model.load_state_dict(document["weights"])
@@ -154,94 +144,3 @@ def _shared_cat(tensors: list[torch.Tensor]) -> torch.Tensor:
     if out.device.type == "cpu":
         out.share_memory_()
     return torch.cat(tensors, out=out)
-
-
-def _run(job: RankJob, shards: list[DeviceData], valid: DeviceData) -> None:
-    """Start one process per shard and wait for all of them; stop them all when one fails."""
-    context = mp.get_context("spawn")
-    processes = [
-        context.Process(target=main, args=(rank, job, shard, valid if rank == 0 else None), daemon=True)
-        for rank, shard in enumerate(shards)
-    ]
-    try:
-        for process in processes:
-            process.start()
-        failed = _wait(processes)
-        ended = [p.exitcode for p in processes]  # before the others are stopped
-    finally:
-        _stop(processes)
-    if failed is not None:
-        raise _failure(processes.index(failed), ended, [p.pid for p in processes], _reports(job), job)
-
-
-def _wait(processes: list[Any]) -> Any:
-    """Wait until every process exits; the first that fails is returned (None when all succeed)."""
-    alive = list(processes)
-    while alive:
-        ready = connection.wait([p.sentinel for p in alive], timeout=1.0)
-        for process in [p for p in alive if p.sentinel in ready]:
-            process.join()
-            alive.remove(process)
-            if process.exitcode != 0:
-                return process
-    return None
-
-
-def _stop(processes: list[Any]) -> None:
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        process.join(STOP_SECONDS)
-        if process.is_alive():
-            process.kill()
-            process.join()
-
-
-def _reports(job: RankJob) -> list[tuple[int, DevicepipeError | None, str]]:
-    """The failing processes' reports, the first written first: (rank, its DevicepipeError or None, traceback)."""
-    found = []
-    for rank in range(job.world_size):
-        path = report_path(job.folder, rank)
-        if path.exists():
-            report = json.loads(path.read_text())
-            kind = _error_class(report["error"])
-            error = None if kind is None else kind(report["message"])
-            found.append((report["time"], rank, error, report["traceback"]))
-    return [entry[1:] for entry in sorted(found, key=lambda entry: entry[:2])]
-
-
-def _error_class(name: str | None) -> type[DevicepipeError] | None:
-    """The DevicepipeError subclass named `module.qualname` (a process reports its error by name)."""
-    pending: list[type[DevicepipeError]] = [DevicepipeError]
-    while pending and name is not None:
-        kind = pending.pop()
-        if f"{kind.__module__}.{kind.__qualname__}" == name:
-            return kind
-        pending += kind.__subclasses__()
-    return None
-
-
-def _failure(
-    failed: int, ended: list[int | None], pids: list[int], reports: list[tuple[int, Any, str]], job: RankJob
-) -> Exception:
-    """The error to raise: a process's own DevicepipeError first, then a process killed by a signal (before the
-    others were stopped), then the first to report a failure (the others fail after it, when it closes its
-    connections), with the last line of its traceback."""
-    for rank, error, _ in reports:
-        if error is not None:
-            return type(error)(f"Training process {rank} of {job.world_size}: {error}")
-    kept = ""
-    if job.checkpoint is not None and Path(job.checkpoint).exists():
-        kept = f" The last complete checkpoint is kept at {job.checkpoint}: run again to resume from it."
-    killed = [rank for rank, code in enumerate(ended) if code is not None and code < 0]
-    rank = killed[0] if killed else reports[0][0] if reports else failed
-    if killed:
-        what = f"was killed by {signal.Signals(-ended[rank]).name}"
-    else:
-        last = next((text.strip().splitlines()[-1] for r, _, text in reports if r == rank), "no report")
-        what = f"failed: {last}"
-    return TrainingProcessFailed(
-        f"Training process {rank} of {job.world_size} (pid {pids[rank]}) {what}; the other processes "
-        f"were stopped.{kept} A process killed for memory needs fewer processes (gpus) or a smaller batch."
-    )
