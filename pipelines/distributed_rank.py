@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -101,7 +102,17 @@ def main(rank: int, job: RankJob, shard: DeviceData, valid: DeviceData | None) -
             "traceback": traceback.format_exc()[-REPORTED_CHARS:],
         }
         write_text_atomic(report_path(job.folder, rank), json.dumps(report))
-        raise SystemExit(1) from None
+        _leave(1)
+    _leave(0)
+
+
+def _leave(code: int) -> None:
+    """Exit without the interpreter's teardown: the work is written by now, and torch's C++ threads (gloo, the
+    TCPStore client) can abort a process at teardown ("terminate called without an active exception", SIGABRT,
+    seen once on a loaded machine after training), which the parent would take for a failure."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def report_path(folder: Path, rank: int) -> Path:
