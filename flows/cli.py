@@ -70,6 +70,7 @@ def run(
     ] = "none",
     n_workers: Annotated[int | None, typer.Option(help="--cluster local/local-cuda: workers to start.")] = None,
     partition_size: Annotated[str, typer.Option(help="Dask: the size of one partition (256MiB, 1GB).")] = "256MiB",
+    gpus: Annotated[int, typer.Option(help="Train the MLP across N processes (one per GPU; gloo on the CPU).")] = 1,
     progress: Annotated[bool, typer.Option(help="Show the training progress bar.")] = True,
     resume: Annotated[
         Path | None,

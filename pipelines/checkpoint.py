@@ -5,7 +5,8 @@ A checkpoint is one `torch.save` document (format `CHECKPOINT_FORMAT`, loaded wi
 
 - "format", "config": the format number and the training settings; a resume with any other is refused
 - "model", "optimizer", "scheduler": the state dicts of the training parts
-- "rng_cpu", "rng_cuda": the global random number generator states (dropout draws from them)
+- "rng_cpu", "rng_cuda": the global random number generator states (dropout draws from them); a distributed
+  run adds "rng_ranks", the states of every process in rank order (rank 0's are also the top-level ones)
 - "epoch", "step", "history": where the run stands (`TrainingState`)
 - "early_stopping": the best epoch, its metric and weights, the epochs waited, whether it stopped
 """
@@ -50,13 +51,23 @@ class TrainingState:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def save(path: Path, parts: Mapping[str, Stateful], state: TrainingState, config: TrainConfig) -> None:
-    """Write the checkpoint atomically: a reader (or a resume after a kill) sees the old one or the new one."""
+def save(
+    path: Path,
+    parts: Mapping[str, Stateful],
+    state: TrainingState,
+    config: TrainConfig,
+    rng: list[dict[str, Any]] | None = None,
+) -> None:
+    """Write the checkpoint atomically: a reader (or a resume after a kill) sees the old one or the new one.
+
+    `rng`: the random states of every process of a distributed run, in rank order (default: this process's)."""
+    rng = rng or [rng_states()]
     document = {
         "format": CHECKPOINT_FORMAT,
         "config": plain_config(config),
         **{name: part.state_dict() for name, part in parts.items()},
-        **rng_states(),
+        **rng[0],
+        **({"rng_ranks": rng} if len(rng) > 1 else {}),
         "epoch": state.epoch,
         "step": state.step,
         "history": state.history,
@@ -67,9 +78,15 @@ def save(path: Path, parts: Mapping[str, Stateful], state: TrainingState, config
 
 
 def restore(
-    path: Path, parts: Mapping[str, Stateful], state: TrainingState, config: TrainConfig, device: torch.device
+    path: Path,
+    parts: Mapping[str, Stateful],
+    state: TrainingState,
+    config: TrainConfig,
+    device: torch.device,
+    rank: int = 0,
 ) -> None:
-    """Load the checkpoint at `path` into `parts`, `state` and the RNGs; refuse one of another format or config."""
+    """Load the checkpoint at `path` into `parts`, `state` and the RNGs (those of process `rank` in a distributed
+    run); refuse one of another format or config."""
     document = torch.load(path, map_location=device, weights_only=True)
     mismatch = _mismatch(document, config)
     if mismatch is not None:
@@ -79,7 +96,7 @@ def restore(
         )
     for name, part in parts.items():
         part.load_state_dict(document[name])
-    set_rng_states(document)
+    set_rng_states(document["rng_ranks"][rank] if "rng_ranks" in document else document)
     state.epoch, state.step, state.history = document["epoch"], document["step"], document["history"]
     state.early_stopping.load_state_dict(document["early_stopping"])
 
@@ -93,7 +110,9 @@ def _mismatch(document: dict[str, Any], config: TrainConfig) -> str | None:
             f"other training settings: {age} checkpoint format ({found}; this trainer reads format "
             f"{CHECKPOINT_FORMAT} only)"
         )
-    if document.get("config") != plain_config(config):
+    # A setting added since the checkpoint was written took its default then (e.g. gpus=1).
+    saved = {**plain_config(type(config)()), **document.get("config", {})}
+    if saved != plain_config(config):
         return f"other training settings ({document.get('config')})"
     return None
 

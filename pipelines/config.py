@@ -42,6 +42,7 @@ class RunConfig:
     cluster: str = "none"  # Dask: none (this process), local, local-cuda, or a scheduler's address (pipelines.cluster)
     n_workers: int | None = None  # --cluster local / local-cuda: workers to start (default: 2 / one per GPU)
     partition_size: str = "256MiB"  # Dask: the size of one partition of the data (read blocks, repartitions)
+    gpus: int = 1  # processes the MLP trains across (DistributedDataParallel): one per GPU, or gloo on the CPU
 
     def __post_init__(self) -> None:
         if self.dataset is None:
@@ -67,6 +68,8 @@ class RunConfig:
             raise ConfigError(f"--sample is a fraction of rows in (0, 1], found {self.sample}.")
         if self.epochs < 1:
             raise ConfigError(f"--epochs must be at least 1, found {self.epochs}.")
+        if self.gpus < 1:
+            raise ConfigError(f"--gpus must be at least 1, found {self.gpus}.")
         from pipelines.cluster import check_cluster
 
         check_cluster(self)

@@ -104,7 +104,9 @@ def fit_stage(
     fitted = {}
     for name in selected(config, stage, backend.name):
         checkpoint = None if checkpoints is None else Path(checkpoints) / f"{name}.pt"
-        options = FitOptions(config.seed, config.epochs, progress, checkpoint, cluster, config.partition_size)
+        options = FitOptions(
+            config.seed, config.epochs, progress, checkpoint, cluster, config.partition_size, gpus=config.gpus
+        )
         model = FAMILIES[name](config.task, backend, features.workflow)
         fitted[name] = fit_and_score(model, splits, options)
     return fitted

@@ -44,6 +44,7 @@ class FitOptions:
     checkpoint: Path | None = None  # where a family that checkpoints writes (and resumes from)
     cluster: Any = None  # the run's Dask client (--cluster): a family with a Dask interface fits on its workers
     partition_size: str = "256MiB"  # with `cluster`: the size of one partition of the rows sent to the workers
+    gpus: int = 1  # processes a network trains across: one per CUDA device, or that many gloo processes on CPU
 
 
 class ModelAdapter:

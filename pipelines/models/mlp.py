@@ -1,6 +1,7 @@
 """The MLP (embeddings for the categorical codes, pipelines.model) trained on the handoff's device tensors.
 
-Training is pipelines.train (early stopping, checkpoints and resume); this adapter wires it to the pipeline.
+Training is pipelines.train (early stopping, checkpoints and resume; across `FitOptions.gpus` processes with
+DistributedDataParallel when above 1); this adapter wires it to the pipeline.
 Saved as safetensors weights plus a JSON of the architecture and the target's scale; new rows to score are
 handed to torch zero-copy, as in training.
 """
@@ -39,7 +40,7 @@ class MLP(ModelAdapter):
             valid.tensors,
             self.cardinalities(self.workflow),
             self.task,
-            TrainConfig(epochs=options.epochs, seed=options.seed),
+            TrainConfig(epochs=options.epochs, seed=options.seed, gpus=options.gpus),
             progress=options.progress,
             checkpoint=options.checkpoint,
         )

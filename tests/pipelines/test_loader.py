@@ -91,3 +91,23 @@ def test_mismatched_row_counts_are_a_config_error():
 def test_batch_size_below_one_is_a_config_error():
     with pytest.raises(ConfigError, match="batch_size"):
         DeviceLoader(_tensors(), batch_size=0)
+
+
+@pytest.mark.parametrize(("rows", "batches"), [(103, 4), (100, 4), (97, 4)])
+def test_batches_caps_an_epoch_so_shards_of_unequal_size_take_equal_steps(rows, batches):
+    """A distributed run gives each process a shard of its own size; `batches` makes their step counts equal."""
+    ids = torch.arange(rows)
+    loader = DeviceLoader((ids,), batch_size=24, seed=1, drop_last=True, batches=batches)
+    sizes = [len(batch) for (batch,) in loader]
+    assert len(loader) == batches and sizes == [24] * batches
+    order = torch.cat([batch for (batch,) in loader])
+    assert len(torch.unique(order)) == 24 * batches  # distinct rows, drawn from the whole shard's permutation
+    loader.set_epoch(1)
+    assert not torch.equal(torch.cat([batch for (batch,) in loader]), order)
+
+
+def test_batches_over_what_the_rows_give_is_what_they_give():
+    loader = DeviceLoader(_tensors(), batch_size=25, drop_last=True, batches=10)
+    assert len(loader) == 4 and [len(ids) for ids, _ in loader] == [25] * 4
+    with pytest.raises(ConfigError, match="batches must be at least 0"):
+        DeviceLoader(_tensors(), batch_size=4, batches=-1)

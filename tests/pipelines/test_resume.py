@@ -99,3 +99,19 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     saved = torch.load(checkpoint, weights_only=True)
     assert saved["epoch"] == 1
     assert all(torch.isfinite(t).all() for t in saved["model"].values() if t.is_floating_point())
+
+
+def test_a_checkpoint_written_before_the_gpus_setting_resumes_as_one_process(tmp_path):
+    """`gpus` joined the training settings later: a checkpoint without it was written by one process."""
+    checkpoint = tmp_path / "mlp.pt"
+    train, valid = resume_job.problem()
+    config = dataclasses.replace(resume_job.CONFIG, epochs=1)
+    train_mlp(train, valid, [6, 6], "classification", config, progress=False, checkpoint=checkpoint)
+    document = torch.load(checkpoint, weights_only=True)
+    del document["config"]["gpus"]
+    torch.save(document, checkpoint)
+    resumed = train_mlp(train, valid, [6, 6], "classification", config, progress=False, checkpoint=checkpoint)
+    assert resumed.resumed_from_epoch == 1
+    with pytest.raises(ConfigError, match="other training settings"):
+        two = dataclasses.replace(config, gpus=2)
+        train_mlp(train, valid, [6, 6], "classification", two, progress=False, checkpoint=checkpoint)
