@@ -109,6 +109,7 @@ class MLP(ModelAdapter):
         return {
             "best_epoch": result.best_epoch,
             "resumed_from_epoch": result.resumed_from_epoch,
+            "processes": result.config.gpus,  # DistributedDataParallel across this many (1: this process)
             "history": result.history,
         }
 

@@ -67,6 +67,16 @@ def test_xgboost_on_a_running_scheduler(tmp_path, scheduler):
     assert spread["linear"] == alone["linear"]
 
 
+def test_the_mlp_across_two_processes_from_the_command_line(tmp_path):
+    table = _table(tmp_path / "t.parquet", 3000)
+    args = ["--data", str(table), "--target", "y", "--model", "xgboost", "--epochs", "2", "--no-progress", "--no-cache"]
+    result = devicepipe("run", *args, "--gpus", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    manifest = json.loads((tmp_path / "runs" / "latest" / "manifest.json").read_text())
+    assert manifest["config"]["gpus"] == 2 and manifest["training"]["mlp"]["processes"] == 2
+    assert len(manifest["training"]["mlp"]["history"]) >= 1
+
+
 @pytest.mark.gpu
 @pytest.mark.rapids
 def test_xgboost_on_a_local_cuda_cluster_scores_like_one_gpu(tmp_path, gpu):
