@@ -110,6 +110,9 @@ def _leave(code: int) -> None:
     """Exit without the interpreter's teardown: the work is written by now, and torch's C++ threads (gloo, the
     TCPStore client) can abort a process at teardown ("terminate called without an active exception", SIGABRT,
     seen once on a loaded machine after training), which the parent would take for a failure."""
+    from multiprocessing import util
+
+    util._run_finalizers(0)  # multiprocessing's own clean-up (semaphores it registered), which _exit skips
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
