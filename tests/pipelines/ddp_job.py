@@ -20,20 +20,12 @@ import torch.distributed as dist
 
 from pipelines.distributed import train_mlp_distributed
 from pipelines.errors import DevicepipeError
-from pipelines.train import DeviceData, TrainConfig, TrainResult
+from pipelines.train import TrainConfig, TrainResult
+from tests.pipelines.resume_job import problem  # the same rows as the one-process resume test
 
 CONFIG = TrainConfig(epochs=4, batch_size=128, patience=4, seed=3, gpus=2)
 TIMEOUT = 30.0  # seconds for the rendezvous and for every collective
 KILL_AFTER_EPOCH = 1  # rank 1 is killed once its second epoch is checkpointed
-
-
-def problem() -> tuple[DeviceData, DeviceData]:
-    generator = torch.Generator().manual_seed(0)
-    numeric = torch.randn(4000, 4, generator=generator)
-    codes = torch.randint(0, 6, (4000, 2), generator=generator, dtype=torch.int32)
-    logits = numeric[:, 0] - numeric[:, 1] + (codes[:, 0] == 3).float()
-    y = (logits + 0.5 * torch.randn(4000, generator=generator) > 0).float()
-    return DeviceData(numeric[:3000], codes[:3000], y[:3000]), DeviceData(numeric[3000:], codes[3000:], y[3000:])
 
 
 def run(checkpoint: Path | None, on_epoch_end=None, poison: bool = False) -> TrainResult:
