@@ -29,9 +29,13 @@ def test_a_worker_killed_after_the_rows_were_sent_is_a_cluster_error(monkeypatch
         pids = client.run(os.getpid)
         sent = xgboost_dask.scatter_frame
 
+        killed = []
+
         def send_then_kill(*args, **kwargs):
             result = sent(*args, **kwargs)
-            os.kill(pids[sorted(pids)[-1]], signal.SIGKILL)  # its share of the rows goes with it
+            if not killed:  # once: the training rows' share on that worker goes with it
+                os.kill(pids[sorted(pids)[-1]], signal.SIGKILL)
+                killed.append(True)
             return result
 
         monkeypatch.setattr(xgboost_dask, "scatter_frame", send_then_kill)
