@@ -11,20 +11,22 @@ the feature cache:
     baselines  fit and score every baseline (seconds per model beside it)
     train      train and score the MLP
 
-and on the GPU backend each stage runs under the residency ledger (host<->device copy bytes; `--no-ledger` runs
-without it, to measure what profiling costs). The first stage
+With `--cluster local` (or `local-cuda`, or a scheduler's address) the stages run as `devicepipe run --cluster`
+does, and each stage's peak resident memory of every Dask worker is recorded beside this process's
+(`worker_peak_gib`; the peaks are reset between stages). On the GPU backend each stage runs under the residency
+ledger (host<->device copy bytes; `--no-ledger` runs without it, to measure what profiling costs). The first stage
 of a process also pays for start-up work (CUDA context, cuDF's kernel compilation): `--warmup` runs the whole
 sequence once, untimed, on a 1% sample first.
 
     python -m benchmarks.stages [--backends cpu gpu] [--sample 1.0] [--epochs 3] [--models xgboost ...]
                                 [--data-dir data] [--data PATH --target COL] [--dataset NAME] [--warmup] [--no-ledger]
-                                [--rmm-pool] [--spill] [--json PATH]
+                                [--rmm-pool] [--spill] [--cluster local [--n-workers N] [--partition-size 256MiB]]
+                                [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import subprocess
@@ -38,6 +40,8 @@ import torch
 
 from benchmarks.results import CpuLoad, base_parser, parse_args, positive_int, record, run_command, write_json
 from pipelines import backend as backends
+from pipelines.cluster import cluster_of
+from pipelines.cluster_memory import peak_bytes, reset_peak, reset_worker_peaks, worker_peaks
 from pipelines.config import RunConfig
 from pipelines.errors import ConfigError
 from pipelines.record import metrics_document
@@ -50,28 +54,42 @@ NAMES = tuple(stage.name for stage in STAGES)
 
 def time_stages(config: RunConfig, backend: backends.Backend, ledger: bool = True) -> dict[str, Any]:
     """The pipeline's stages (pipelines.stages.STAGES) in order, timed (and, on the GPU unless `ledger` is
-    False, ledgered); what each produced."""
+    False, ledgered), on the run's Dask cluster where it asks for one; what each produced."""
+    with cluster_of(config, backend.name) as client:
+        return _time_stages(config, backend, ledger, client)
+
+
+def _time_stages(config: RunConfig, backend: backends.Backend, ledger: bool, client: Any) -> dict[str, Any]:
     ledger = Ledger(enabled=backend.is_gpu and ledger)
     seconds: dict[str, float] = {}
     peak: dict[str, float | None] = {}
+    workers: dict[str, dict[str, float | None]] = {}
     reset_peak_rss()
+    if client is not None:
+        reset_worker_peaks(client)
 
     def report(stage: str, took: float) -> None:
         peak[stage] = peak_rss_gib()
         reset_peak_rss()
         shown = f", peak resident {peak[stage]:.2f} GiB" if peak[stage] is not None else ""
+        if client is not None:
+            workers[stage] = {k: _gib(v) for k, v in worker_peaks(client).items()}
+            reset_worker_peaks(client)
+            shown += f"; workers {', '.join(f'{v:.2f}' for v in workers[stage].values() if v is not None)} GiB"
         print(f"[{backend.name}] {stage}: {took:.2f} s{shown}", file=sys.stderr, flush=True)  # progress
 
     values = {"recipe": check_run(config), "backend": backend, "config": config, "progress": False}
-    values["checkpoints"] = None
+    values.update(checkpoints=None, cluster=client)
     run_stages(STAGES, values, ledger, seconds, report=report)
     features, hand, fitted = values["features"], values["handoff"], fitted_models(values)
     metrics = metrics_document(features, fitted, config.task, backend)
     return {
         "backend": backend.name,
         "device": backend.device_name,
+        "cluster": config.cluster,
         "seconds": seconds,
         "peak_rss_gib": peak,
+        "worker_peak_gib": workers or None,
         "total_seconds": round(sum(seconds.values()), 3),
         "rows": metrics["rows"],
         "features": {"numeric": len(features.workflow.numeric_), "categorical": len(features.workflow.categorical_)},
@@ -79,6 +97,7 @@ def time_stages(config: RunConfig, backend: backends.Backend, ledger: bool = Tru
             name: {k: score[k] for k in ("test", "valid", "fit_seconds")} for name, score in metrics["models"].items()
         },
         "best_model": metrics["best_model"],
+        "notes": features.notes,
         "epoch_seconds": {
             name: [round(row["seconds"], 3) for row in model.model.history]
             for name, model in fitted.items()
@@ -89,21 +108,18 @@ def time_stages(config: RunConfig, backend: backends.Backend, ledger: bool = Tru
     }
 
 
+def _gib(value: int | None) -> float | None:
+    return round(value / 2**30, 3) if value is not None else None
+
+
 def peak_rss_gib() -> float | None:
     """This process's peak resident memory (VmHWM) since the last `reset_peak_rss`, in GiB (Linux only)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 2**20, 3)
-    except OSError:
-        pass
-    return None
+    return _gib(peak_bytes())
 
 
 def reset_peak_rss() -> None:
-    """Start a new peak: writing 5 to /proc/self/clear_refs resets VmHWM to the current resident size."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
+    """Start a new peak (pipelines.cluster_memory.reset_peak)."""
+    reset_peak()
 
 
 def _config(args: argparse.Namespace, backend: str, sample: float | None) -> RunConfig:
@@ -121,6 +137,9 @@ def _config(args: argparse.Namespace, backend: str, sample: float | None) -> Run
         cache=False,
         rmm_pool=args.rmm_pool,
         spill=args.spill,
+        cluster=args.cluster,
+        n_workers=args.n_workers,
+        partition_size=args.partition_size,
     ).check()
 
 
@@ -245,6 +264,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--rmm-pool", action="store_true")
     parser.add_argument("--spill", action="store_true")
+    parser.add_argument("--cluster", default="none", help="Dask: none, local, local-cuda or a scheduler address")
+    parser.add_argument("--n-workers", type=positive_int, default=None, help="--cluster local: workers to start")
+    parser.add_argument("--partition-size", default="256MiB", help="Dask: the size of one partition")
     parser.add_argument("--one", choices=["cpu", "gpu"], default=None, help=argparse.SUPPRESS)
     return parser
 

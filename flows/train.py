@@ -24,6 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from flows import fixed_cost
 from flows.tasks import select_backend, stage_task
 from pipelines.cluster import cluster_of, describe
+from pipelines.cluster_memory import cluster_record, describe_peaks
 from pipelines.config import RunConfig
 from pipelines.datasets import recipe_for
 from pipelines.output import writing
@@ -91,11 +92,13 @@ def _run_stages(run: RunDirectory, config: RunConfig, progress: bool, logger: An
         logger.warning(note)
     run_stages(MODEL_STAGES, values, ledger, seconds, stage_task)
     fixed_cost.mark("stages-end")
+    if (workers := cluster_record(cluster, config.cluster)) is not None:
+        logger.info("Dask workers' peak memory: %s", describe_peaks(workers["worker_peak_bytes"]))
     if config.strict_residency:
         ledger.check()
     fitted = fitted_models(values)
     residency = residency_record(ledger.as_dict(), values["handoff"])
-    run_dir = write_run_task(run, config, backend, features, values["handoff"], fitted, seconds, residency)
+    run_dir = write_run_task(run, config, backend, features, values["handoff"], fitted, seconds, residency, workers)
     fixed_cost.mark("run-written")
     table = metrics_table(json.loads((Path(run_dir) / "metrics.json").read_text()))
     logger.info("test metrics:\n%s\nrun directory: %s", table, run_dir)

@@ -99,8 +99,10 @@ def write_run(
     fitted: dict[str, FittedModel],
     seconds: dict[str, float],
     residency: dict[str, Any],
+    cluster: dict[str, Any] | None = None,
 ) -> Path:
-    """Write metrics, the bundle, the report and the manifest; the run directory appears only when complete."""
+    """Write metrics, the bundle, the report and the manifest; the run directory appears only when complete.
+    `cluster`: a run with --cluster, its workers and their peak memory (pipelines.cluster_memory)."""
     with writing("the run directory", "--output"):
         metrics = metrics_document(features, fitted, config.task, backend)
         notes = run_notes(features, fitted, config, backend)
@@ -127,5 +129,6 @@ def write_run(
             "handoff": handoff.check,
             "residency": residency,
             "training": {name: model.model.details() for name, model in fitted.items() if model.model.details()},
+            "cluster": cluster,
         }
         return run.commit(manifest)

@@ -12,7 +12,9 @@ import pandas as pd
 
 from pipelines.backend import Backend
 from pipelines.errors import DataError
+from pipelines.features.partitions import is_partitioned
 from pipelines.features.workflow import Part
+from pipelines.partitioned import renumber, rows, uniform_draw
 from pipelines.validate import column_kind
 
 NAMES = ("train", "valid", "test")
@@ -41,18 +43,25 @@ def time_fraction_split(frame: Any, column: str, fractions: tuple[float, float] 
 def random_split(
     frame: Any, backend: Backend, seed: int = 0, fractions: tuple[float, float] = (0.70, 0.85)
 ) -> dict[str, Part]:
-    """Seeded 70/15/15: the draw is made with NumPy and moved to the frame's device as one mask column."""
-    draw = np.random.default_rng(seed).random(len(frame))
-    u = backend.xp.asarray(draw) if backend.is_gpu else draw
+    """Seeded 70/15/15: the draw is made with NumPy and moved to the frame's device as one mask column; over a
+    numbered dask DataFrame's partitions, each draws its own rows' share of the same numbers."""
+    if is_partitioned(frame):
+        u = uniform_draw(frame, seed)
+    else:
+        draw = np.random.default_rng(seed).random(len(frame))
+        u = backend.xp.asarray(draw) if backend.is_gpu else draw
     masks = {"train": u < fractions[0], "valid": (u >= fractions[0]) & (u < fractions[1]), "test": u >= fractions[1]}
     return _parts(frame, masks, f"a seeded random split (seed {seed})")
 
 
 def _parts(frame: Any, masks: dict[str, Any], how: str) -> dict[str, Part]:
-    parts = {name: Part(name, frame[masks[name]].reset_index(drop=True)) for name in NAMES}
-    empty = [name for name, part in parts.items() if len(part) == 0]
+    if is_partitioned(frame):  # each part numbered from 0 as below, and held on the workers
+        parts = {name: Part(name, renumber(frame[masks[name]].persist()).persist()) for name in NAMES}
+    else:
+        parts = {name: Part(name, frame[masks[name]].reset_index(drop=True)) for name in NAMES}
+    sizes = {name: rows(part.frame) for name, part in parts.items()}
+    empty = [name for name, size in sizes.items() if size == 0]
     if empty:
-        sizes = {name: len(part) for name, part in parts.items()}
         raise DataError(
             f"The {', '.join(empty)} split(s) are empty after {how} (sizes {sizes}). "
             "Give more rows, or a time column that spans the whole period."

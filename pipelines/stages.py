@@ -7,7 +7,7 @@ its host<->device copies in the residency ledger (GPU). An input in brackets is 
 Dask client of a run with --cluster (pipelines.cluster), is None or absent without one.
 
     cache-lookup  recipe, backend                      -> lookup      (pipelines.cache)
-    load          recipe, backend                      -> dataset     (pipelines.datasets)
+    load          recipe, backend [, cluster]          -> dataset     (pipelines.datasets)
     split         recipe, dataset, backend             -> parts
     features      recipe, dataset, parts [, cluster]   -> features
     cache-store   features, lookup                     -> features    (pipelines.cache)
@@ -51,7 +51,7 @@ CACHE_LOOKUP = Stage(
     "cache-lookup", cache.lookup_features, ("recipe", "backend"), "lookup", io=True, timeout_seconds=1800
 )
 FEATURE_STAGES = (
-    Stage("load", datasets.load_dataset, ("recipe", "backend"), "dataset", io=True),
+    Stage("load", datasets.load_dataset, ("recipe", "backend"), "dataset", io=True, optional=("cluster",)),
     Stage("split", datasets.split_dataset, ("recipe", "dataset", "backend"), "parts", timeout_seconds=1800),
     Stage(
         "features",

@@ -8,6 +8,7 @@ from typing import Any
 from pipelines.backend import Backend
 from pipelines.config import TASKS
 from pipelines.errors import ConfigError, DataError, SchemaError
+from pipelines.partitioned import computed, is_partitioned, renumber, rows
 from pipelines.validate import column_kind
 
 TARGET = "__target__"
@@ -29,11 +30,11 @@ def encode_target(frame: Any, column: str, task: str, backend: Backend) -> tuple
         raise ConfigError(f"--task must be one of {', '.join(TASKS)}, found {task!r}.")
     if column not in frame.columns:
         raise SchemaError(f"Expected a target column {column!r}, found only {list(frame.columns)[:20]}.")
-    present = frame[column].notna()
-    dropped = int(len(frame) - int(present.sum()))
+    present = frame[column].notnull()
+    dropped = int(rows(frame) - int(computed(present.sum())))
     if dropped:  # a filter copies every column: only when there is something to drop
-        frame = frame[present]
-    if len(frame) == 0:
+        frame = renumber(frame[present]) if is_partitioned(frame) else frame[present]
+    if rows(frame) == 0:
         raise DataError(f"Every row lacks the target {column!r}: there is nothing to learn from.")
     info = TargetInfo(column=column, task=task, dropped_missing=dropped)
     series = frame[column]
@@ -44,7 +45,7 @@ def encode_target(frame: Any, column: str, task: str, backend: Backend) -> tuple
                 f"Regression needs a numeric target, but {column!r} is {series.dtype} "
                 f"(e.g. {backend.head_values(series)}). Use --task classification for labels."
             )
-        infinite = int((series.astype("float64").abs() == float("inf")).sum())
+        infinite = int(computed((series.astype("float64").abs() == float("inf")).sum()))
         if infinite:
             raise DataError(
                 f"The target {column!r} has {infinite} infinite value(s) (inf or -inf): a regression target must be "
@@ -52,7 +53,7 @@ def encode_target(frame: Any, column: str, task: str, backend: Backend) -> tuple
             )
         frame[TARGET] = series.astype("float32")
         return frame, info
-    classes = sorted(backend.to_pandas(series.drop_duplicates()).tolist(), key=_label_order)
+    classes = sorted(backend.to_pandas(computed(series.drop_duplicates())).tolist(), key=_label_order)
     if len(classes) != 2:
         shown = classes[:10]
         raise DataError(

@@ -49,7 +49,10 @@ def column_kind(dtype: Any) -> str:
 def validate(
     frame: Any, rules: dict[str, Rule], backend: Backend, unique: list[str] | None = None, name: str = "the input"
 ) -> None:
-    """Raise SchemaError (names/types) or DataError (values) listing every failure found."""
+    """Raise SchemaError (names/types) or DataError (values) listing every failure found. A dask DataFrame's
+    partitions are checked on its workers, each naming its rows (the first failing partition is reported)."""
+    if hasattr(frame, "map_partitions"):  # a dask DataFrame (pipelines.features.partitions.is_partitioned)
+        return _validate_partitions(frame, rules, backend, unique, name)
     missing = [c for c in rules if c not in frame.columns]
     problems = [f"column {c!r}: expected it to exist (kind {rules[c].kind}), found no such column" for c in missing]
     for column, rule in rules.items():
@@ -71,6 +74,23 @@ def validate(
             problems.append(f"columns {unique}: expected unique rows, found {duplicates} duplicated")
     if problems:
         raise DataError(_message(name, problems, "Clean these values, or drop the columns with --drop."))
+
+
+def _validate_partitions(frame: Any, rules: dict[str, Rule], backend: Backend, unique: Any, name: str) -> None:
+    from pipelines.features.partitions import Frames  # the features package imports this module
+
+    validate(frame._meta, rules, backend, name=name)  # names and types, before any row is read
+    Frames(frame).reduce(_validate_partition, _nothing, rules, backend, unique, name)
+
+
+def _validate_partition(frame: Any, rules: dict[str, Rule], backend: Backend, unique: Any, name: str) -> None:
+    if len(frame):
+        name = f"{name} (rows {int(frame.index[0]):,} to {int(frame.index[-1]):,})"
+    validate(frame, rules, backend, unique, name)
+
+
+def _nothing(left: None, right: None) -> None:
+    return None
 
 
 def check_reserved_names(columns: list[str], name: str = "the input") -> None:

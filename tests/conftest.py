@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import backend as backends
-from tests.dask_cluster import scheduler  # noqa: F401 (a fixture: dask scheduler and workers on 127.0.0.1)
+from tests.dask_cluster import client, scheduler  # noqa: F401 (fixtures: a LocalCluster; dask scheduler and workers)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,5 @@
-"""A real Dask cluster for the tests: `dask scheduler` and `dask worker` processes on 127.0.0.1."""
+"""Real Dask clusters for the tests: a LocalCluster of worker processes (`client`), and `dask scheduler` and
+`dask worker` processes on 127.0.0.1 (`scheduler`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two worker processes of one thread on 127.0.0.1; the Client is the default scheduler inside the tests."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+    client = Client(cluster, timeout=30)
+    try:
+        yield client
+    finally:
+        client.close(timeout=30)
+        cluster.close(timeout=30)
 
 
 @pytest.fixture

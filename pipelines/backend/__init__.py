@@ -12,7 +12,8 @@ or asks the `Backend` for the piece that differs. The CPU/GPU boundary is the fi
 - memory.py: `configure_gpu_memory`: the RMM pool and cuDF spilling, once per process;
 - probe.py: `select` (once per process), `gpu_unusable_reason` (the device probe), `library_versions`;
 - frames.py: the hooks the feature ops use on bare frames (`module_of`, `hasher_of`, `hash_buckets`, `like`,
-  `sample_values`, `index_values`, and `column_values` / `to_host` for the exact order statistics).
+  `sample_values`, `index_values`, `read_parquet_piece` (a Dask worker's read), and `column_values` / `to_host`
+  for the exact order statistics).
 """
 
 from pipelines.backend.base import Backend
@@ -24,6 +25,7 @@ from pipelines.backend.frames import (
     index_values,
     like,
     module_of,
+    read_parquet_piece,
     sample_values,
     to_host,
 )
@@ -47,6 +49,7 @@ __all__ = [
     "library_versions",
     "like",
     "module_of",
+    "read_parquet_piece",
     "sample_values",
     "select",
     "to_host",

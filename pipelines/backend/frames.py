@@ -10,6 +10,7 @@ from types import ModuleType
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 
 def module_of(frame: Any) -> ModuleType:
@@ -70,3 +71,20 @@ def index_values(frame: Any) -> Any:
     if pd.api.types.is_datetime64_any_dtype(index.dtype):
         return index.as_unit("ns").asi8
     return pd.util.hash_pandas_object(index, index=False).to_numpy().view("int64")
+
+
+def read_parquet_piece(kind: str, piece: Any, columns: list[str] | None, offset: int) -> Any:
+    """Rows of one Parquet file (a pipelines.partitioned.Piece: its row groups, the rows to skip in the first
+    and how many) as a frame of the backend `kind` ("cpu" | "gpu"), as that backend's read_parquet types them,
+    indexed from `offset` (the rows' global numbers). A worker runs it: it takes a name, not a Backend. The cuDF
+    branch is unverified on a GPU."""
+    groups = list(piece.row_groups)
+    if kind == "gpu":
+        frame = importlib.import_module("cudf").read_parquet(piece.path, columns=columns, row_groups=[groups])
+    else:
+        table = pq.ParquetFile(piece.path).read_row_groups(groups, columns=columns, use_pandas_metadata=True)
+        frame = table.slice(piece.skip, piece.rows).to_pandas()
+        return frame.set_axis(pd.RangeIndex(offset, offset + len(frame)), axis=0)
+    frame = frame.iloc[piece.skip : piece.skip + piece.rows].reset_index(drop=True)
+    frame.index = frame.index + offset
+    return frame

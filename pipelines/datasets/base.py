@@ -17,8 +17,10 @@ from pipelines import drift
 from pipelines.backend import Backend
 from pipelines.config import RunConfig
 from pipelines.datasets.footprint import check_fits, input_bytes
+from pipelines.features.partitions import is_partitioned
 from pipelines.features.workflow import Part, Workflow
 from pipelines.hashing import sha256_file
+from pipelines.partitioned import computed, rows, take_rows
 from pipelines.target import TARGET, TargetInfo
 
 
@@ -74,7 +76,9 @@ class Recipe:
     def input_files(self) -> list[Path]:
         raise NotImplementedError
 
-    def load(self, backend: Backend) -> Dataset:
+    def load(self, backend: Backend, cluster: Any = None) -> Dataset:
+        """The dataset; with a Dask `cluster`, a recipe that can read in partitions gives a numbered dask
+        DataFrame (pipelines.partitioned) held on the workers, the others a frame in this process."""
         raise NotImplementedError
 
     def split(self, dataset: Dataset, backend: Backend) -> dict[str, Part]:
@@ -98,23 +102,31 @@ class Recipe:
 
 def sample_rows(frame: Any, fraction: float | None, seed: int) -> Any:
     """`fraction` of the rows, in their order. The positions are drawn on the host with NumPy, so the same seed
-    keeps the same rows on every backend (pandas' and cuDF's own `sample` draw differently)."""
+    keeps the same rows on every backend (pandas' and cuDF's own `sample` draw differently), and on a numbered
+    dask DataFrame (pipelines.partitioned) the same rows as in one frame."""
     if fraction is None or fraction >= 1:
         return frame
-    rows = len(frame)
-    size = max(1, round(rows * fraction))
-    keep = np.sort(np.random.default_rng(seed).choice(rows, size=size, replace=False))
+    count = rows(frame)
+    size = max(1, round(count * fraction))
+    keep = np.sort(np.random.default_rng(seed).choice(count, size=size, replace=False))
+    if is_partitioned(frame):
+        return take_rows(frame, keep)
     return frame.take(keep).reset_index(drop=True)
 
 
 # --- the stages (pipelines.stages lists them in order) ---------------------------------------------------------
-def load_dataset(recipe: Recipe, backend: Backend) -> Dataset:
+def load_dataset(recipe: Recipe, backend: Backend, cluster: Any = None) -> Dataset:
     """Read the input files into the backend's frame, validated, target encoded; refused before any row is
     read when the run would not fit in memory (pipelines.datasets.footprint). The share of nulls per column is
-    counted on the device for the report (it stays a series there until the report reads it)."""
-    size, fraction = input_bytes(recipe.input_files()), recipe.config.sample or 1.0
-    check_fits(size, recipe.memory_factor, fraction, backend, f"This run ({recipe.name} dataset)")
-    dataset = recipe.load(backend)
+    counted on the device for the report (it stays a series there until the report reads it). With a Dask
+    `cluster`, a recipe that reads in partitions loads on the workers (their own memory limits apply there) and
+    the table stays there, persisted."""
+    if cluster is None:
+        size, fraction = input_bytes(recipe.input_files()), recipe.config.sample or 1.0
+        check_fits(size, recipe.memory_factor, fraction, backend, f"This run ({recipe.name} dataset)")
+    dataset = recipe.load(backend, cluster)
+    if is_partitioned(dataset.frame):
+        dataset.frame = dataset.frame.persist()
     dataset.null_share = null_share(dataset.frame)
     return dataset
 
@@ -122,7 +134,7 @@ def load_dataset(recipe: Recipe, backend: Backend) -> Dataset:
 def null_share(frame: Any) -> Any:
     """Share of null values per column of a loaded frame, the encoded target left out (one reduction per column)."""
     columns = frame.drop(columns=[TARGET])
-    return 1 - columns.count() / max(len(columns), 1)
+    return 1 - computed(columns.count()) / max(rows(columns), 1)
 
 
 def split_dataset(recipe: Recipe, dataset: Dataset, backend: Backend) -> dict[str, Part]:
@@ -145,7 +157,7 @@ def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part], clust
     else:
         frames, note = _fit_on_cluster(workflow, parts, cluster, recipe.config.partition_size)
         notes = [*notes, note]
-    targets = {name: part.frame[TARGET] for name, part in parts.items()}
+    targets = {name: computed(part.frame[TARGET]) for name, part in parts.items()}
     profile = training_profile(parts["train"].frame, dataset.target, recipe.config.seed)
     notes = dataset.notes + notes
     return FeatureSet(
@@ -162,20 +174,34 @@ def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part], clust
 
 
 def _fit_on_cluster(workflow: Workflow, parts: dict[str, Part], cluster: Any, size: str) -> tuple[dict, str]:
+    """The features fitted on the workers: over the parts' partitions when the load read in partitions (every
+    split transformed there too), else over row blocks of the training split sent from here."""
     from pipelines.cluster import scatter_frame, worker_losses
     from pipelines.features.cluster_fit import fit_features as fit_on_workers
+    from pipelines.features.cluster_fit import transform_features
 
     with worker_losses("Fitting the features on the cluster"):
-        train, _ = scatter_frame(cluster, parts["train"].frame, size)
-        _, features = fit_on_workers(workflow, Part("train", train), cluster)
-        frames = {"train": features.compute()}
-    frames.update({name: workflow.transform(part) for name, part in parts.items() if name != "train"})
+        if is_partitioned(parts["train"].frame):
+            train = parts["train"].frame
+            _, features = fit_on_workers(workflow, parts["train"], cluster)
+            frames = {"train": features.compute()}
+            for name in (name for name in parts if name != "train"):
+                frames[name] = transform_features(workflow, parts[name], cluster).compute()
+            where = "the splits' partitions, read there"
+        else:
+            train, _ = scatter_frame(cluster, parts["train"].frame, size)
+            _, features = fit_on_workers(workflow, Part("train", train), cluster)
+            frames = {"train": features.compute()}
+            frames.update({name: workflow.transform(part) for name, part in parts.items() if name != "train"})
+            where = "row blocks of the training split sent from this process"
     workers = len(cluster.nthreads())
-    return frames, f"features: the workflow was fitted on {workers} Dask workers ({train.npartitions} partitions)"
+    note = f"features: the workflow was fitted on {workers} Dask workers ({train.npartitions} partitions: {where})"
+    return frames, note
 
 
 def training_profile(frame: Any, target: TargetInfo, seed: int) -> dict[str, Any]:
     """The drift reference of the training rows (at most drift.PROFILE_ROWS of them): every column but the target."""
     columns = [c for c in frame.columns if c not in (TARGET, target.column)]
-    sample = sample_rows(frame, drift.PROFILE_ROWS / len(frame), seed) if len(frame) > drift.PROFILE_ROWS else frame
+    count = rows(frame)
+    sample = computed(sample_rows(frame, drift.PROFILE_ROWS / count, seed) if count > drift.PROFILE_ROWS else frame)
     return {"rows": len(sample), "columns": drift.profile_frame(sample, columns)}

@@ -31,6 +31,7 @@ from pipelines.features import (
 )
 from pipelines.features.workflow import Part
 from pipelines.load import load, require_columns, resolve
+from pipelines.partitioned import load_partitioned
 from pipelines.split import time_split
 from pipelines.target import encode_target
 
@@ -78,9 +79,17 @@ class Flights(Recipe):
     def input_files(self) -> list[Path]:
         return [file for path in self.paths().values() for file in resolve(path).files]
 
-    def load(self, backend: Backend) -> Dataset:
-        tables = {name: load(resolve(path), backend) for name, path in self.paths().items()}
-        flights = sample_rows(tables["flights"], self.config.sample, self.config.seed)
+    def load(self, backend: Backend, cluster: Any = None) -> Dataset:
+        """The flights with their context. With a Dask `cluster`, the flights are read in partitions of about
+        --partition-size on its workers, where they stay; the weather and planes (small) go to every worker."""
+        paths = self.paths()
+        tables = {name: load(resolve(paths[name]), backend) for name in ("weather", "planes")}
+        source = resolve(paths["flights"])
+        if cluster is None:
+            tables["flights"] = load(source, backend)
+        else:
+            tables["flights"] = load_partitioned(source, backend, self.config.partition_size)
+        flights = sample_rows(tables.pop("flights"), self.config.sample, self.config.seed)
         prepared = context.prepare(flights, tables["weather"], tables["planes"], backend)
         frame, target = encode_target(prepared.frame, TARGET, "classification", backend)
         counts = {"rows_loaded": prepared.rows_in, "dropped_cancelled": prepared.dropped_cancelled}

@@ -15,7 +15,9 @@ import pandas as pd
 
 from pipelines.backend import Backend, module_of
 from pipelines.features import GroupCount
+from pipelines.features.partitions import Frames, is_partitioned
 from pipelines.features.tables import lookup
+from pipelines.partitioned import computed, renumber, rows
 from pipelines.validate import Rule, validate
 
 TARGET = "delayed"
@@ -85,15 +87,17 @@ class Prepared:
 
 def prepare(flights: Any, weather: Any, planes: Any, backend: Backend) -> Prepared:
     """Validated flights with their context (`join_context`) and the target; cancelled flights dropped after the
-    schedule was counted (the counts include them) and before the weather and planes are looked up."""
+    schedule was counted (the counts include them) and before the weather and planes are looked up. `flights`
+    may be a numbered dask DataFrame (pipelines.partitioned): the rows kept are numbered again, as here."""
     validate(flights, FLIGHT_RULES, backend, name="flights")
-    rows_in = len(flights)
+    rows_in = rows(flights)
     flights = schedule_counts(flights.assign(**{TARGET: (flights["arr_delay"] > DELAY_MINUTES).astype("int32")}))
-    flown = flights["arr_delay"].notna()
-    if not bool(flown.all()):
-        flights = flights[flown].reset_index(drop=True)
+    flown = flights["arr_delay"].notnull()
+    if not bool(computed(flown.all())):
+        flights = flights[flown]
+        flights = renumber(flights.persist()) if is_partitioned(flights) else flights.reset_index(drop=True)
     frame = with_context(flights, weather, planes)
-    return Prepared(frame, rows_in, rows_in - len(frame))
+    return Prepared(frame, rows_in, rows_in - rows(frame))
 
 
 def join_context(flights: Any, weather: Any, planes: Any, backend: Backend) -> Any:
@@ -111,14 +115,20 @@ def schedule_counts(flights: Any) -> Any:
 
 
 def with_context(flights: Any, weather: Any, planes: Any) -> Any:
-    """`flights` less LEAKAGE, with the weather and plane columns of each row, in the rows' order.
+    """`flights` less LEAKAGE, with the weather and plane columns of each row, in the rows' order: over each
+    partition of a dask DataFrame, the small context tables going to every worker.
 
     The context columns are looked up by key and attached beside the flights' own columns: the flights are
     never copied by a merge (on 10M rows a merge held the whole table twice)."""
-    frame = flights.drop(columns=[c for c in LEAKAGE if c in flights.columns])
     weather = weather[["origin", "time_hour", *WEATHER_COLUMNS]].drop_duplicates(subset=["origin", "time_hour"])
     weather = weather_before(weather)
     planes = planes[["tailnum", *PLANE_COLUMNS]].drop_duplicates(subset=["tailnum"]).rename(columns=PLANE_COLUMNS)
+    return Frames(flights).map(attach_context, weather, planes)
+
+
+def attach_context(flights: Any, weather: Any, planes: Any) -> Any:
+    """One frame of flights less LEAKAGE, with its rows' weather (with the hours before) and plane columns."""
+    frame = flights.drop(columns=[c for c in LEAKAGE if c in flights.columns])
     context = [lookup(frame, ["origin", "time_hour"], weather), lookup(frame, ["tailnum"], planes)]
     return module_of(frame).concat([frame, *context], axis=1)
 

@@ -29,7 +29,12 @@ def source_bytes(source: Source) -> int:
     if source.format == "csv":
         return sum(path.stat().st_size * (GZIP_RATIO if path.suffix == ".gz" else 1) for path in source.files)
     rows = sum(_parquet_rows(path) for path in source.files)
-    return rows * sum(_value_bytes(field.type) for field in source.schema)
+    return rows * row_bytes(source)
+
+
+def row_bytes(source: Source) -> int:
+    """About how many bytes one row of a Parquet `source` takes in a frame (its schema's value widths)."""
+    return sum(_value_bytes(field.type) for field in source.schema)
 
 
 def input_bytes(paths: list[Path]) -> int:

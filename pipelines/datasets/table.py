@@ -48,7 +48,9 @@ class Table(Recipe):
     def input_files(self) -> list[Path]:
         return list(resolve(self.config.data).files)
 
-    def load(self, backend: Backend) -> Dataset:
+    def load(self, backend: Backend, cluster: Any = None) -> Dataset:
+        """Read in this process, with or without a cluster: the features stage sends the training split to the
+        workers in row blocks (reading a table in partitions is the flights recipe's alone so far)."""
         config = self.config
         frame = sample_rows(load(self.source(), backend), config.sample, config.seed)
         frame = frame.drop(columns=list(config.drop)) if config.drop else frame

@@ -11,10 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-
-def is_partitioned(frame: Any) -> bool:
-    """A dask DataFrame (pandas partitions, or cuDF ones through dask_cudf)."""
-    return hasattr(frame, "to_delayed") and hasattr(frame, "map_partitions")
+from pipelines.partitioned import is_partitioned
 
 
 class Frames:
@@ -45,23 +42,32 @@ class Frames:
         """`function(partition, *args)` over every partition: a frame, or a lazy dask DataFrame."""
         if not self.partitioned:
             return function(self.frame, *args)
-        bound = Bound(function, args)
-        return self.frame.map_partitions(bound, meta=bound(self.frame._meta))
+        meta = function(self.frame._meta, *args)
+        return self.frame.map_partitions(function, *_shipped(args), meta=meta)
 
     def persist(self) -> Any:
         """The dask DataFrame computed and held (on the cluster's workers) for the next passes; a frame as is."""
         return self.frame.persist() if self.partitioned else self.frame
 
 
-class Bound:
-    """`function` with its trailing arguments, picklable, so that dask ships fitted state to the workers once."""
+def _shipped(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`args` with each frame or series (a lookup table, the fitted counts) sent to every worker of the current
+    distributed Client once, as a future, instead of inside the task graph (megabytes, once per map); as they
+    are without a Client (dask's local scheduler)."""
+    if not any(_is_data(arg) for arg in args):
+        return args
+    try:
+        from distributed import default_client
 
-    def __init__(self, function: Callable[..., Any], args: tuple[Any, ...]):
-        self.function = function
-        self.args = args
+        client = default_client()
+    except (ImportError, ValueError):  # no Client: the graph stays in this process
+        return args
+    return tuple(client.scatter(arg, broadcast=True, hash=False) if _is_data(arg) else arg for arg in args)
 
-    def __call__(self, frame: Any) -> Any:
-        return self.function(frame, *self.args)
+
+def _is_data(arg: Any) -> bool:
+    """A frame, series or array (not a scalar, which has a dtype too)."""
+    return (hasattr(arg, "dtypes") or hasattr(arg, "dtype")) and hasattr(arg, "__len__")
 
 
 def takes_partitions(method: Callable[..., Any]) -> Callable[..., Any]:

@@ -40,7 +40,7 @@ def test_the_features_flow_gives_the_same_features_with_a_local_cluster(prefect_
     spread_dir = str(tmp_path / "spread")
     config = RunConfig(**settings, data_dir=spread_dir, cluster="local", n_workers=2, partition_size="1MiB")
     spread, notes = _features(config)
-    assert "features: the workflow was fitted on 2 Dask workers (2 partitions)" in notes
+    assert "features: the workflow was fitted on 2 Dask workers (2 partitions: row blocks" in " ".join(notes)
     assert not [note for note in notes_alone if "Dask" in note]
     assert set(alone) == set(spread)
     for name in alone:

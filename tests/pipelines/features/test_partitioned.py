@@ -15,7 +15,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
-from distributed import Client, LocalCluster, get_task_stream
+from distributed import get_task_stream
 
 from pipelines.features import (
     Bucketize,
@@ -44,18 +44,6 @@ pytestmark = pytest.mark.slow
 
 ROWS = 2400
 RELATIVE = 1e-12  # float statistics merged over partitions, against the single pass
-
-
-@pytest.fixture(scope="module")
-def client():
-    """Two worker processes of one thread on 127.0.0.1; the Client is the default scheduler inside the tests."""
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
-    client = Client(cluster, timeout=30)
-    try:
-        yield client
-    finally:
-        client.close(timeout=30)
-        cluster.close(timeout=30)
 
 
 def _frame(rows: int = ROWS, seed: int = 0) -> pd.DataFrame:

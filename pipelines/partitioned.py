@@ -1,0 +1,181 @@
+"""Tables held in partitions on a Dask cluster, every row numbered as in the whole table.
+
+A run with --cluster reads its input in partitions on the workers instead of into this process. What the
+single-process path gets from the row's position (a seeded draw per row, the target-encoding folds, which rows a
+sample keeps) comes here from a global row number: each partition's index is its rows' positions in the table,
+and the dask DataFrame's divisions are those numbers, so each partition knows where it starts.
+
+    read_parquet   Parquet files as partitions of about --partition-size (row groups, then row ranges of one)
+    renumber       positions 0..n-1 again after a filter (the split's parts), as `reset_index(drop=True)`
+    take_rows      the rows at given positions (a sample), each partition taking its own
+    uniform_draw   NumPy's default_rng(seed).random(n) laid over the partitions: the same numbers row for row
+    computed       a lazy dask value computed; anything else as it is
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from pipelines.backend.frames import module_of
+
+
+def is_partitioned(frame: Any) -> bool:
+    """A dask DataFrame or Series (pandas partitions, or cuDF ones through dask_cudf)."""
+    return hasattr(frame, "to_delayed") and hasattr(frame, "map_partitions")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Rows [start, stop) of one Parquet file, read from the row groups that hold them."""
+
+    path: str
+    row_groups: tuple[int, ...]
+    skip: int  # rows of the first row group before `start`
+    rows: int
+
+
+def pieces(paths: list[Path], row_bytes: int, partition_bytes: int) -> list[Piece]:
+    """The files cut into pieces of about `partition_bytes` as frames (`row_bytes` a row), in row order: whole
+    row groups together while they fit, a row group larger than that in row ranges."""
+    most = max(1, partition_bytes // max(row_bytes, 1))
+    cut: list[Piece] = []
+    for path in paths:
+        metadata = pq.ParquetFile(path).metadata
+        sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+        starts = [0, *itertools.accumulate(sizes)]
+        for start in range(0, starts[-1], most):
+            stop = min(start + most, starts[-1])
+            groups = [i for i, size in enumerate(sizes) if size and starts[i] < stop and starts[i + 1] > start]
+            cut.append(Piece(str(path), tuple(groups), start - starts[groups[0]], stop - start))
+    return cut
+
+
+def load_partitioned(source: Any, backend: Any, partition_size: str, columns: list[str] | None = None) -> Any:
+    """A resolved input (pipelines.load.Source) as a numbered dask DataFrame: Parquet read on the workers in
+    pieces of about `partition_size`; CSV (no row groups to cut at) read here and sent in row blocks."""
+    from pipelines.cluster import partition_bytes, scatter_frame
+    from pipelines.datasets.footprint import row_bytes
+    from pipelines.load import load
+    from pipelines.validate import check_reserved_names
+
+    if source.format != "parquet":
+        from distributed import default_client
+
+        frame = load(source, backend, columns)
+        scattered, _ = scatter_frame(default_client(), frame, partition_size)
+        return renumber(scattered)
+    if columns is not None:
+        from pipelines.load import require_columns
+
+        require_columns(source, columns)
+    check_reserved_names(columns or source.columns, str(source.files[0]))
+    return read_parquet(list(source.files), backend, columns, row_bytes(source), partition_bytes(partition_size))
+
+
+def read_parquet(paths: list[Path], backend: Any, columns: list[str] | None, row_bytes: int, size: int) -> Any:
+    """The files as a dask DataFrame of the backend's frames, read on the workers piece by piece, indexed by
+    global row number (known divisions). `read_parquet_piece` reads one, as `backend.read_parquet` would."""
+    import dask
+    import dask.dataframe as dd
+
+    from pipelines.backend import read_parquet_piece
+
+    cut = pieces(paths, row_bytes, size)
+    if not cut:  # no rows at all: one empty partition
+        return dd.from_pandas(backend.to_pandas(backend.read_parquet(paths, columns=columns)), npartitions=1)
+    offsets = [0, *itertools.accumulate(piece.rows for piece in cut)]
+    meta = read_parquet_piece(backend.name, Piece(cut[0].path, cut[0].row_groups, 0, 0), columns, 0)
+    parts = [
+        dask.delayed(read_parquet_piece)(backend.name, piece, columns, offset)
+        for piece, offset in zip(cut, offsets, strict=False)
+    ]
+    return dd.from_delayed(parts, meta=meta, divisions=(*offsets[:-1], offsets[-1] - 1), verify_meta=False)
+
+
+def renumber(frame: Any) -> Any:
+    """`frame`'s rows numbered 0..n-1 in order (known divisions); one pass to count each partition's rows. An
+    empty partition is kept (its division repeats), so the number of partitions does not change."""
+    import dask
+    import dask.dataframe as dd
+
+    lengths = dask.compute(*[dask.delayed(len)(part) for part in frame.to_delayed()])
+    offsets = [0, *itertools.accumulate(lengths)]
+    parts = [dask.delayed(_numbered)(part, offset) for part, offset in zip(frame.to_delayed(), offsets, strict=False)]
+    meta = _numbered(frame._meta, 0)
+    if offsets[-1] == 0:
+        return dd.from_delayed(parts, meta=meta, verify_meta=False)
+    return dd.from_delayed(parts, meta=meta, divisions=(*offsets[:-1], offsets[-1] - 1), verify_meta=False)
+
+
+def _numbered(frame: Any, offset: int) -> Any:
+    frame = frame.reset_index(drop=True)
+    frame.index = frame.index + offset
+    return frame
+
+
+def rows(frame: Any) -> int:
+    """How many rows a frame or a numbered dask DataFrame holds (from its divisions, without reading)."""
+    if not is_partitioned(frame):
+        return len(frame)
+    if frame.known_divisions:
+        return int(frame.divisions[-1]) + 1 if frame.npartitions else 0
+    return int(computed(frame.map_partitions(len).sum()))
+
+
+def starts(frame: Any) -> list[int]:
+    """The global row number of each partition's first row (a numbered dask DataFrame)."""
+    return [int(d) for d in frame.divisions[:-1]]
+
+
+def take_rows(frame: Any, positions: np.ndarray) -> Any:
+    """The rows at sorted `positions` of a numbered dask DataFrame, numbered 0..len(positions)-1 as
+    `frame.take(positions).reset_index(drop=True)` would be; each partition gets only its own positions."""
+    import dask
+    import dask.dataframe as dd
+
+    bounds = [*starts(frame), rows(frame)]
+    cuts = np.searchsorted(positions, bounds)
+    parts = [
+        dask.delayed(_take)(part, positions[cuts[i] : cuts[i + 1]] - bounds[i], int(cuts[i]))
+        for i, part in enumerate(frame.to_delayed())
+    ]
+    meta = _numbered(frame._meta, 0)
+    divisions = (*(int(c) for c in cuts[:-1]), max(int(cuts[-1]) - 1, 0))
+    known = len(positions) > 0 and len(set(divisions[:-1])) == len(divisions) - 1
+    return dd.from_delayed(parts, meta=meta, divisions=divisions if known else None, verify_meta=False)
+
+
+def _take(frame: Any, local: np.ndarray, offset: int) -> Any:
+    return _numbered(frame.take(local), offset)
+
+
+def uniform_draw(frame: Any, seed: int) -> Any:
+    """A dask Series of floats in [0, 1) on `frame`'s partitions: row i gets default_rng(seed).random(n)[i]. Each
+    partition advances its own PCG64 stream to its first row (one double a step), so nothing is drawn twice."""
+    parts = [_delayed_draw(part, seed, start) for part, start in zip(frame.to_delayed(), starts(frame), strict=False)]
+    import dask.dataframe as dd
+
+    meta = _draw(frame._meta, seed, 0)
+    return dd.from_delayed(parts, meta=meta, divisions=frame.divisions, verify_meta=False)
+
+
+def _delayed_draw(part: Any, seed: int, start: int) -> Any:
+    import dask
+
+    return dask.delayed(_draw)(part, seed, start)
+
+
+def _draw(frame: Any, seed: int, start: int) -> Any:
+    generator = np.random.Generator(np.random.PCG64(seed).advance(start))
+    return module_of(frame).Series(generator.random(len(frame)), index=frame.index, name="__draw__")
+
+
+def computed(value: Any) -> Any:
+    """A lazy dask value (a scalar, a series) computed on the current scheduler; anything else as it is."""
+    return value.compute() if hasattr(value, "dask") or hasattr(value, "__dask_graph__") else value
