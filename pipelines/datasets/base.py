@@ -20,7 +20,7 @@ from pipelines.datasets.footprint import check_fits, input_bytes
 from pipelines.features.partitions import is_partitioned
 from pipelines.features.workflow import Part, Workflow
 from pipelines.hashing import sha256_file
-from pipelines.partitioned import computed, rows, take_rows
+from pipelines.partitioned import computed, gathered, rows, take_rows
 from pipelines.target import TARGET, TargetInfo
 
 
@@ -157,7 +157,7 @@ def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part], clust
     else:
         frames, note = _fit_on_cluster(workflow, parts, cluster, recipe.config.partition_size)
         notes = [*notes, note]
-    targets = {name: computed(part.frame[TARGET]) for name, part in parts.items()}
+    targets = {name: gathered(part.frame[TARGET]) for name, part in parts.items()}
     profile = training_profile(parts["train"].frame, dataset.target, recipe.config.seed)
     notes = dataset.notes + notes
     return FeatureSet(
@@ -184,14 +184,14 @@ def _fit_on_cluster(workflow: Workflow, parts: dict[str, Part], cluster: Any, si
         if is_partitioned(parts["train"].frame):
             train = parts["train"].frame
             _, features = fit_on_workers(workflow, parts["train"], cluster)
-            frames = {"train": features.compute()}
+            frames = {"train": gathered(features)}
             for name in (name for name in parts if name != "train"):
-                frames[name] = transform_features(workflow, parts[name], cluster).compute()
+                frames[name] = gathered(transform_features(workflow, parts[name], cluster))
             where = "the splits' partitions, read there"
         else:
             train, _ = scatter_frame(cluster, parts["train"].frame, size)
             _, features = fit_on_workers(workflow, Part("train", train), cluster)
-            frames = {"train": features.compute()}
+            frames = {"train": gathered(features)}
             frames.update({name: workflow.transform(part) for name, part in parts.items() if name != "train"})
             where = "row blocks of the training split sent from this process"
     workers = len(cluster.nthreads())
@@ -203,5 +203,5 @@ def training_profile(frame: Any, target: TargetInfo, seed: int) -> dict[str, Any
     """The drift reference of the training rows (at most drift.PROFILE_ROWS of them): every column but the target."""
     columns = [c for c in frame.columns if c not in (TARGET, target.column)]
     count = rows(frame)
-    sample = computed(sample_rows(frame, drift.PROFILE_ROWS / count, seed) if count > drift.PROFILE_ROWS else frame)
+    sample = gathered(sample_rows(frame, drift.PROFILE_ROWS / count, seed) if count > drift.PROFILE_ROWS else frame)
     return {"rows": len(sample), "columns": drift.profile_frame(sample, columns)}
