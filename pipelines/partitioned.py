@@ -10,6 +10,7 @@ and the dask DataFrame's divisions are those numbers, so each partition knows wh
     take_rows      the rows at given positions (a sample), each partition taking its own
     uniform_draw   NumPy's default_rng(seed).random(n) laid over the partitions: the same numbers row for row
     computed       a lazy dask value computed; anything else as it is
+    persisted      a dask DataFrame computed and held on the workers (before several passes over it)
     gathered       a dask DataFrame as one frame here, its partitions fetched from the workers one by one
 """
 
@@ -180,6 +181,12 @@ def _draw(frame: Any, seed: int, start: int) -> Any:
 def computed(value: Any) -> Any:
     """A lazy dask value (a scalar, a series) computed on the current scheduler; anything else as it is."""
     return value.compute() if hasattr(value, "dask") or hasattr(value, "__dask_graph__") else value
+
+
+def persisted(frame: Any) -> Any:
+    """A dask DataFrame computed and held on the workers, so that the passes that follow (a validation, counts,
+    a filter) start from it instead of reading and computing everything before it again; a frame as it is."""
+    return frame.persist() if is_partitioned(frame) else frame
 
 
 def gathered(frame: Any) -> Any:

@@ -14,7 +14,7 @@ from pipelines.backend import Backend
 from pipelines.errors import DataError
 from pipelines.features.partitions import is_partitioned
 from pipelines.features.workflow import Part
-from pipelines.partitioned import renumber, rows, uniform_draw
+from pipelines.partitioned import gathered, renumber, rows, uniform_draw
 from pipelines.validate import column_kind
 
 NAMES = ("train", "valid", "test")
@@ -34,9 +34,12 @@ def time_split(frame: Any, column: str, valid_start: Any, test_start: Any) -> di
 
 
 def time_fraction_split(frame: Any, column: str, fractions: tuple[float, float] = (0.70, 0.85)) -> dict[str, Part]:
-    """The earliest 70% of rows by `column` train, the next 15% validate, the latest 15% test."""
-    valid_start = frame[column].quantile(fractions[0])
-    test_start = frame[column].quantile(fractions[1])
+    """The earliest 70% of rows by `column` train, the next 15% validate, the latest 15% test. The boundaries of
+    a dask DataFrame's rows come from its time column gathered here (8 bytes a row): the exact quantiles one frame
+    gives, where dask's own are approximate."""
+    times = gathered(frame[column])
+    valid_start = times.quantile(fractions[0])
+    test_start = times.quantile(fractions[1])
     return time_split(frame, column, valid_start, test_start)
 
 

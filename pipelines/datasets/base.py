@@ -147,9 +147,10 @@ def split_dataset(recipe: Recipe, dataset: Dataset, backend: Backend) -> dict[st
 
 def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part], cluster: Any = None) -> FeatureSet:
     """Fit the recipe's feature workflow on the training split only; transform every split. With a Dask
-    `cluster`, the training split goes to its workers in row blocks of about --partition-size, the workflow is
-    fitted there (the same fitted state and features as in this process: pipelines.features.cluster_fit) and the
-    training features come back; the smaller splits are transformed here."""
+    `cluster`, the workflow is fitted on its workers (the same fitted state and features as in this process:
+    pipelines.features.cluster_fit): over the parts' own partitions when the load read in partitions, every split
+    transformed there too; else over row blocks of about --partition-size of the training split sent from here,
+    the smaller splits transformed here. The features come back to this process."""
     workflow, notes = recipe.workflow(dataset, parts["train"])
     if cluster is None:
         workflow.fit(parts["train"])

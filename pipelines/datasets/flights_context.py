@@ -17,7 +17,7 @@ from pipelines.backend import Backend, module_of
 from pipelines.features import GroupCount
 from pipelines.features.partitions import Frames, is_partitioned
 from pipelines.features.tables import lookup
-from pipelines.partitioned import computed, renumber, rows
+from pipelines.partitioned import computed, persisted, renumber, rows
 from pipelines.validate import Rule, validate
 
 TARGET = "delayed"
@@ -89,6 +89,7 @@ def prepare(flights: Any, weather: Any, planes: Any, backend: Backend) -> Prepar
     """Validated flights with their context (`join_context`) and the target; cancelled flights dropped after the
     schedule was counted (the counts include them) and before the weather and planes are looked up. `flights`
     may be a numbered dask DataFrame (pipelines.partitioned): the rows kept are numbered again, as here."""
+    flights = persisted(flights)  # read once: the validation, the counts and the filter pass over it
     validate(flights, FLIGHT_RULES, backend, name="flights")
     rows_in = rows(flights)
     flights = schedule_counts(flights.assign(**{TARGET: (flights["arr_delay"] > DELAY_MINUTES).astype("int32")}))
@@ -96,7 +97,7 @@ def prepare(flights: Any, weather: Any, planes: Any, backend: Backend) -> Prepar
     if not bool(computed(flown.all())):
         flights = flights[flown]
         flights = renumber(flights.persist()) if is_partitioned(flights) else flights.reset_index(drop=True)
-    frame = with_context(flights, weather, planes)
+    frame = persisted(with_context(flights, weather, planes))
     return Prepared(frame, rows_in, rows_in - rows(frame))
 
 
@@ -108,9 +109,10 @@ def join_context(flights: Any, weather: Any, planes: Any, backend: Backend) -> A
 
 
 def schedule_counts(flights: Any) -> Any:
-    """`flights` with the SCHEDULE_COUNTS columns (counted over every row given)."""
+    """`flights` with the SCHEDULE_COUNTS columns (counted over every row given; a dask DataFrame is held on the
+    workers after each count, which the next one counts from)."""
     for count in SCHEDULE_COUNTS:
-        flights = count.fit_transform(flights)
+        flights = persisted(count.fit_transform(flights))
     return flights
 
 

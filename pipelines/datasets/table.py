@@ -1,8 +1,9 @@
 """Your own table: any Parquet or CSV file, folder or glob with a target column (`--data PATH --target COL`).
 
 Rows without a target are dropped and counted; `--drop` columns are removed before anything sees them. Split
-70/15/15 by `--time-column` when given, else seeded at random. Features are chosen from the column types
-(pipelines.features.recipes.from_column_types). New rows to score lose the same dropped columns.
+70/15/15 by `--time-column` when given, else seeded at random. With --cluster the table is read and split in
+partitions on the Dask workers, with the same rows in each split as in one process. Features are chosen from the
+column types (pipelines.features.recipes.from_column_types). New rows to score lose the same dropped columns.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any
 from pipelines.backend import Backend
 from pipelines.datasets.base import Dataset, Recipe, sample_rows
 from pipelines.errors import ConfigError
+from pipelines.features.partitions import Frames
 from pipelines.features.recipes import from_column_types
 from pipelines.features.workflow import Part, Workflow
 from pipelines.load import Source, load, require_columns, resolve
+from pipelines.partitioned import load_partitioned, persisted, rows
 from pipelines.split import random_split, time_fraction_split
 from pipelines.target import TARGET, encode_target
 from pipelines.timestamps import parse_time_column
@@ -49,16 +52,20 @@ class Table(Recipe):
         return list(resolve(self.config.data).files)
 
     def load(self, backend: Backend, cluster: Any = None) -> Dataset:
-        """Read in this process, with or without a cluster: the features stage sends the training split to the
-        workers in row blocks (reading a table in partitions is the flights recipe's alone so far)."""
+        """The table, sampled, its dropped columns removed, its time column parsed, its target encoded. With a
+        Dask `cluster`, Parquet is read in partitions on the workers, where the table stays (CSV is read here and
+        sent to them in row blocks): pipelines.partitioned."""
         config = self.config
-        frame = sample_rows(load(self.source(), backend), config.sample, config.seed)
+        source = self.source()
+        size = config.partition_size
+        frame = load(source, backend) if cluster is None else load_partitioned(source, backend, size)
+        frame = sample_rows(frame, config.sample, config.seed)
         frame = frame.drop(columns=list(config.drop)) if config.drop else frame
         if config.time_column:
-            frame = parse_time_column(frame, config.time_column, backend)
-        rows = len(frame)
-        frame, target = encode_target(frame, config.target, config.task, backend)
-        counts = {"rows_loaded": rows, "dropped_missing_target": target.dropped_missing}
+            frame = Frames(frame).map(parse_time_column, config.time_column, backend)
+        loaded = rows(frame)
+        frame, target = encode_target(persisted(frame), config.target, config.task, backend)
+        counts = {"rows_loaded": loaded, "dropped_missing_target": target.dropped_missing}
         return Dataset(frame, target, self.hash_inputs(), counts)
 
     def split(self, dataset: Dataset, backend: Backend) -> dict[str, Part]:

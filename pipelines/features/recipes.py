@@ -3,7 +3,8 @@
 numeric -> FillMissing + Standardize; bool -> the same, as 0/1; string/categorical -> Categorify, and with
 more than HIGH_CARDINALITY training values also TargetEncode (out-of-fold on train) on the encoded target;
 datetime -> DatetimeParts (then filled and standardised). A whole-number or string column whose value is
-unique on every training row (an ID, a row number) is left out, and the notes say so.
+unique on every training row (an ID, a row number) is left out, and the notes say so. The training split may be
+a dask DataFrame: its distinct counts are computed over the partitions.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pipelines.features.datetime_parts import DatetimeParts
 from pipelines.features.numeric import FillMissing, Standardize
 from pipelines.features.target_encode import TargetEncode
 from pipelines.features.workflow import Part, Workflow
+from pipelines.partitioned import computed, rows
 from pipelines.target import TARGET
 from pipelines.validate import column_kind
 
@@ -43,7 +45,7 @@ def from_column_types(train: Part, exclude: list[str]) -> tuple[Workflow, list[s
             numeric.append(column)
     ops: list[Any] = [DatetimeParts(c, parts=DATETIME_PARTS) for c in datetimes]
     filled = numeric + [f"{c}_{p}" for c in datetimes for p in DATETIME_PARTS]
-    encoded = [c for c in categorical if TARGET in frame.columns and int(frame[c].nunique()) > HIGH_CARDINALITY]
+    encoded = [c for c in categorical if TARGET in frame.columns and distinct(frame[c]) > HIGH_CARDINALITY]
     if encoded:
         ops.append(TargetEncode(encoded, target=TARGET))
     if categorical:
@@ -60,8 +62,13 @@ def from_column_types(train: Part, exclude: list[str]) -> tuple[Workflow, list[s
 def _is_identifier(series: Any, kind: str) -> bool:
     if kind == "numeric" and pd.api.types.is_float_dtype(series.dtype):
         return False  # continuous measurements are often all distinct
-    rows = len(series)
-    return rows > 20 and int(series.nunique()) == rows
+    count = rows(series)
+    return count > 20 and distinct(series) == count
+
+
+def distinct(series: Any) -> int:
+    """The number of distinct non-null values of a column (computed over a dask Series' partitions)."""
+    return int(computed(series.nunique()))
 
 
 def raise_no_features(frame: Any, exclude: list[str]) -> None:

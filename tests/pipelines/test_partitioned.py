@@ -141,3 +141,48 @@ def test_a_bad_value_in_one_partition_is_reported_with_its_rows(client, syntheti
     config = RunConfig(dataset="flights", data=str(bad), backend="cpu", partition_size="1MiB")
     with pytest.raises(DataError, match=r"flights \(rows 12,000 to 17,460\)[\s\S]*'month'.*found 1 outside"):
         _features(config, client)
+
+
+def _own_table(folder: Path) -> Path:
+    """A table of 9,000 rows in 3 Parquet files (row groups of 1,000): an ID, a time column as ISO text, numbers
+    with nulls, a low- and a high-cardinality category, and a target missing on a few rows."""
+    folder.mkdir()
+    rows = 9000
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(rows),
+            "when": pd.date_range("2020-01-01", periods=rows, freq="37min").strftime("%Y-%m-%dT%H:%M:%S"),
+            "a": rng.normal(size=rows),
+            "b": rng.integers(0, 5, rows),
+            "shop": rng.choice(list("pqrs"), rows),
+            "item": rng.choice([f"i{k}" for k in range(120)], rows),
+        }
+    )
+    frame.loc[rng.random(rows) < 0.05, "a"] = np.nan
+    frame["y"] = ((frame.a.fillna(0) + (frame.shop == "q") + rng.normal(size=rows)) > 0.4).astype("float64")
+    frame.loc[rng.random(rows) < 0.01, "y"] = np.nan
+    frame = frame.sample(frac=1.0, random_state=1).reset_index(drop=True)  # time order is not row order
+    for i in range(3):
+        frame.iloc[i * 3000 : (i + 1) * 3000].to_parquet(folder / f"part-{i}.parquet", row_group_size=1000)
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("time_column", ["when", None])
+def test_your_own_table_read_in_partitions_on_a_cluster_equals_one_process(client, tmp_path, time_column):
+    table = _own_table(tmp_path / "table")
+    settings = {"data": str(table), "target": "y", "backend": "cpu", "partition_size": "1MiB", "sample": 0.9}
+    config = RunConfig(**settings, time_column=time_column)
+    dataset, alone = _features(config)
+    spread_dataset, spread = _features(config, client)
+    assert dataset.counts["dropped_missing_target"] > 0 and spread_dataset.counts == dataset.counts
+    assert any("the splits' partitions, read there" in note for note in spread.notes)
+    assert spread.notes[:-1] == alone.notes  # and the note on the cluster
+    assert any("'id' is unique on every training row" in note for note in alone.notes)
+    assert spread.workflow.numeric_ == alone.workflow.numeric_
+    assert spread.workflow.categorical_ == alone.workflow.categorical_
+    for name, frame in alone.frames.items():
+        assert len(frame) > 1000
+        pd.testing.assert_frame_equal(spread.frames[name], frame, check_exact=True)
+        pd.testing.assert_series_equal(spread.targets[name], alone.targets[name])
