@@ -168,9 +168,9 @@ def open_cluster(spec: ClusterSpec, timeout: float = CONNECT_TIMEOUT) -> Iterato
 
             cluster = local_cuda_cluster(spec.n_workers)
         else:
-            cluster = LocalCluster(
-                n_workers=spec.n_workers or 2, threads_per_worker=1, processes=True, dashboard_address=None
-            )
+            # Its workers log a failed task's traceback ("Compute Failed", at ERROR): the run reports the error itself.
+            options = {"threads_per_worker": 1, "dashboard_address": None, "silence_logs": logging.CRITICAL}
+            cluster = LocalCluster(n_workers=spec.n_workers or 2, processes=True, **options)
         client = Client(cluster, timeout=timeout)
     try:
         if cluster is None:

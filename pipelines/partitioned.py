@@ -17,6 +17,7 @@ and the dask DataFrame's divisions are those numbers, so each partition knows wh
 from __future__ import annotations
 
 import itertools
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from pipelines.backend.frames import module_of
+from pipelines.errors import DataError
 
 
 def is_partitioned(frame: Any) -> bool:
@@ -94,10 +96,24 @@ def read_parquet(paths: list[Path], backend: Any, columns: list[str] | None, row
     offsets = [0, *itertools.accumulate(piece.rows for piece in cut)]
     meta = read_parquet_piece(backend.name, Piece(cut[0].path, cut[0].row_groups, 0, 0), columns, 0)
     parts = [
-        dask.delayed(read_parquet_piece)(backend.name, piece, columns, offset)
+        dask.delayed(_read_piece)(backend.name, piece, columns, offset)
         for piece, offset in zip(cut, offsets, strict=False)
     ]
     return dd.from_delayed(parts, meta=meta, divisions=(*offsets[:-1], offsets[-1] - 1), verify_meta=False)
+
+
+def _read_piece(kind: str, piece: Piece, columns: list[str] | None, offset: int) -> Any:
+    """One piece, read on a worker; a file it cannot read is a DataError naming the file and the worker's host."""
+    from pipelines.backend import read_parquet_piece
+
+    try:
+        return read_parquet_piece(kind, piece, columns, offset)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError; a missing file an OSError
+        raise DataError(
+            f"A Dask worker on {socket.gethostname()} could not read rows {offset:,} to {offset + piece.rows - 1:,} "
+            f"of {piece.path} ({type(exc).__name__}: {' '.join(str(exc).split())[:300]}). Check that the file is "
+            "complete, and that every worker sees the input at the same path (the workers read it themselves)."
+        ) from exc
 
 
 def renumber(frame: Any) -> Any:

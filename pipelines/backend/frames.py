@@ -78,6 +78,10 @@ def read_parquet_piece(kind: str, piece: Any, columns: list[str] | None, offset:
     and how many) as a frame of the backend `kind` ("cpu" | "gpu"), as that backend's read_parquet types them,
     indexed from `offset` (the rows' global numbers). A worker runs it: it takes a name, not a Backend. The cuDF
     branch is unverified on a GPU."""
+    if piece.rows == 0:  # the columns and their types only (a dask DataFrame's meta): no row group is read
+        empty = pq.ParquetFile(piece.path).schema_arrow.empty_table()
+        frame = (empty.select(columns) if columns is not None else empty).to_pandas()
+        return frame if kind != "gpu" else importlib.import_module("cudf").from_pandas(frame)
     groups = list(piece.row_groups)
     if kind == "gpu":
         frame = importlib.import_module("cudf").read_parquet(piece.path, columns=columns, row_groups=[groups])

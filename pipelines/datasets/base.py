@@ -78,7 +78,8 @@ class Recipe:
 
     def load(self, backend: Backend, cluster: Any = None) -> Dataset:
         """The dataset; with a Dask `cluster`, a recipe that can read in partitions gives a numbered dask
-        DataFrame (pipelines.partitioned) held on the workers, the others a frame in this process."""
+        DataFrame (pipelines.partitioned) held on the workers, the others a frame in this process. A recipe
+        whose `load` takes only `backend` still runs without a cluster."""
         raise NotImplementedError
 
     def split(self, dataset: Dataset, backend: Backend) -> dict[str, Part]:
@@ -124,7 +125,7 @@ def load_dataset(recipe: Recipe, backend: Backend, cluster: Any = None) -> Datas
     if cluster is None:
         size, fraction = input_bytes(recipe.input_files()), recipe.config.sample or 1.0
         check_fits(size, recipe.memory_factor, fraction, backend, f"This run ({recipe.name} dataset)")
-    dataset = recipe.load(backend, cluster)
+    dataset = recipe.load(backend) if cluster is None else recipe.load(backend, cluster)
     if is_partitioned(dataset.frame):
         dataset.frame = dataset.frame.persist()
     dataset.null_share = null_share(dataset.frame)

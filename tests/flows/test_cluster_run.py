@@ -97,6 +97,22 @@ def test_the_default_job_read_in_partitions_on_a_local_cluster_scores_like_one_p
     assert "Dask workers' peak memory: 2 workers:" in spread["log"]
 
 
+def test_a_part_a_worker_cannot_read_exits_2_and_leaves_no_run(tmp_path, flights_dir):
+    """The footers are whole (the schemas check out) but one part's first page header is damaged: the worker
+    that reads it fails, and the run is exit 2 naming the file and its rows, with nothing of the run kept."""
+    from pipelines.datasets.synth import synthesize
+
+    synthesize(tmp_path / "synth", 4000, seed=1, data_dir=flights_dir, partition_rows=2000, progress=False)
+    damaged = tmp_path / "synth" / "flights" / "part-00001.parquet"
+    data = bytearray(damaged.read_bytes())
+    data[4:64] = bytes(b ^ 0xFF for b in data[4:64])
+    damaged.write_bytes(bytes(data))
+    args = ["--dataset", "flights", "--data", str(tmp_path / "synth"), "--cluster", "local", "--no-progress"]
+    result = devicepipe("run", *args, "--output", str(tmp_path / "runs"), cwd=tmp_path)
+    assert_user_error(result, "could not read rows 2,000 to 3,999", "part-00001.parquet", "the same path")
+    assert not [p for p in (tmp_path / "runs").rglob("*") if p.is_file() and p.name != ".lock"]
+
+
 @pytest.mark.gpu
 @pytest.mark.rapids
 def test_xgboost_on_a_local_cuda_cluster_scores_like_one_gpu(tmp_path, gpu):

@@ -56,6 +56,7 @@ def test_parquet_read_in_pieces_is_the_whole_file_numbered(tmp_path, synchronous
     assert all(0 < piece.rows <= rows_per_piece for piece in cut)
     frame = partitioned.read_parquet(paths, cpu_backend(), ["k", "a", "t"], 10, 10 * rows_per_piece)
     assert frame.npartitions == len(cut)
+    assert frame._meta.dtypes.equals(whole[["k", "a", "t"]].dtypes)  # the meta comes from the schema alone
     assert partitioned.rows(frame) == len(whole)
     pd.testing.assert_frame_equal(frame.compute(), cpu_backend().read_parquet(paths, columns=["k", "a", "t"]))
     pd.testing.assert_frame_equal(frame.compute(), whole[["k", "a", "t"]])

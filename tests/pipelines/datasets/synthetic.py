@@ -45,7 +45,8 @@ class Synthetic(Recipe):
     def input_files(self) -> list[Path]:
         return []
 
-    def load(self, backend: Backend) -> Dataset:
+    def load(self, backend: Backend, cluster: Any = None) -> Dataset:
+        """Drawn here, with or without a Dask cluster (the features stage sends the training rows to one)."""
         config = self.config
         frame = sample_rows(backend.from_pandas(draw(ROWS, config.seed, config.task)), config.sample, config.seed)
         frame, target = encode_target(frame, "y", config.task, backend)
