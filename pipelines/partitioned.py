@@ -196,13 +196,30 @@ def _draw(frame: Any, seed: int, start: int) -> Any:
 
 def computed(value: Any) -> Any:
     """A lazy dask value (a scalar, a series) computed on the current scheduler; anything else as it is."""
-    return value.compute() if hasattr(value, "dask") or hasattr(value, "__dask_graph__") else value
+    import dask
+
+    return value.compute() if dask.is_dask_collection(value) else value
 
 
 def persisted(frame: Any) -> Any:
     """A dask DataFrame computed and held on the workers, so that the passes that follow (a validation, counts,
-    a filter) start from it instead of reading and computing everything before it again; a frame as it is."""
-    return frame.persist() if is_partitioned(frame) else frame
+    a filter) start from it instead of reading and computing everything before it again; a frame as it is.
+
+    It returns once the partitions are there. On Python 3.11, asking a just-persisted collection for its
+    partitions while the client still processes the persist can hang for good (functools.cached_property's
+    lock; dask/distributed#9101, python/cpython#116969): seen here 2 runs in 3."""
+    if not is_partitioned(frame):
+        return frame
+    frame = frame.persist()
+    try:
+        from distributed import wait
+        from distributed.client import default_client
+
+        default_client()
+    except (ImportError, ValueError):  # dask's local scheduler: persist() has computed it already
+        return frame
+    wait(frame)
+    return frame
 
 
 def gathered(frame: Any) -> Any:

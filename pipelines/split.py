@@ -14,7 +14,7 @@ from pipelines.backend import Backend
 from pipelines.errors import DataError
 from pipelines.features.partitions import is_partitioned
 from pipelines.features.workflow import Part
-from pipelines.partitioned import gathered, renumber, rows, uniform_draw
+from pipelines.partitioned import gathered, persisted, renumber, rows, uniform_draw
 from pipelines.validate import column_kind
 
 NAMES = ("train", "valid", "test")
@@ -59,7 +59,7 @@ def random_split(
 
 def _parts(frame: Any, masks: dict[str, Any], how: str) -> dict[str, Part]:
     if is_partitioned(frame):  # each part numbered from 0 as below, and held on the workers
-        parts = {name: Part(name, renumber(frame[masks[name]].persist()).persist()) for name in NAMES}
+        parts = {name: Part(name, persisted(renumber(persisted(frame[masks[name]])))) for name in NAMES}
     else:
         parts = {name: Part(name, frame[masks[name]].reset_index(drop=True)) for name in NAMES}
     sizes = {name: rows(part.frame) for name, part in parts.items()}

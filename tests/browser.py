@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -80,7 +82,8 @@ def open_page(path: Path, width: int = 1280, timeout: float = 60.0) -> Page:
     binary = chromium()
     if binary is None:
         raise RuntimeError("chromium is not installed")
-    with tempfile.TemporaryDirectory() as profile, _browser(binary, Path(profile), width) as port:
+    profiles = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
+    with profiles as profile, _browser(binary, Path(profile), width) as port:
         target = _page_target(port, timeout)
         session = _Session(target, timeout)
         try:
@@ -139,7 +142,9 @@ def _browser(binary: str, profile: Path, width: int):
         f"--window-size={width},900",
         "about:blank",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # A session of its own: its helper processes (renderer, crash handler) end with it, not after the profile's
+    # removal, where one still writing there made the removal fail ("Directory not empty: 'Default'").
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         active = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 30
@@ -149,12 +154,31 @@ def _browser(binary: str, profile: Path, width: int):
             time.sleep(0.1)
         yield int(active.read_text().split()[0])
     finally:
-        process.terminate()
+        _end_group(process)
+
+
+def _end_group(process: subprocess.Popen) -> None:
+    """SIGTERM to chromium's whole process group, SIGKILL to what is left after 10 s."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signum)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+            continue
+        deadline = time.monotonic() + 10  # the group's other members, which are not this process's children
+        while time.monotonic() < deadline and _group_alive(process.pid):
+            time.sleep(0.05)
+        if not _group_alive(process.pid):
+            return
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _page_target(port: int, timeout: float) -> str:

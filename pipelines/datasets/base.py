@@ -20,7 +20,7 @@ from pipelines.datasets.footprint import check_fits, input_bytes
 from pipelines.features.partitions import is_partitioned
 from pipelines.features.workflow import Part, Workflow
 from pipelines.hashing import sha256_file
-from pipelines.partitioned import computed, gathered, rows, take_rows
+from pipelines.partitioned import computed, gathered, persisted, rows, take_rows
 from pipelines.target import TARGET, TargetInfo
 
 
@@ -125,10 +125,16 @@ def load_dataset(recipe: Recipe, backend: Backend, cluster: Any = None) -> Datas
     if cluster is None:
         size, fraction = input_bytes(recipe.input_files()), recipe.config.sample or 1.0
         check_fits(size, recipe.memory_factor, fraction, backend, f"This run ({recipe.name} dataset)")
-    dataset = recipe.load(backend) if cluster is None else recipe.load(backend, cluster)
-    if is_partitioned(dataset.frame):
-        dataset.frame = dataset.frame.persist()
-    dataset.null_share = null_share(dataset.frame)
+    if cluster is None:
+        dataset = recipe.load(backend)
+        dataset.null_share = null_share(dataset.frame)
+        return dataset
+    from pipelines.cluster import worker_losses
+
+    with worker_losses("Loading the data on the cluster"):
+        dataset = recipe.load(backend, cluster)
+        dataset.frame = persisted(dataset.frame)
+        dataset.null_share = null_share(dataset.frame)
     return dataset
 
 
@@ -141,7 +147,13 @@ def null_share(frame: Any) -> Any:
 def split_dataset(recipe: Recipe, dataset: Dataset, backend: Backend) -> dict[str, Part]:
     """Train / valid / test, as the recipe splits. The rows move into the parts: `dataset.frame` is None
     afterwards, so that the whole table is not held twice (on 10M rows, gigabytes) while the features are fitted."""
-    parts = recipe.split(dataset, backend)
+    if is_partitioned(dataset.frame):
+        from pipelines.cluster import worker_losses
+
+        with worker_losses("Splitting the data on the cluster"):
+            parts = recipe.split(dataset, backend)
+    else:
+        parts = recipe.split(dataset, backend)
     dataset.frame = None
     return parts
 
@@ -189,7 +201,7 @@ def _fit_on_cluster(workflow: Workflow, parts: dict[str, Part], cluster: Any, si
             frames = {"train": gathered(features)}
             for name in (name for name in parts if name != "train"):
                 frames[name] = gathered(transform_features(workflow, parts[name], cluster))
-            where = "the splits' partitions, read there"
+            where = "the splits' partitions, on the workers since the load"
         else:
             train, _ = scatter_frame(cluster, parts["train"].frame, size)
             _, features = fit_on_workers(workflow, Part("train", train), cluster)
@@ -197,7 +209,8 @@ def _fit_on_cluster(workflow: Workflow, parts: dict[str, Part], cluster: Any, si
             frames.update({name: workflow.transform(part) for name, part in parts.items() if name != "train"})
             where = "row blocks of the training split sent from this process"
     workers = len(cluster.nthreads())
-    note = f"features: the workflow was fitted on {workers} Dask workers ({train.npartitions} partitions: {where})"
+    count = f"{train.npartitions} partition{'s' if train.npartitions != 1 else ''}"
+    note = f"features: the workflow was fitted on {workers} Dask workers ({count}: {where})"
     return frames, note
 
 

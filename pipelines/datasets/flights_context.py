@@ -96,7 +96,7 @@ def prepare(flights: Any, weather: Any, planes: Any, backend: Backend) -> Prepar
     flown = flights["arr_delay"].notnull()
     if not bool(computed(flown.all())):
         flights = flights[flown]
-        flights = renumber(flights.persist()) if is_partitioned(flights) else flights.reset_index(drop=True)
+        flights = renumber(persisted(flights)) if is_partitioned(flights) else flights.reset_index(drop=True)
     frame = persisted(with_context(flights, weather, planes))
     return Prepared(frame, rows_in, rows_in - rows(frame))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.partitioned import is_partitioned
+from pipelines.partitioned import is_partitioned, persisted
 
 
 class Frames:
@@ -47,7 +47,7 @@ class Frames:
 
     def persist(self) -> Any:
         """The dask DataFrame computed and held (on the cluster's workers) for the next passes; a frame as is."""
-        return self.frame.persist() if self.partitioned else self.frame
+        return persisted(self.frame)
 
 
 def _shipped(args: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -87,7 +87,8 @@ def test_the_default_job_read_in_partitions_on_a_local_cluster_scores_like_one_p
     data = ["--dataset", "flights", "--data", str(tmp_path / "synth")]
     alone = _run(tmp_path, data, "none")
     spread = _run(tmp_path, data, "local", "--partition-size", "1MiB")
-    assert any("(3 partitions: the splits' partitions, read there)" in note for note in spread["notes"])
+    where = "(3 partitions: the splits' partitions, on the workers since the load)"
+    assert any(where in note for note in spread["notes"])
     assert spread["linear"] == alone["linear"]
     # About 1,000 test flights: the AUC's standard error is about 0.015, and distributed hist bins differently.
     assert spread["auc"] == pytest.approx(alone["auc"], abs=0.03)

@@ -14,12 +14,16 @@ pytestmark = pytest.mark.slow
 
 
 def _table(path: Path, rows: int) -> Path:
+    """A Parquet or CSV table (by `path`'s suffix) with numbers, nulls, a category and the target y."""
     rng = np.random.default_rng(3)
     frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.integers(0, 9, rows)})
     frame["c"] = rng.choice(list("pqrs"), rows)
     frame.loc[rng.random(rows) < 0.1, "a"] = np.nan
     frame["y"] = ((frame.a.fillna(0) + (frame.c == "q") + rng.normal(size=rows)) > 0.5).astype("int64")
-    frame.to_parquet(path)
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path)
     return path
 
 
@@ -31,16 +35,19 @@ def _features(config) -> tuple[dict[str, pd.DataFrame], list[str]]:
     return {name: pd.read_parquet(folder / f"{name}.parquet") for name in ("train", "valid", "test")}, notes
 
 
-def test_the_features_flow_gives_the_same_features_with_a_local_cluster(prefect_harness, tmp_path):
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])  # read on the workers; read here and sent to them
+def test_the_features_flow_gives_the_same_features_with_a_local_cluster(prefect_harness, tmp_path, suffix):
     from pipelines.config import RunConfig
 
-    table = _table(tmp_path / "t.parquet", 3000)
+    table = _table(tmp_path / f"t{suffix}", 3000)
     settings = {"data": str(table), "target": "y", "backend": "cpu", "output": str(tmp_path / "runs")}
     alone, notes_alone = _features(RunConfig(**settings, data_dir=str(tmp_path / "alone")))
     spread_dir = str(tmp_path / "spread")
     config = RunConfig(**settings, data_dir=spread_dir, cluster="local", n_workers=2, partition_size="1MiB")
     spread, notes = _features(config)
-    assert "features: the workflow was fitted on 2 Dask workers (2 partitions: row blocks" in " ".join(notes)
+    joined = " ".join(notes)
+    assert "features: the workflow was fitted on 2 Dask workers (" in joined
+    assert "partition(s)" not in joined and "the splits' partitions, on the workers since the load)" in joined
     assert not [note for note in notes_alone if "Dask" in note]
     assert set(alone) == set(spread)
     for name in alone:
@@ -49,8 +56,8 @@ def test_the_features_flow_gives_the_same_features_with_a_local_cluster(prefect_
 
 
 def test_a_worker_killed_in_the_train_flow_fails_it_clearly_and_leaves_no_run(prefect_harness, tmp_path, monkeypatch):
-    """A real worker of the run's LocalCluster killed once the training rows were sent to it: the flow fails with a
-    ClusterError saying so, and the run folder keeps nothing (no checkpoint was written yet)."""
+    """A real worker of the run's LocalCluster killed once the table (CSV: read here) was sent to it: the flow
+    fails with a ClusterError saying so, and the run folder keeps nothing (no checkpoint was written yet)."""
     import os
     import signal
 
@@ -68,9 +75,9 @@ def test_a_worker_killed_in_the_train_flow_fails_it_clearly_and_leaves_no_run(pr
         return result
 
     monkeypatch.setattr(cluster, "scatter_frame", send_then_kill)
-    table = _table(tmp_path / "t.parquet", 2000)
+    table = _table(tmp_path / "t.csv", 2000)
     output = tmp_path / "runs"
     config = RunConfig(data=str(table), target="y", backend="cpu", output=str(output), cluster="local", n_workers=2)
-    with pytest.raises(ClusterError, match="Fitting the features on the cluster stopped: a Dask worker was lost"):
+    with pytest.raises(ClusterError, match="Loading the data on the cluster stopped: a Dask worker was lost"):
         train(config, progress=False)
     assert not [path for path in output.rglob("*") if path.is_file() and path.name != ".lock"]

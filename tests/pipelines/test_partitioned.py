@@ -117,7 +117,8 @@ def test_the_default_job_loaded_in_partitions_on_a_cluster_equals_one_process(cl
     dataset, alone = _features(config)
     spread_dataset, spread = _features(config, client)
     assert spread_dataset.counts == dataset.counts
-    assert any(f"({count} partitions: the splits' partitions, read there)" in note for note in spread.notes)
+    where = f"({count} partitions: the splits' partitions, on the workers since the load)"
+    assert any(where in note for note in spread.notes)
     assert spread.workflow.numeric_ == alone.workflow.numeric_
     for name, frame in alone.frames.items():
         assert len(frame) > 500
@@ -178,7 +179,7 @@ def test_your_own_table_read_in_partitions_on_a_cluster_equals_one_process(clien
     dataset, alone = _features(config)
     spread_dataset, spread = _features(config, client)
     assert dataset.counts["dropped_missing_target"] > 0 and spread_dataset.counts == dataset.counts
-    assert any("the splits' partitions, read there" in note for note in spread.notes)
+    assert any("the splits' partitions, on the workers since the load" in note for note in spread.notes)
     assert spread.notes[:-1] == alone.notes  # and the note on the cluster
     assert any("'id' is unique on every training row" in note for note in alone.notes)
     assert spread.workflow.numeric_ == alone.workflow.numeric_
