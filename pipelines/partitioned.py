@@ -117,8 +117,9 @@ def _read_piece(kind: str, piece: Piece, columns: list[str] | None, offset: int)
 
 
 def renumber(frame: Any) -> Any:
-    """`frame`'s rows numbered 0..n-1 in order (known divisions); one pass to count each partition's rows. An
-    empty partition is kept (its division repeats), so the number of partitions does not change."""
+    """`frame`'s rows numbered 0..n-1 in order (known divisions), held on the workers; one pass to count each
+    partition's rows. An empty partition is kept (its division repeats), so the number of partitions does not
+    change."""
     import dask
     import dask.dataframe as dd
 
@@ -126,9 +127,10 @@ def renumber(frame: Any) -> Any:
     offsets = [0, *itertools.accumulate(lengths)]
     parts = [dask.delayed(_numbered)(part, offset) for part, offset in zip(frame.to_delayed(), offsets, strict=False)]
     meta = _numbered(frame._meta, 0)
-    if offsets[-1] == 0:
-        return dd.from_delayed(parts, meta=meta, verify_meta=False)
-    return dd.from_delayed(parts, meta=meta, divisions=(*offsets[:-1], offsets[-1] - 1), verify_meta=False)
+    divisions = None if offsets[-1] == 0 else (*offsets[:-1], offsets[-1] - 1)
+    # Held on the workers before `frame` can go: the new partitions name the old ones by key only, and the old
+    # ones (scattered row blocks, say) are dropped with the last reference to them ("lost dependencies").
+    return persisted(dd.from_delayed(parts, meta=meta, divisions=divisions, verify_meta=False))
 
 
 def _numbered(frame: Any, offset: int) -> Any:
