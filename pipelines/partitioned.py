@@ -178,17 +178,14 @@ def _take(frame: Any, local: np.ndarray, offset: int) -> Any:
 def uniform_draw(frame: Any, seed: int) -> Any:
     """A dask Series of floats in [0, 1) on `frame`'s partitions: row i gets default_rng(seed).random(n)[i]. Each
     partition advances its own PCG64 stream to its first row (one double a step), so nothing is drawn twice."""
-    parts = [_delayed_draw(part, seed, start) for part, start in zip(frame.to_delayed(), starts(frame), strict=False)]
+    import dask
     import dask.dataframe as dd
+
+    draw = dask.delayed(_draw)
+    parts = [draw(part, seed, start) for part, start in zip(frame.to_delayed(), starts(frame), strict=False)]
 
     meta = _draw(frame._meta, seed, 0)
     return dd.from_delayed(parts, meta=meta, divisions=frame.divisions, verify_meta=False)
-
-
-def _delayed_draw(part: Any, seed: int, start: int) -> Any:
-    import dask
-
-    return dask.delayed(_draw)(part, seed, start)
 
 
 def _draw(frame: Any, seed: int, start: int) -> Any:

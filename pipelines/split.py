@@ -59,7 +59,7 @@ def random_split(
 
 def _parts(frame: Any, masks: dict[str, Any], how: str) -> dict[str, Part]:
     if is_partitioned(frame):  # each part numbered from 0 as below, and held on the workers
-        parts = {name: Part(name, persisted(renumber(persisted(frame[masks[name]])))) for name in NAMES}
+        parts = {name: Part(name, renumber(persisted(frame[masks[name]]))) for name in NAMES}
     else:
         parts = {name: Part(name, frame[masks[name]].reset_index(drop=True)) for name in NAMES}
     sizes = {name: rows(part.frame) for name, part in parts.items()}

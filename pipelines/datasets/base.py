@@ -37,6 +37,16 @@ class Dataset:
 
 
 @dataclass
+class OnWorkers:
+    """A split's features and encoded target as a run with --cluster keeps them on the workers: a dask DataFrame
+    and a dask Series of the same partitions, held there (persisted). The families that fit on the cluster read
+    them in place (XGBoost's Dask interface, the processes of distributed training)."""
+
+    frame: Any
+    target: Any
+
+
+@dataclass
 class FeatureSet:
     """What load, split and features produce, computed or read back from the feature cache."""
 
@@ -50,6 +60,8 @@ class FeatureSet:
     cache: dict[str, Any] = field(default_factory=dict)  # key, hit, path
     profile: dict[str, Any] = field(default_factory=dict)  # the training rows' drift profile (pipelines.drift)
     null_share: Any = None  # share of nulls per loaded column, a series on the backend (the report's data summary)
+    # split -> the same rows kept on the cluster's workers (a run with --cluster that computed its features)
+    on_workers: dict[str, OnWorkers] = field(default_factory=dict)
 
     @property
     def rows(self) -> dict[str, int]:
@@ -163,13 +175,15 @@ def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part], clust
     `cluster`, the workflow is fitted on its workers (the same fitted state and features as in this process:
     pipelines.features.cluster_fit): over the parts' own partitions when the load read in partitions, every split
     transformed there too; else over row blocks of about --partition-size of the training split sent from here,
-    the smaller splits transformed here. The features come back to this process."""
+    the smaller splits transformed here. The features come back to this process; the training split's (and the
+    validation split's, where it was transformed there) stay on the workers too (FeatureSet.on_workers)."""
     workflow, notes = recipe.workflow(dataset, parts["train"])
+    on_workers: dict[str, OnWorkers] = {}
     if cluster is None:
         workflow.fit(parts["train"])
         frames = {name: workflow.transform(part) for name, part in parts.items()}
     else:
-        frames, note = _fit_on_cluster(workflow, parts, cluster, recipe.config.partition_size)
+        frames, on_workers, note = _fit_on_cluster(workflow, parts, cluster, recipe.config.partition_size)
         notes = [*notes, note]
     targets = {name: gathered(part.frame[TARGET]) for name, part in parts.items()}
     profile = training_profile(parts["train"].frame, dataset.target, recipe.config.seed)
@@ -184,12 +198,17 @@ def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part], clust
         notes,
         profile=profile,
         null_share=dataset.null_share,
+        on_workers=on_workers,
     )
 
 
-def _fit_on_cluster(workflow: Workflow, parts: dict[str, Part], cluster: Any, size: str) -> tuple[dict, str]:
+KEPT_ON_WORKERS = ("train", "valid")  # the splits the families that fit on the cluster read there
+
+
+def _fit_on_cluster(workflow: Workflow, parts: dict[str, Part], cluster: Any, size: str) -> tuple[dict, dict, str]:
     """The features fitted on the workers: over the parts' partitions when the load read in partitions (every
-    split transformed there too), else over row blocks of the training split sent from here."""
+    split transformed there too), else over row blocks of the training split sent from here. Returns the frames
+    gathered here, the splits of KEPT_ON_WORKERS that are on the workers, and a note."""
     from pipelines.cluster import scatter_frame, worker_losses
     from pipelines.features.cluster_fit import fit_features as fit_on_workers
     from pipelines.features.cluster_fit import transform_features
@@ -197,21 +216,25 @@ def _fit_on_cluster(workflow: Workflow, parts: dict[str, Part], cluster: Any, si
     with worker_losses("Fitting the features on the cluster"):
         if is_partitioned(parts["train"].frame):
             train = parts["train"].frame
-            _, features = fit_on_workers(workflow, parts["train"], cluster)
-            frames = {"train": gathered(features)}
-            for name in (name for name in parts if name != "train"):
-                frames[name] = gathered(transform_features(workflow, parts[name], cluster))
+            held = {"train": fit_on_workers(workflow, parts["train"], cluster)[1]}
+            held.update({name: transform_features(workflow, parts[name], cluster) for name in parts if name != "train"})
             where = "the splits' partitions, on the workers since the load"
         else:
             train, _ = scatter_frame(cluster, parts["train"].frame, size)
-            _, features = fit_on_workers(workflow, Part("train", train), cluster)
-            frames = {"train": gathered(features)}
-            frames.update({name: workflow.transform(part) for name, part in parts.items() if name != "train"})
+            held = {"train": fit_on_workers(workflow, Part("train", train), cluster)[1]}
+            held.update({name: workflow.transform(part) for name, part in parts.items() if name != "train"})
+            parts = {**parts, "train": Part("train", train)}
             where = "row blocks of the training split sent from this process"
+        on_workers = {
+            name: OnWorkers(persisted(held[name]), persisted(parts[name].frame[TARGET]))
+            for name in KEPT_ON_WORKERS
+            if is_partitioned(held[name])
+        }
+        frames = {name: gathered(frame) for name, frame in held.items()}
     workers = len(cluster.nthreads())
     count = f"{train.npartitions} partition{'s' if train.npartitions != 1 else ''}"
     note = f"features: the workflow was fitted on {workers} Dask workers ({count}: {where})"
-    return frames, note
+    return frames, on_workers, note
 
 
 def training_profile(frame: Any, target: TargetInfo, seed: int) -> dict[str, Any]:

@@ -99,7 +99,8 @@ def fit_stage(
     """Fit and score every family of `stage` selected for this run; a family that checkpoints writes
     `checkpoints/<name>.pt` (and resumes from it); `cluster`: the run's Dask client, if any."""
     splits = {
-        name: Split(features.frames[name], features.targets[name], handoff.data[name]) for name in features.frames
+        name: Split(features.frames[name], features.targets[name], handoff.data[name], features.on_workers.get(name))
+        for name in features.frames
     }
     fitted = {}
     for name in selected(config, stage, backend.name):

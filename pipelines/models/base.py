@@ -27,11 +27,14 @@ SCORED = ("valid", "test")
 @dataclass
 class Split:
     """One split as the families read it: the feature frame, its encoded target (None for new rows to score),
-    and the handoff's device tensors (None until the handoff stage made them; networks then make their own)."""
+    and the handoff's device tensors (None until the handoff stage made them; networks then make their own). With
+    --cluster, `on_workers` holds the same rows on the cluster's workers (pipelines.datasets.base.OnWorkers), for
+    the families that fit there."""
 
     frame: Any
     target: Any = None
     tensors: DeviceData | None = None
+    on_workers: Any = None
 
 
 @dataclass(frozen=True)

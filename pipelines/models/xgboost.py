@@ -48,8 +48,10 @@ class XGBoost(ModelAdapter):
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
         y_train, y_valid = (labels(split, self.task) for split in (train, valid))
         params = {"eval_metric": EVAL_METRIC[self.task], "device": self.backend.xgboost_device, **PARAMS}
-        if options.cluster is not None:
-            self.model = self._fit_on_cluster(options, params, (train.frame, y_train), (valid.frame, y_valid))
+        if options.cluster is not None:  # the rows the workers hold already are read there, the others sent
+            pairs = [(s.on_workers.frame, labels(s.on_workers, self.task)) if s.on_workers else (s.frame, y)
+                     for s, y in ((train, y_train), (valid, y_valid))]  # fmt: skip
+            self.model = self._fit_on_cluster(options, params, *pairs)
             return
         self.model = _new(self.task, **params)
         self.model.fit(train.frame, y_train, eval_set=[(valid.frame, y_valid)], verbose=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.cluster import scatter_frame, worker_losses
+from pipelines.partitioned import is_partitioned
 
 COLLECTIVE_TIMEOUT = 600  # seconds a worker waits for the others at one of XGBoost's collective operations
 # The scikit-learn wrapper's names that xgboost.train takes elsewhere, or under another name.
@@ -21,7 +22,8 @@ OBJECTIVE = {"classification": "binary:logistic", "regression": "reg:squarederro
 def fit_on_cluster(
     client: Any, task: str, params: dict[str, Any], train: tuple[Any, Any], valid: tuple[Any, Any], size: str
 ) -> Any:
-    """The booster trained on `client`'s workers from (features, target) pairs, as xgboost.train's output."""
+    """The booster trained on `client`'s workers from (features, target) pairs, as xgboost.train's output. A pair
+    of dask collections is read where it is; a pair of this process's frames is sent in partitions of `size`."""
     with worker_losses("XGBoost's training on the cluster"):
         return _train(client, task, params, train, valid, size)
 
@@ -31,7 +33,8 @@ def _train(client: Any, task: str, params: dict[str, Any], train: tuple, valid: 
     from xgboost.collective import Config
 
     (x_train, y_train), (x_valid, y_valid) = (
-        scatter_frame(client, frame, size, target) for frame, target in (train, valid)
+        (frame, target) if is_partitioned(frame) else scatter_frame(client, frame, size, target)
+        for frame, target in (train, valid)
     )
     dtrain = dxgb.DaskQuantileDMatrix(client, x_train, y_train)
     dvalid = dxgb.DaskQuantileDMatrix(client, x_valid, y_valid, ref=dtrain)

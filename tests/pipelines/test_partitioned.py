@@ -126,6 +126,12 @@ def test_the_default_job_loaded_in_partitions_on_a_cluster_equals_one_process(cl
         pd.testing.assert_series_equal(spread.targets[name], alone.targets[name])
     pd.testing.assert_series_equal(spread.null_share, alone.null_share)
     assert spread.profile == alone.profile
+    # The training and validation rows stay on the workers too, the same rows in the same partitions.
+    assert alone.on_workers == {} and sorted(spread.on_workers) == ["train", "valid"]
+    for name, held in spread.on_workers.items():
+        assert held.frame.npartitions == held.target.npartitions == count
+        pd.testing.assert_frame_equal(partitioned.gathered(held.frame), alone.frames[name], check_exact=True)
+        pd.testing.assert_series_equal(partitioned.gathered(held.target), alone.targets[name])
 
 
 @pytest.mark.slow
@@ -188,3 +194,25 @@ def test_your_own_table_read_in_partitions_on_a_cluster_equals_one_process(clien
         assert len(frame) > 1000
         pd.testing.assert_frame_equal(spread.frames[name], frame, check_exact=True)
         pd.testing.assert_series_equal(spread.targets[name], alone.targets[name])
+
+
+@pytest.mark.slow
+def test_a_table_loaded_in_this_process_keeps_its_training_features_on_the_workers(client, tmp_path):
+    from pipelines import datasets
+    from pipelines.datasets.table import Table
+
+    class InThisProcess(Table):  # a recipe that reads its rows here, with or without a cluster
+        def load(self, backend, cluster=None):
+            return super().load(backend)
+
+    config = RunConfig(data=str(_own_table(tmp_path / "table")), target="y", backend="cpu", partition_size="1MiB")
+    _, alone = _features(config)
+    backend, recipe = cpu_backend(), InThisProcess(config)
+    dataset = datasets.load_dataset(recipe, backend, client)
+    spread = datasets.fit_features(recipe, dataset, datasets.split_dataset(recipe, dataset, backend), client)
+    assert any("row blocks of the training split sent from this process" in note for note in spread.notes)
+    assert sorted(spread.on_workers) == ["train"]  # the smaller splits are transformed in this process
+    held = spread.on_workers["train"]
+    assert held.frame.npartitions == held.target.npartitions == 2  # one per worker at least
+    pd.testing.assert_frame_equal(partitioned.gathered(held.frame), alone.frames["train"], check_exact=True)
+    pd.testing.assert_series_equal(partitioned.gathered(held.target), alone.targets["train"])
