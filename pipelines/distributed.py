@@ -2,10 +2,11 @@
 `gpus` gloo processes on the CPU, all on 127.0.0.1.
 
 This module is the parent. It cuts the training rows into one contiguous shard per process (from one DeviceData,
-or across a list of partitions), works out the steps per epoch that every process takes (the full local batches
-of the smallest shard: a process with one step more would wait forever for the others), owns the TCPStore the
-processes meet at (its port is chosen by the system, so no free port is guessed), starts the processes with
-torch.multiprocessing (spawn) and waits for them (pipelines.distributed_launch). Each process
+across a list of partitions, or as rows each process fetches from a Dask cluster: pipelines.distributed_cluster),
+works out the steps per epoch that every process takes (the full local batches of the smallest shard: a process
+with one step more would wait forever for the others), owns the TCPStore the processes meet at (its port is
+chosen by the system, so no free port is guessed), starts the processes with torch.multiprocessing (spawn) and
+waits for them (pipelines.distributed_launch). Each process
 (pipelines.distributed_rank) trains on its shard; rank 0 scores validation, writes the checkpoints (atomic, as
 one process does) and the result.
 
@@ -19,7 +20,8 @@ fails, the others are stopped: an error of the project's (a NonFiniteLoss, a ref
 as the process raised it; a process that died (killed, out of memory) or failed otherwise is TrainingProcessFailed.
 
 Data movement: each process's shard (and rank 0's validation rows) is copied once, into shared host memory on
-the CPU, or on CUDA device to device, passed by CUDA IPC handle and moved to the process's own device.
+the CPU, or on CUDA device to device, passed by CUDA IPC handle and moved to the process's own device. Rows on a
+Dask cluster are not copied here: each process fetches its own from the workers.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from __future__ import annotations
 import itertools
 import pickle
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Sized
 from datetime import timedelta
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
+from pipelines.distributed_cluster import ClusterRows
 from pipelines.distributed_launch import TrainingProcessFailed, run_processes
 from pipelines.distributed_rank import HOST, RESULT, RankJob
 from pipelines.errors import ConfigError
@@ -45,7 +48,7 @@ __all__ = ["TrainingProcessFailed", "plan", "shard_rows", "train_mlp_distributed
 
 
 def train_mlp_distributed(
-    train: DeviceData | Sequence[DeviceData],
+    train: DeviceData | Sequence[DeviceData] | ClusterRows,
     valid: DeviceData,
     cardinalities: list[int],
     task: str,
@@ -55,17 +58,24 @@ def train_mlp_distributed(
     on_epoch_end: Callable[[int], None] | None = None,
     timeout: float = 300.0,
 ) -> TrainResult:
-    """pipelines.train.train_mlp across `config.gpus` processes; `train` is one DeviceData or a list of
-    partitions. The model comes back on the device of `valid`. `on_epoch_end` runs in every process (it must be
-    a module-level function); `timeout` bounds every wait of the processes, in seconds."""
+    """pipelines.train.train_mlp across `config.gpus` processes; `train` is one DeviceData, a list of
+    partitions, or rows the processes fetch from a Dask cluster (pipelines.distributed_cluster). The model comes
+    back on the device of `valid`. `on_epoch_end` runs in every process (it must be a module-level function);
+    `timeout` bounds every wait of the processes, in seconds."""
     config.check()
-    parts = [train] if isinstance(train, DeviceData) else list(train)
     world = config.gpus
-    _check_devices(parts, world)
     _check_picklable(on_epoch_end)
-    shards = shard_rows(parts, world)
+    if isinstance(train, ClusterRows):  # each process fetches its own shard from the cluster's workers
+        _check_world(valid.y.device, world)
+        shards: list = train.shares(_bounds(len(train), world))
+        scale, width = train.scale, len(train.columns.numeric_)
+    else:
+        parts = [train] if isinstance(train, DeviceData) else list(train)
+        _check_devices(parts, world)
+        shards = shard_rows(parts, world)
+        scale = target_scale(torch.cat([p.y for p in parts]) if len(parts) > 1 else parts[0].y, task)
+        width = parts[0].numeric.shape[1]
     batch_size, steps = plan(shards, config)
-    scale = target_scale(torch.cat([p.y for p in parts]) if len(parts) > 1 else parts[0].y, task)
     store = dist.TCPStore(HOST, 0, is_master=True, wait_for_workers=False, timeout=timedelta(seconds=timeout))
     with tempfile.TemporaryDirectory(prefix="devicepipe-ddp-") as folder:
         job = RankJob(
@@ -74,7 +84,7 @@ def train_mlp_distributed(
         )  # fmt: skip
         run_processes(job, shards, _joined([valid]))
         document = torch.load(Path(folder) / RESULT, weights_only=True)
-    model = TabularMLP(parts[0].numeric.shape[1], cardinalities, config.hidden, config.dropout, config.norm)
+    model = TabularMLP(width, cardinalities, config.hidden, config.dropout, config.norm)
     model.load_state_dict(document["weights"])
     return TrainResult(
         model.to(valid.y.device), document["best_epoch"], document["best_metric"], document["history"],
@@ -84,8 +94,7 @@ def train_mlp_distributed(
 
 def shard_rows(parts: Sequence[DeviceData], world: int) -> list[DeviceData]:
     """`world` contiguous shards of the rows of `parts` taken in order, of sizes that differ by one row at most."""
-    total = sum(len(p) for p in parts)
-    bounds = [round(rank * total / world) for rank in range(world + 1)]
+    bounds = _bounds(sum(len(p) for p in parts), world)
     shards = []
     for lo, hi in itertools.pairwise(bounds):
         pieces, start = [], 0
@@ -98,7 +107,12 @@ def shard_rows(parts: Sequence[DeviceData], world: int) -> list[DeviceData]:
     return shards
 
 
-def plan(shards: list[DeviceData], config: TrainConfig) -> tuple[int, int]:
+def _bounds(total: int, world: int) -> list[int]:
+    """The first row of each of `world` shards of `total` rows, and `total`."""
+    return [round(rank * total / world) for rank in range(world + 1)]
+
+
+def plan(shards: Sequence[Sized], config: TrainConfig) -> tuple[int, int]:
     """Rows per process per step and steps per epoch: the global batch one process would take over all rows,
     split evenly, and as many steps as the smallest shard has full local batches."""
     total = sum(len(s) for s in shards)
@@ -116,7 +130,11 @@ def plan(shards: list[DeviceData], config: TrainConfig) -> tuple[int, int]:
 def _check_devices(parts: list[DeviceData], world: int) -> None:
     if not parts or not all(len(p.y) == len(p.numeric) == len(p.codes) for p in parts):
         raise ConfigError("Distributed training needs training rows: numeric, codes and target of equal length.")
-    if parts[0].y.device.type == "cuda" and world > torch.cuda.device_count():
+    _check_world(parts[0].y.device, world)
+
+
+def _check_world(device: torch.device, world: int) -> None:
+    if device.type == "cuda" and world > torch.cuda.device_count():
         raise ConfigError(
             f"Training on {world} GPUs was asked for, but {torch.cuda.device_count()} CUDA devices are visible; "
             "ask for at most that many (gpus), or make more visible (CUDA_VISIBLE_DEVICES)."

@@ -1,6 +1,7 @@
 """One process of a distributed MLP training run (started by pipelines.distributed): it joins the process group
-over the parent's TCPStore on 127.0.0.1, trains DistributedDataParallel on its own shard of the training rows
-with the epochs every process shares (pipelines.train_loop), and, as rank 0, writes the checkpoints and the result.
+over the parent's TCPStore on 127.0.0.1, trains DistributedDataParallel on its own shard of the training rows (sent
+by the parent, or fetched from the run's Dask cluster: pipelines.distributed_cluster) with the epochs every
+process shares (pipelines.train_loop), and, as rank 0, writes the checkpoints and the result.
 
 Backends: NCCL with one CUDA device per process (rank r on cuda:r), gloo on the CPU. Every collective and the
 rendezvous wait at most `RankJob.timeout` seconds; on Linux the process ends when its parent dies. Dropout draws
@@ -32,6 +33,7 @@ from torch.nn.parallel import DistributedDataParallel
 from pipelines import evaluate
 from pipelines.atomic import atomic_path, write_text_atomic
 from pipelines.checkpoint import TrainingState, restore, rng_states
+from pipelines.distributed_cluster import ClusterShare
 from pipelines.early_stopping import EarlyStopping
 from pipelines.errors import DevicepipeError
 from pipelines.train import DeviceData, TrainConfig, build_fit
@@ -82,7 +84,7 @@ class ProcessGroup:
         dist.barrier()  # the checkpoint is complete before any process goes on (or is told to stop)
 
 
-def main(rank: int, job: RankJob, shard: DeviceData, valid: DeviceData | None) -> None:
+def main(rank: int, job: RankJob, shard: DeviceData | ClusterShare, valid: DeviceData | None) -> None:
     """The process's entry point: train, or write a report of the error for the parent and exit 1.
 
     A report is a file written atomically (a process stopped while writing it leaves none, never half of one)."""
@@ -138,12 +140,15 @@ def _stopped(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def _train(rank: int, job: RankJob, shard: DeviceData, valid: DeviceData | None) -> None:
+def _train(rank: int, job: RankJob, shard: DeviceData | ClusterShare, valid: DeviceData | None) -> None:
     torch.set_num_threads(job.threads)
-    device = shard.y.device
+    device = torch.device(shard.rows.device_type) if isinstance(shard, ClusterShare) else shard.y.device
     if device.type == "cuda":
         device = torch.device("cuda", rank)
         torch.cuda.set_device(device)
+    if isinstance(shard, ClusterShare):  # fetched from the cluster's workers, onto this process's device
+        shard = shard.fetch(device, job.timeout, rank)
+    else:
         shard = DeviceData(shard.numeric.to(device), shard.codes.to(device), shard.y.to(device))
     wait = timedelta(seconds=job.timeout)
     store = dist.TCPStore(HOST, job.port, is_master=False, timeout=wait)

@@ -13,7 +13,7 @@ Dask client of a run with --cluster (pipelines.cluster), is None or absent witho
     cache-store   features, lookup                     -> features    (pipelines.cache)
     handoff       features, backend                    -> handoff     (pipelines.handoff)
     baselines     features, handoff, config, backend, progress [, cluster] -> baselines (pipelines.models)
-    train         features, handoff, config, backend, progress, checkpoints -> networks
+    train         features, handoff, config, backend, progress, checkpoints [, cluster] -> networks
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ MODEL_STAGES = (
         "networks",
         device=True,
         timeout_seconds=12 * 3600,
+        optional=("cluster",),
     ),
 )
 # Every stage of a run that computes its features, in order (the cache stages are the flows' to place).

@@ -133,6 +133,8 @@ def train_networks(
     backend: Backend,
     progress: bool = False,
     checkpoints: Path | None = None,
+    cluster: Any = None,
 ) -> dict[str, FittedModel]:
-    """The train stage: the networks, on the handoff's device tensors, checkpointed under `checkpoints`."""
-    return fit_stage("train", features, handoff, config, backend, progress, checkpoints)
+    """The train stage: the networks, on the handoff's device tensors, checkpointed under `checkpoints`; with a
+    Dask `cluster` and --gpus above 1, the training processes fetch their rows from its workers."""
+    return fit_stage("train", features, handoff, config, backend, progress, checkpoints, cluster)

@@ -1,7 +1,8 @@
 """The MLP (embeddings for the categorical codes, pipelines.model) trained on the handoff's device tensors.
 
 Training is pipelines.train (early stopping, checkpoints and resume; across `FitOptions.gpus` processes with
-DistributedDataParallel when above 1); this adapter wires it to the pipeline.
+DistributedDataParallel when above 1; with --cluster, those processes fetch their own training rows from the Dask
+workers that hold them, pipelines.distributed_cluster); this adapter wires it to the pipeline.
 Saved as safetensors weights plus a JSON of the architecture and the target's scale; new rows to score are
 handed to torch zero-copy, as in training.
 """
@@ -22,6 +23,7 @@ from pipelines.importance import permutation_importance
 from pipelines.model import TabularMLP
 from pipelines.models.base import FitOptions, ModelAdapter, Split
 from pipelines.train import TrainConfig, TrainResult, predict, train_mlp
+from pipelines.train_loop import target_scale
 
 
 class MLP(ModelAdapter):
@@ -33,17 +35,36 @@ class MLP(ModelAdapter):
     def __init__(self, task: str, backend: Backend, workflow: Workflow, result: TrainResult | None = None):
         super().__init__(task, backend, workflow)
         self.result = result
+        self.shards_from = "this_process"  # where the training processes took their rows from
 
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
+        config = TrainConfig(epochs=options.epochs, seed=options.seed, gpus=options.gpus)
+        if config.gpus > 1 and options.cluster is not None and train.on_workers is not None:
+            self.shards_from = "dask_workers"  # each training process fetches its own rows from the workers
+            self._train_from_cluster(train, valid, options, config)
+            return
         self.result = train_mlp(
             train.tensors,
             valid.tensors,
             self.cardinalities(self.workflow),
             self.task,
-            TrainConfig(epochs=options.epochs, seed=options.seed, gpus=options.gpus),
+            config,
             progress=options.progress,
             checkpoint=options.checkpoint,
         )
+
+    def _train_from_cluster(self, train: Split, valid: Split, options: FitOptions, config: TrainConfig) -> None:
+        """Training across processes that fetch their shards of the training rows from the cluster's workers
+        (pipelines.distributed_cluster); the partitions are published there until the processes are done."""
+        from pipelines.distributed_cluster import Columns, published
+
+        columns = Columns(list(self.workflow.numeric_), list(self.workflow.categorical_))
+        scale = target_scale(train.tensors.y, self.task)
+        with published(options.cluster, train.on_workers, columns, self.backend, scale) as rows:
+            self.result = train_mlp(
+                rows, valid.tensors, self.cardinalities(self.workflow), self.task, config,
+                progress=options.progress, checkpoint=options.checkpoint,
+            )  # fmt: skip
 
     @classmethod
     def warm_up(cls, task: str, backend: Backend) -> None:
@@ -110,6 +131,7 @@ class MLP(ModelAdapter):
             "best_epoch": result.best_epoch,
             "resumed_from_epoch": result.resumed_from_epoch,
             "processes": result.config.gpus,  # DistributedDataParallel across this many (1: this process)
+            "shards_from": self.shards_from,  # "dask_workers": each process fetched its own rows there
             "history": result.history,
         }
 

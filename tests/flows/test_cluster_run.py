@@ -67,13 +67,16 @@ def test_xgboost_on_a_running_scheduler(tmp_path, scheduler):
     assert spread["linear"] == alone["linear"]
 
 
-def test_the_mlp_across_two_processes_from_the_command_line(tmp_path):
+# With --cluster, each training process fetches its own rows from the workers that hold the features.
+@pytest.mark.parametrize(("cluster", "shards_from"), [("none", "this_process"), ("local", "dask_workers")])
+def test_the_mlp_across_two_processes_from_the_command_line(tmp_path, cluster, shards_from):
     table = _table(tmp_path / "t.parquet", 3000)
     args = ["--data", str(table), "--target", "y", "--model", "xgboost", "--epochs", "2", "--no-progress", "--no-cache"]
-    result = devicepipe("run", *args, "--gpus", "2", cwd=tmp_path)
+    result = devicepipe("run", *args, "--gpus", "2", "--cluster", cluster, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     manifest = json.loads((tmp_path / "runs" / "latest" / "manifest.json").read_text())
     assert manifest["config"]["gpus"] == 2 and manifest["training"]["mlp"]["processes"] == 2
+    assert manifest["training"]["mlp"]["shards_from"] == shards_from
     assert len(manifest["training"]["mlp"]["history"]) >= 1
     assert "leaked semaphore" not in result.stderr  # the processes clean up what multiprocessing registered
 

@@ -17,6 +17,7 @@ How close to one process, and why:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import subprocess
@@ -263,3 +264,32 @@ def test_more_processes_than_gpus_is_a_config_error(cuda_device):
 
 def _to(data: DeviceData, device: torch.device) -> DeviceData:
     return DeviceData(data.numeric.to(device), data.codes.to(device), data.y.to(device))
+
+
+def test_processes_that_fetch_their_rows_from_the_cluster_train_as_shards_sent_from_here(cpu, client, one_thread):
+    """With --cluster, each process fetches its own contiguous rows from the workers (partitions of 150, 0
+    and the rest: a shard cut across partitions and an empty one); the shards are the rows the parent would cut,
+    so the model is the same bit for bit."""
+    import dask.dataframe as dd
+
+    from pipelines.datasets.base import OnWorkers
+    from pipelines.partitioned import persisted
+
+    features = _features("classification", cpu)
+    handoff = hand_off(features, cpu)
+    splits = {name: Split(features.frames[name], features.targets[name], data) for name, data in handoff.data.items()}
+    train = features.frames["train"]
+    bounds = [0, 150, 150, len(train)]
+    held = [dd.from_pandas(frame, npartitions=1) for frame in (train, features.targets["train"])]
+    held = [persisted(dd.concat([whole.loc[a : b - 1] for a, b in itertools.pairwise(bounds)])) for whole in held]
+    assert [len(part) for part in held[0].partitions] == [150, 0, len(train) - 150]
+    on_cluster = {**splits, "train": dataclasses.replace(splits["train"], on_workers=OnWorkers(*held))}
+    torch.set_num_threads(2)
+    options = FitOptions(epochs=2, gpus=2)
+    here, fetched = MLP("classification", cpu, features.workflow), MLP("classification", cpu, features.workflow)
+    fit_and_score(here, splits, options)
+    fit_and_score(fetched, on_cluster, dataclasses.replace(options, cluster=client))
+    assert here.details()["shards_from"] == "this_process" and fetched.details()["shards_from"] == "dask_workers"
+    a, b = here.result.model.state_dict(), fetched.result.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
+    assert _losses(fetched.result, "classification") == _losses(here.result, "classification")
