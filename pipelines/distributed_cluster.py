@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from pipelines.backend import Backend, cpu_backend, module_of
+from pipelines.partitioned import partition_lengths
 from pipelines.train import DeviceData
 
 
@@ -140,7 +141,7 @@ def published(
     partitions published on the scheduler for the training processes to fetch, until the block ends."""
     frames = client.compute(on_workers.frame.to_delayed())
     targets = client.compute(on_workers.target.to_delayed())
-    lengths = client.gather(client.map(len, frames, pure=False))
+    lengths = partition_lengths(on_workers.frame)
     name = f"devicepipe-train-{uuid.uuid4().hex}"
     client.publish_dataset(**{name: {"frames": frames, "targets": targets}})
     try:

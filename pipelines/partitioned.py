@@ -123,14 +123,20 @@ def renumber(frame: Any) -> Any:
     import dask
     import dask.dataframe as dd
 
-    lengths = dask.compute(*[dask.delayed(len)(part) for part in frame.to_delayed()])
-    offsets = [0, *itertools.accumulate(lengths)]
+    offsets = [0, *itertools.accumulate(partition_lengths(frame))]
     parts = [dask.delayed(_numbered)(part, offset) for part, offset in zip(frame.to_delayed(), offsets, strict=False)]
     meta = _numbered(frame._meta, 0)
     divisions = None if offsets[-1] == 0 else (*offsets[:-1], offsets[-1] - 1)
     # Held on the workers before `frame` can go: the new partitions name the old ones by key only, and the old
     # ones (scattered row blocks, say) are dropped with the last reference to them ("lost dependencies").
     return persisted(dd.from_delayed(parts, meta=meta, divisions=divisions, verify_meta=False))
+
+
+def partition_lengths(frame: Any) -> list[int]:
+    """The rows of each partition of a dask DataFrame or Series, in order (one pass that counts them)."""
+    import dask
+
+    return [int(n) for n in dask.compute(*[dask.delayed(len)(part) for part in frame.to_delayed()])]
 
 
 def _numbered(frame: Any, offset: int) -> Any:

@@ -102,6 +102,13 @@ class Backend(ABC):
         """Instantiate `classes[self.estimator_family]` ("module.Class") with `params` (and this backend's own)."""
         return load_class(classes[self.estimator_family])(**self._estimator_params(params))
 
+    def cluster_estimator(self, classes: dict[str, str], client: Any, **params: Any) -> Any:
+        """The family's estimator that fits on a Dask cluster's workers (`classes[family + ".dask"]`, with
+        `params` and `client`), or None where this backend has none: scikit-learn has no Dask twins, so on the
+        CPU the estimators fit in the run's process."""
+        path = classes.get(f"{self.estimator_family}.dask")
+        return None if path is None else load_class(path)(client=client, **self._estimator_params(params))
+
     @abstractmethod
     def _estimator_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """`params` with the parameters this backend adds to every estimator it makes."""

@@ -20,6 +20,7 @@ from pipelines.datasets.base import sample_rows
 from pipelines.errors import ConfigError, DataError
 from pipelines.features.workflow import Workflow
 from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
+from pipelines.partitioned import partition_lengths
 
 FOREST = {"n_estimators": 100, "max_depth": 12, "max_features": 0.5, "max_samples": 0.5, "random_state": 0}
 ONE_HOT_MAX = 64  # categorical codes with at most this many values reach linear models one-hot
@@ -44,6 +45,7 @@ class Estimator(ModelAdapter):
     def __init__(self, task: str, backend: Backend, workflow: Workflow, estimator: Any = None):
         super().__init__(task, backend, workflow)
         self.estimator = estimator
+        self.workers: int | None = None  # the Dask workers it was fitted on (None: in this process)
 
     @classmethod
     def pair(cls, task: str, backend: Backend) -> dict[str, str]:
@@ -62,6 +64,16 @@ class Estimator(ModelAdapter):
 
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
         params = {**self.params, **self.family_params.get(self.backend.estimator_family, {})}
+        if options.cluster is not None and train.on_workers is not None:
+            twin = self.backend.cluster_estimator(self.pair(self.task, self.backend), options.cluster, **params)
+            if twin is not None:
+                self._fit_on_cluster(twin, train.on_workers, options.cluster)
+                return
+            warnings.warn(
+                f"fitted in the run's process, not on the Dask cluster: {self.backend.estimator_family} has no Dask "
+                "estimator for it (cuML's run on --cluster local-cuda with --backend gpu)",
+                stacklevel=2,
+            )
         self.estimator = self.backend.estimator(self.pair(self.task, self.backend), **params)
         frame, target = train.frame, labels(train, self.task)
         if self.fit_rows is not None and len(frame) > self.fit_rows:
@@ -73,6 +85,38 @@ class Estimator(ModelAdapter):
             frame = sample_rows(frame.assign(__label=target), self.fit_rows / len(frame), options.seed)
             frame, target = frame.drop(columns=["__label"]), frame["__label"]
         self.estimator.fit(self.design(frame), target)
+
+    def _fit_on_cluster(self, twin: Any, held: Any, client: Any) -> None:
+        """`twin` (cuML's Dask estimator) fitted on every training row where the workers hold them; the
+        single-GPU model it combines to is kept, so predicting and saving are as for a model fitted here."""
+        from pipelines.cluster import worker_losses
+
+        self.workers = len(client.nthreads())
+        target = labels(held, self.task)
+        with worker_losses(f"{self.name}'s fit on the cluster"):
+            if self.one_hot:
+                twin.fit(*self.design_partitions(held.frame, target, partition_lengths(held.frame)))
+            else:
+                twin.fit(held.frame, target)
+        self.estimator = twin.get_combined_model()
+
+    def design_partitions(self, frame: Any, target: Any, lengths: list[int]) -> tuple[Any, Any]:
+        """`design` mapped over a dask DataFrame's partitions (of `lengths` rows), and the target's values: two
+        dask arrays of the backend's arrays (CuPy on the GPU), one block per partition that has rows (the same
+        blocks in both, as cuML requires)."""
+        import dask
+        import dask.array as da
+
+        xp, width = self.backend.xp, self.design(frame._meta).shape[1]
+        design, values = dask.delayed(self.design), dask.delayed(_values)
+        x_meta, y_meta = xp.empty((0, width), dtype=xp.float32), xp.empty((0,), dtype=target.dtype)
+        parts = [(x, y, n) for x, y, n in zip(frame.to_delayed(), target.to_delayed(), lengths, strict=True) if n]
+        x = [da.from_delayed(design(part), (n, width), dtype=xp.float32, meta=x_meta) for part, _, n in parts]
+        y = [da.from_delayed(values(part), (n,), dtype=target.dtype, meta=y_meta) for _, part, n in parts]
+        return da.concatenate(x), da.concatenate(y)
+
+    def details(self) -> dict[str, Any]:
+        return {"dask_workers": self.workers}
 
     def predict(self, split: Split) -> torch.Tensor:
         return self.backend.predict_scores(self.estimator, self.design(split.frame), self.task)
@@ -131,6 +175,11 @@ class Estimator(ModelAdapter):
         return cls(task, backend, workflow, backend.device_estimator(model, cls.pair(task, backend)))
 
 
+def _values(series: Any) -> Any:
+    """A series' values as the backend's array (NumPy; CuPy for cuDF)."""
+    return series.values
+
+
 class UntrustedModel(DataError):
     """A saved scikit-learn model names a type its family never saves, or is of another class."""
 
@@ -149,6 +198,7 @@ class LogisticRegression(LinearEstimator):
         "classification": {
             "sklearn": "sklearn.linear_model.LogisticRegression",
             "cuml": "cuml.linear_model.LogisticRegression",
+            "cuml.dask": "cuml.dask.linear_model.LogisticRegression",
         }
     }
     params = {"C": 1.0, "max_iter": 500}
@@ -159,7 +209,13 @@ class LogisticRegression(LinearEstimator):
 class LinearRegression(LinearEstimator):
     name = "linear_regression"
     tasks = ("regression",)
-    classes = {"regression": {"sklearn": "sklearn.linear_model.Ridge", "cuml": "cuml.linear_model.Ridge"}}
+    classes = {
+        "regression": {
+            "sklearn": "sklearn.linear_model.Ridge",
+            "cuml": "cuml.linear_model.Ridge",
+            "cuml.dask": "cuml.dask.linear_model.Ridge",
+        }
+    }
     params = {"alpha": 1.0}
 
 
@@ -172,10 +228,12 @@ class RandomForest(Estimator):
         "classification": {
             "sklearn": "sklearn.ensemble.RandomForestClassifier",
             "cuml": "cuml.ensemble.RandomForestClassifier",
+            "cuml.dask": "cuml.dask.ensemble.RandomForestClassifier",
         },
         "regression": {
             "sklearn": "sklearn.ensemble.RandomForestRegressor",
             "cuml": "cuml.ensemble.RandomForestRegressor",
+            "cuml.dask": "cuml.dask.ensemble.RandomForestRegressor",
         },
     }
     params = FOREST

@@ -120,12 +120,23 @@ def test_a_part_a_worker_cannot_read_exits_2_and_leaves_no_run(tmp_path, flights
 @pytest.mark.gpu
 @pytest.mark.rapids
 def test_xgboost_on_a_local_cuda_cluster_scores_like_one_gpu(tmp_path, gpu):
-    """One dask-cuda worker per GPU (an RMM pool, cuDF spilling): the cuDF rows scattered to it, XGBoost on cuda."""
+    """One dask-cuda worker per GPU (an RMM pool, cuDF spilling): the cuDF rows read on it, XGBoost on cuda, the
+    logistic regression through cuML's Dask estimator on every training row."""
     table = _table(tmp_path / "t.parquet", 6000)
     alone = _run(tmp_path, table, "none", "--backend", "gpu")
     spread = _run(tmp_path, table, "local-cuda", "--backend", "gpu")
     assert spread["training"]["dask_workers"] >= 1
     assert spread["auc"] == pytest.approx(alone["auc"], abs=0.02)
+    assert spread["linear_training"]["dask_workers"] >= 1 and alone["linear_training"]["dask_workers"] is None
+    assert spread["linear"]["auc"] == pytest.approx(alone["linear"]["auc"], abs=0.01)
+    assert not any("fitted in the run's process" in note for note in spread["notes"])
+
+
+def test_on_a_cpu_cluster_the_estimators_say_they_fit_in_the_run_s_process(tmp_path):
+    """scikit-learn has no Dask estimators: the logistic regression fits in the run's process, and says so."""
+    spread = _run(tmp_path, _table(tmp_path / "t.parquet", 3000), "local")
+    assert spread["linear_training"]["dask_workers"] is None
+    assert any("logistic_regression: UserWarning: fitted in the run's process" in n for n in spread["notes"])
 
 
 def _run(tmp_path: Path, table: Path | list[str], cluster: str, *options: str) -> dict:
@@ -149,6 +160,7 @@ def _run(tmp_path: Path, table: Path | list[str], cluster: str, *options: str) -
         "linear": linear,
         "config": config,
         "training": training,
+        "linear_training": manifest["training"]["logistic_regression"],
         "log": result.stderr,
         "notes": manifest["notes"],
         "cluster": manifest["cluster"],

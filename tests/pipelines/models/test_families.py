@@ -3,6 +3,7 @@ family added as one file (hist_gradient_boosting.py) plus one registration line.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -82,6 +83,9 @@ def test_every_estimator_names_its_cuml_twin_by_the_same_class_name(family):
     for pair in family.classes.values():
         assert pair["sklearn"].startswith("sklearn.") and pair["cuml"].startswith("cuml.")
         assert pair["sklearn"].rpartition(".")[2] == pair["cuml"].rpartition(".")[2]
+        # and its Dask twin (cuML's multi-GPU estimator), fitted on a --cluster local-cuda run's workers
+        assert pair["cuml.dask"].startswith("cuml.dask.")
+        assert pair["cuml.dask"].rpartition(".")[2] == pair["cuml"].rpartition(".")[2]
 
 
 def test_a_family_without_a_cuml_twin_is_refused_on_the_gpu_with_a_clear_error(cpu):
@@ -145,3 +149,85 @@ def test_linear_models_read_numbers_then_one_hot_codes_in_one_float32_matrix(cpu
     expected = np.stack([test["c"].to_numpy() == k for k in range(cardinality)], axis=1).astype("float32")
     np.testing.assert_array_equal(matrix, np.concatenate([numbers, expected], axis=1))
     assert matrix[0, len(workflow.numeric_) :].sum() == 0 and (matrix[1:, len(workflow.numeric_) :].sum(1) == 1).all()
+
+
+def _on_workers(features: FeatureSet, bounds: list[int]):
+    """The training split's features and target as dask collections of partitions cut at `bounds`."""
+    import dask.dataframe as dd
+
+    from pipelines.datasets.base import OnWorkers
+
+    held = []
+    for whole in (features.frames["train"], features.targets["train"]):
+        pieces = [dd.from_pandas(whole.iloc[a:b], npartitions=1) for a, b in itertools.pairwise(bounds)]
+        held.append(dd.concat(pieces))
+    return OnWorkers(*held)
+
+
+def test_the_linear_design_mapped_over_partitions_is_the_design_of_the_whole_frame(cpu):
+    features = _features("classification", cpu)
+    model = models.FAMILIES["logistic_regression"]("classification", cpu, features.workflow)
+    held = _on_workers(features, [0, 150, 150, 400])  # uneven, and an empty partition
+    x, y = model.design_partitions(held.frame, held.target, [150, 0, 250])
+    assert x.chunks[0] == y.chunks[0] == (150, 250)  # the same blocks in both; the empty one left out
+    np.testing.assert_array_equal(x.compute(), model.design(features.frames["train"]))
+    np.testing.assert_array_equal(y.compute(), features.targets["train"].to_numpy())
+
+
+class _DaskTwin:
+    """A stand-in for cuML's Dask estimators (cuml.dask.*: fit on dask collections, get_combined_model) over
+    scikit-learn, so that the plumbing around them runs on the CPU: what it was given is kept."""
+
+    def __init__(self, client, **params):
+        from sklearn.linear_model import LogisticRegression
+
+        self.model, self.client = LogisticRegression(**params), client
+
+    def fit(self, x, y):
+        self.x, self.y = x, y
+        assert x.chunks[0] == y.chunks[0]  # rows of X and y in the same blocks, as cuML requires
+        self.model.fit(x.compute(), y.compute())
+
+    def get_combined_model(self):
+        return self.model
+
+
+def test_an_estimator_with_a_dask_twin_fits_every_training_row_on_the_cluster(cpu, monkeypatch):
+    from pipelines.models.estimators import LogisticRegression
+
+    twins = []
+
+    def twin(self, classes, client, **params):
+        twins.append(_DaskTwin(client, **params))
+        return twins[-1]
+
+    class Client:  # the run's Dask client: the estimator asks how many workers it has
+        def nthreads(self):
+            return {"a": 1, "b": 1}
+
+    monkeypatch.setattr(type(cpu), "cluster_estimator", twin)
+    monkeypatch.setattr(LogisticRegression, "fit_rows", 150)  # no sample on the cluster: every row is fitted
+    features = _features("classification", cpu)
+    features.on_workers = {"train": _on_workers(features, [0, 100, 100, 400])}
+    options = models.FitOptions(cluster=Client())
+    family = LogisticRegression("classification", cpu, features.workflow)
+    splits = {name: models.Split(features.frames[name], features.targets[name], data, features.on_workers.get(name))
+              for name, data in hand_off(features, cpu).data.items()}  # fmt: skip
+    fitted = models.fit_and_score(family, splits, options)
+    assert len(twins) == 1 and twins[0].x.shape == (400, family.design(features.frames["valid"]).shape[1])
+    assert family.estimator is twins[0].model and family.details() == {"dask_workers": 2}
+    assert not any("seeded sample" in w for w in fitted.warnings), fitted.warnings
+    assert fitted.scores["test"]["auc"] > 0.8
+
+
+def test_without_a_dask_twin_an_estimator_fits_in_the_run_s_process_and_says_so(cpu):
+    features = _features("classification", cpu)
+    features.on_workers = {"train": _on_workers(features, [0, 200, 400])}
+
+    class Client:
+        pass
+
+    config = RunConfig(models=["logistic_regression"])
+    fitted = models.fit_stage("baselines", features, hand_off(features, cpu), config, cpu, cluster=Client())
+    notes = fitted["logistic_regression"].warnings
+    assert any("fitted in the run's process, not on the Dask cluster: sklearn has no Dask" in w for w in notes), notes
