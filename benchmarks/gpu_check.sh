@@ -9,6 +9,8 @@
 #                                     seconds per stage on both backends with XGBoost and the MLP (no cuML),
 #                                     the same 10M synthetic rows through the stages on the GPU backend
 #   bash benchmarks/gpu_check.sh 3    + cuML (~6 more): the cuML tests, every baseline on both backends
+#   bash benchmarks/gpu_check.sh 4    + dask-cuda: 100M synthetic rows through the features on a LocalCUDACluster
+#                                     (one worker per GPU, cuDF spilling), seconds and peak memory per stage
 #
 # Run from the repository root. Results land in $OUT (default gpu-out/) as each step ends, so a machine lost
 # half-way still leaves the numbers of the steps before: steps.jsonl (one JSON line per step: tier, name, exit
@@ -19,9 +21,9 @@
 set -u
 tier=${1:-}
 case "$tier" in
-    1 | 2 | 3) ;;
+    1 | 2 | 3 | 4) ;;
     *)
-        echo "usage: bash benchmarks/gpu_check.sh 1|2|3   (1: no RAPIDS, 2: + cuDF, 3: + cuML)" >&2
+        echo "usage: bash benchmarks/gpu_check.sh 1|2|3|4   (1: no RAPIDS, 2: + cuDF, 3: + cuML, 4: 100M rows)" >&2
         exit 2
         ;;
 esac
@@ -90,6 +92,11 @@ case "$tier" in
         tests tests-tier3 240 "cuml"
         step stages-all 240 $python -m benchmarks.stages --backends cpu gpu --warmup --json "$out/stages-all.json"
         ;;
+    4)
+        step synth-100m 150 $python -m flows.cli data synth --rows 100000000 --out "$out/s100m" --no-progress
+        step stages-100m-gpu 360 $python -m benchmarks.stages --backends gpu --dataset flights --data "$out/s100m" \
+            --cluster local-cuda --spill --through features --json "$out/stages-100m-gpu.json"
+        ;;
 esac
-rm -rf "$out/s10m"  # the 10M-row input (about 0.4 GB) is not a result
+rm -rf "$out/s10m" "$out/s100m"  # the synthetic inputs (0.2 and 1.7 GB) are not results
 echo "tier $tier: $(grep -c "\"tier\": $tier" "$out/steps.jsonl") steps in $out/steps.jsonl"

@@ -16,12 +16,13 @@ does, and each stage's peak resident memory of every Dask worker is recorded bes
 (`worker_peak_gib`; the peaks are reset between stages). On the GPU backend each stage runs under the residency
 ledger (host<->device copy bytes; `--no-ledger` runs without it, to measure what profiling costs). The first stage
 of a process also pays for start-up work (CUDA context, cuDF's kernel compilation): `--warmup` runs the whole
-sequence once, untimed, on a 1% sample first.
+sequence once, untimed, on a 1% sample first. `--through features` stops after the features stage (the scale
+runs: 100M rows through the features on a GPU cluster).
 
     python -m benchmarks.stages [--backends cpu gpu] [--sample 1.0] [--epochs 3] [--models xgboost ...]
                                 [--data-dir data] [--data PATH --target COL] [--dataset NAME] [--warmup] [--no-ledger]
                                 [--rmm-pool] [--spill] [--cluster local [--n-workers N] [--partition-size 256MiB]]
-                                [--json PATH]
+                                [--through features|train] [--json PATH]
 """
 
 from __future__ import annotations
@@ -46,20 +47,25 @@ from pipelines.config import RunConfig
 from pipelines.errors import ConfigError
 from pipelines.record import metrics_document
 from pipelines.residency import CALIBRATION_BYTES, Ledger
-from pipelines.stages import STAGES, check_run, fitted_models, run_stages
+from pipelines.stages import FEATURE_STAGES, STAGES, check_run, fitted_models, run_stages
 
 MODULE = "benchmarks.stages"
 NAMES = tuple(stage.name for stage in STAGES)
 
 
-def time_stages(config: RunConfig, backend: backends.Backend, ledger: bool = True) -> dict[str, Any]:
-    """The pipeline's stages (pipelines.stages.STAGES) in order, timed (and, on the GPU unless `ledger` is
-    False, ledgered), on the run's Dask cluster where it asks for one; what each produced."""
+def time_stages(
+    config: RunConfig, backend: backends.Backend, ledger: bool = True, through: str = "train"
+) -> dict[str, Any]:
+    """The pipeline's stages (pipelines.stages.STAGES, or up to `through` "features") in order, timed (and, on
+    the GPU unless `ledger` is False, ledgered), on the run's Dask cluster where it asks for one; what each
+    produced."""
     with cluster_of(config, backend.name) as client:
-        return _time_stages(config, backend, ledger, client)
+        return _time_stages(config, backend, ledger, client, through)
 
 
-def _time_stages(config: RunConfig, backend: backends.Backend, ledger: bool, client: Any) -> dict[str, Any]:
+def _time_stages(
+    config: RunConfig, backend: backends.Backend, ledger: bool, client: Any, through: str
+) -> dict[str, Any]:
     ledger = Ledger(enabled=backend.is_gpu and ledger)
     seconds: dict[str, float] = {}
     peak: dict[str, float | None] = {}
@@ -80,31 +86,40 @@ def _time_stages(config: RunConfig, backend: backends.Backend, ledger: bool, cli
 
     values = {"recipe": check_run(config), "backend": backend, "config": config, "progress": False}
     values.update(checkpoints=None, cluster=client)
-    run_stages(STAGES, values, ledger, seconds, report=report)
-    features, hand, fitted = values["features"], values["handoff"], fitted_models(values)
-    metrics = metrics_document(features, fitted, config.task, backend)
-    return {
+    run_stages(STAGES if through == "train" else FEATURE_STAGES, values, ledger, seconds, report=report)
+    features = values["features"]
+    measured = {
         "backend": backend.name,
         "device": backend.device_name,
         "cluster": config.cluster,
+        "through": through,
         "seconds": seconds,
         "peak_rss_gib": peak,
         "worker_peak_gib": workers or None,
         "total_seconds": round(sum(seconds.values()), 3),
-        "rows": metrics["rows"],
+        "rows": features.rows,
         "features": {"numeric": len(features.workflow.numeric_), "categorical": len(features.workflow.categorical_)},
+        "notes": features.notes,
+        "models": {},
+        "residency": ledger.as_dict(),
+    }
+    if through == "features":
+        return measured
+    hand, fitted = values["handoff"], fitted_models(values)
+    metrics = metrics_document(features, fitted, config.task, backend)
+    return {
+        **measured,
+        "rows": metrics["rows"],
         "models": {
             name: {k: score[k] for k in ("test", "valid", "fit_seconds")} for name, score in metrics["models"].items()
         },
         "best_model": metrics["best_model"],
-        "notes": features.notes,
         "epoch_seconds": {
             name: [round(row["seconds"], 3) for row in model.model.history]
             for name, model in fitted.items()
             if model.model.history
         },
         "handoff_zero_copy": hand.check["zero_copy"],
-        "residency": ledger.as_dict(),
     }
 
 
@@ -149,9 +164,9 @@ def one_backend(args: argparse.Namespace) -> dict[str, Any]:
     warmup = None
     if args.warmup:
         started = time.perf_counter()
-        time_stages(_config(args, args.one, 0.01), backend, ledger=not args.no_ledger)
+        time_stages(_config(args, args.one, 0.01), backend, not args.no_ledger, args.through)
         warmup = round(time.perf_counter() - started, 3)
-    result = time_stages(_config(args, args.one, args.sample), backend, ledger=not args.no_ledger)
+    result = time_stages(_config(args, args.one, args.sample), backend, not args.no_ledger, args.through)
     result["warmup_seconds"] = warmup
     result["torch_threads"] = torch.get_num_threads()
     return result
@@ -171,7 +186,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results = {"by_backend": {name: done[name] for name in args.backends}}
     if len(args.backends) == 2:
         first, second = (results["by_backend"][name]["seconds"] for name in args.backends)
-        results["ratio"] = {stage: _ratio(first.get(stage), second.get(stage)) for stage in NAMES}
+        results["ratio"] = {stage: _ratio(first.get(stage), second.get(stage)) for stage in first}
         totals = [results["by_backend"][name]["total_seconds"] for name in args.backends]
         results["ratio"]["total"] = _ratio(*totals)
     device = torch.device("cuda") if "gpu" in args.backends else torch.device("cpu")
@@ -219,7 +234,7 @@ def _print_table(run: dict[str, Any]) -> None:
     header = "".join(f"{name + ' s':>12}" for name in names)
     ratio = f"{names[0] + '/' + names[1]:>12}" if "ratio" in run["results"] else ""
     print(f"{'stage':<12}{header}{ratio}")
-    for stage in [*NAMES, "total"]:
+    for stage in [*by_backend[names[0]]["seconds"], "total"]:
         cells = "".join(
             f"{(by_backend[n]['total_seconds'] if stage == 'total' else by_backend[n]['seconds'][stage]):>12.2f}"
             for n in names
@@ -229,6 +244,9 @@ def _print_table(run: dict[str, Any]) -> None:
     print("\ntest metrics, best on valid marked *, (fit seconds):")
     for n in names:
         result = by_backend[n]
+        if not result["models"]:
+            print(f"  {n}: through the features only ({sum(result['rows'].values()):,} rows)")
+            continue
         primary = next(iter(next(iter(result["models"].values()))["test"]))
         row = ", ".join(
             f"{model}{'*' if model == result['best_model'] else ''} {score['test'][primary]:.4f} "
@@ -267,6 +285,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cluster", default="none", help="Dask: none, local, local-cuda or a scheduler address")
     parser.add_argument("--n-workers", type=positive_int, default=None, help="--cluster local: workers to start")
     parser.add_argument("--partition-size", default="256MiB", help="Dask: the size of one partition")
+    parser.add_argument(
+        "--through", choices=["features", "train"], default="train", help="the last stage to run (default: train)"
+    )
     parser.add_argument("--one", choices=["cpu", "gpu"], default=None, help=argparse.SUPPRESS)
     return parser
 

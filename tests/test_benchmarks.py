@@ -76,6 +76,17 @@ def test_stages_benchmark_writes_seconds_metrics_and_ledger_per_backend(tmp_path
     assert "ratio" not in run["results"]  # one backend: nothing to compare
 
 
+def test_stages_benchmark_through_the_features_only(tmp_path, flights_dir, capsys):
+    from benchmarks import stages
+
+    path = tmp_path / "stages.json"
+    stages.main(["--sample", "0.02", "--through", "features", "--data-dir", str(flights_dir), "--json", str(path)])
+    result = _check_record(path, "stages")["results"]["by_backend"]["cpu"]
+    assert list(result["seconds"]) == ["load", "split", "features"] and result["through"] == "features"
+    assert result["models"] == {} and result["rows"]["train"] > result["rows"]["valid"] > 0
+    assert "through the features only" in capsys.readouterr().out
+
+
 def test_stages_benchmark_refuses_a_bad_option_before_any_worker(tmp_path, capsys):
     from benchmarks import stages
 

@@ -28,7 +28,7 @@ def _steps(out: Path) -> list[dict]:
 
 
 def test_an_unknown_tier_is_a_usage_error(tmp_path):
-    done = _check("4", tmp_path / "out")
+    done = _check("5", tmp_path / "out")
     assert done.returncode == 2 and "usage: bash benchmarks/gpu_check.sh 1|2|3" in done.stderr
     assert not (tmp_path / "out").exists()
 
