@@ -111,7 +111,12 @@ def _time_stages(
         **measured,
         "rows": metrics["rows"],
         "models": {
-            name: {k: score[k] for k in ("test", "valid", "fit_seconds")} for name, score in metrics["models"].items()
+            name: {
+                **{k: score[k] for k in ("test", "valid", "fit_seconds")},
+                # what the fit recorded beyond its scores (XGBoost's best iteration, the Dask workers), curves left out
+                "details": {k: v for k, v in fitted[name].model.details().items() if k != "history"},
+            }
+            for name, score in metrics["models"].items()
         },
         "best_model": metrics["best_model"],
         "epoch_seconds": {
