@@ -132,6 +132,22 @@ def test_xgboost_on_a_local_cuda_cluster_scores_like_one_gpu(tmp_path, gpu):
     assert not any("fitted in the run's process" in note for note in spread["notes"])
 
 
+@pytest.mark.gpu
+@pytest.mark.rapids
+def test_nccl_processes_fetch_their_rows_from_a_local_cuda_cluster(tmp_path, gpu):
+    """--gpus 2 on --cluster local-cuda: each NCCL process fetches its shard of the cuDF features from the workers."""
+    import torch
+
+    if torch.cuda.device_count() < 2:
+        pytest.skip(f"NCCL across processes needs 2 CUDA devices, found {torch.cuda.device_count()}")
+    table = _table(tmp_path / "t.parquet", 6000)
+    args = ["--data", str(table), "--target", "y", "--model", "xgboost", "--epochs", "2", "--no-progress", "--no-cache"]
+    result = devicepipe("run", *args, "--backend", "gpu", "--cluster", "local-cuda", "--gpus", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    mlp = json.loads((tmp_path / "runs" / "latest" / "manifest.json").read_text())["training"]["mlp"]
+    assert mlp["processes"] == 2 and mlp["shards_from"] == "dask_workers"
+
+
 def test_on_a_cpu_cluster_the_estimators_say_they_fit_in_the_run_s_process(tmp_path):
     """scikit-learn has no Dask estimators: the logistic regression fits in the run's process, and says so."""
     spread = _run(tmp_path, _table(tmp_path / "t.parquet", 3000), "local")
