@@ -41,6 +41,7 @@ from pipelines.distributed_launch import TrainingProcessFailed, run_processes
 from pipelines.distributed_rank import HOST, RESULT, RankJob
 from pipelines.errors import ConfigError
 from pipelines.model import TabularMLP
+from pipelines.partitioned import cut
 from pipelines.train import DeviceData, TrainConfig, TrainResult
 from pipelines.train_loop import effective_batch_size, target_scale
 
@@ -95,14 +96,11 @@ def train_mlp_distributed(
 def shard_rows(parts: Sequence[DeviceData], world: int) -> list[DeviceData]:
     """`world` contiguous shards of the rows of `parts` taken in order, of sizes that differ by one row at most."""
     bounds = _bounds(sum(len(p) for p in parts), world)
-    shards = []
+    lengths, shards = [len(p) for p in parts], []
     for lo, hi in itertools.pairwise(bounds):
-        pieces, start = [], 0
-        for part in parts:
-            a, b = max(lo - start, 0), min(hi - start, len(part))
-            if a < b:
-                pieces.append(DeviceData(part.numeric[a:b], part.codes[a:b], part.y[a:b]))
-            start += len(part)
+        pieces = [
+            DeviceData(parts[i].numeric[a:b], parts[i].codes[a:b], parts[i].y[a:b]) for i, a, b in cut(lengths, lo, hi)
+        ]
         shards.append(_joined(pieces))
     return shards
 

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from pipelines.backend import Backend, cpu_backend, module_of
-from pipelines.partitioned import partition_lengths
+from pipelines.partitioned import cut, partition_lengths
 from pipelines.train import DeviceData
 
 
@@ -74,13 +74,7 @@ class ClusterShare:
 
     def pieces(self) -> list[tuple[int, int, int]]:
         """(partition, first row, row past the last) within each partition that holds rows of this share."""
-        found, offset = [], 0
-        for index, length in enumerate(self.rows.lengths):
-            a, b = max(self.start - offset, 0), min(self.stop - offset, length)
-            if a < b:
-                found.append((index, a, b))
-            offset += length
-        return found
+        return cut(list(self.rows.lengths), self.start, self.stop)
 
     def fetch(self, device: torch.device, timeout: float, rank: int) -> DeviceData:
         """The share as DeviceData on `device`, fetched from the workers that hold it."""
@@ -145,7 +139,7 @@ def published(
     name = f"devicepipe-train-{uuid.uuid4().hex}"
     client.publish_dataset(**{name: {"frames": frames, "targets": targets}})
     try:
-        yield ClusterRows(client.scheduler.address, name, tuple(int(n) for n in lengths), columns, backend.name, scale)
+        yield ClusterRows(client.scheduler.address, name, tuple(lengths), columns, backend.name, scale)
     finally:
         with contextlib.suppress(KeyError):
             client.unpublish_dataset(name)

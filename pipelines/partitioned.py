@@ -154,6 +154,14 @@ def rows(frame: Any) -> int:
     return int(computed(frame.map_partitions(len).sum()))
 
 
+def cut(lengths: list[int], start: int, stop: int) -> list[tuple[int, int, int]]:
+    """Rows start..stop-1 of consecutive parts of `lengths` rows: (part, first row, row past the last) in each part
+    that holds some of them."""
+    offsets = [0, *itertools.accumulate(lengths)]
+    found = [(i, max(start - offsets[i], 0), min(stop - offsets[i], n)) for i, n in enumerate(lengths)]
+    return [(i, a, b) for i, a, b in found if a < b]
+
+
 def starts(frame: Any) -> list[int]:
     """The global row number of each partition's first row (a numbered dask DataFrame)."""
     return [int(d) for d in frame.divisions[:-1]]

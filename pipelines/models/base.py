@@ -132,6 +132,7 @@ def fit_and_score(model: ModelAdapter, splits: dict[str, Split], options: FitOpt
     return FittedModel(model, scores, seconds, messages, predictions)
 
 
-def labels(split: Split, task: str) -> Any:
-    """The split's target as estimators take it: integer class labels (cuML's classifiers require them)."""
+def labels(split: Split | Any, task: str) -> Any:
+    """The target of `split` (a Split, or the rows kept on the cluster's workers: pipelines.datasets.base.OnWorkers)
+    as estimators take it: integer class labels (cuML's classifiers require them)."""
     return split.target.astype("int32") if task == "classification" else split.target
