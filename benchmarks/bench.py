@@ -23,8 +23,8 @@ from typing import Any
 import torch
 
 from benchmarks.results import CpuLoad, machine
-from pipelines.atomic import atomic_path
 from pipelines.errors import ConfigError
+from pipelines.files import atomic_path
 
 SIDES = ("naive", "devicepipe")
 # (row, naive stage, devicepipe stage or model); None: that side has no such step.

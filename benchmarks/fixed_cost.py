@@ -35,8 +35,8 @@ import torch
 
 from benchmarks.results import CpuLoad, machine
 from flows.fixed_cost import ENV_VAR
-from pipelines.atomic import atomic_path
-from pipelines.rundir import git_commit
+from pipelines.files import atomic_path
+from pipelines.runs.rundir import git_commit
 
 RUN = ["run", "--data", "t.csv", "--target", "y", "--model", "xgboost", "--epochs", "1", "--no-progress"]
 RUN += ["--no-cache", "--output", "runs"]

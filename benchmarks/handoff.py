@@ -3,7 +3,7 @@
 For each row count, a frame of `--columns` float32 columns laid out as the feature workflow leaves it (one
 buffer per column), and the median seconds over `--repeats` calls, after one untimed call, of:
 
-    to_torch      pipelines.handoff.to_torch(frame, columns, backend): the whole call, null check included
+    to_torch      pipelines.training.handoff.to_torch(frame, columns, backend): the whole call, null check included
     to_torch_trusted  to_torch(..., check_nulls=False): as the pipeline runs it on a Workflow's checked output
     null_check    the part of to_torch that reads every value: `int(frame[c].isna().sum())` per column
     views         the zero-copy part alone: `backend.column_view` + `torch.from_dlpack` per column
@@ -33,7 +33,7 @@ import torch
 from benchmarks.results import CpuLoad, base_parser, parse_args, positive_int, record, run_command, write_json
 from pipelines.backend import Backend, select
 from pipelines.errors import DataError
-from pipelines.handoff import to_torch
+from pipelines.training.handoff import to_torch
 
 MODULE = "benchmarks.handoff"
 

@@ -39,7 +39,7 @@ from benchmarks.results import (
     write_json,
 )
 from pipelines.errors import BackendUnavailable
-from pipelines.loader import DeviceLoader
+from pipelines.training.loader import DeviceLoader
 
 MODULE = "benchmarks.loader"
 

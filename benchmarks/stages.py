@@ -41,12 +41,12 @@ import torch
 
 from benchmarks.results import CpuLoad, base_parser, parse_args, positive_int, record, run_command, write_json
 from pipelines import backend as backends
-from pipelines.cluster import cluster_of
-from pipelines.cluster_memory import peak_bytes, reset_peak, reset_worker_peaks, worker_peaks
+from pipelines.cluster.client import cluster_of
+from pipelines.cluster.memory import peak_bytes, reset_peak, reset_worker_peaks, worker_peaks
 from pipelines.config import RunConfig
 from pipelines.errors import ConfigError
-from pipelines.record import metrics_document
-from pipelines.residency import CALIBRATION_BYTES, Ledger
+from pipelines.runs.record import metrics_document
+from pipelines.runs.residency import CALIBRATION_BYTES, Ledger
 from pipelines.stages import FEATURE_STAGES, STAGES, check_run, fitted_models, run_stages
 
 MODULE = "benchmarks.stages"
@@ -138,7 +138,7 @@ def peak_rss_gib() -> float | None:
 
 
 def reset_peak_rss() -> None:
-    """Start a new peak (pipelines.cluster_memory.reset_peak)."""
+    """Start a new peak (pipelines.cluster.memory.reset_peak)."""
     reset_peak()
 
 

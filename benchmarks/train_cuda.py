@@ -2,7 +2,7 @@
 
 The CPU backend loads the default job (or a synth folder) and computes its features and handoff as the
 pipeline does; the training split's tensors then go to `--device` in one host-to-device copy per tensor (timed:
-the copy cuDF's zero-copy handoff saves on the GPU backend) and the MLP trains there (pipelines.train, as the
+the copy cuDF's zero-copy handoff saves on the GPU backend) and the MLP trains there (pipelines.training.single, as the
 train stage runs it). Reported: the copy's seconds and bytes, seconds per epoch, and the test metrics, beside
 the same training on the CPU (`--compare-cpu`) in the same process.
 
@@ -25,9 +25,11 @@ from pipelines import evaluate
 from pipelines.config import RunConfig
 from pipelines.errors import ConfigError
 from pipelines.models import MLP
-from pipelines.residency import Ledger
+from pipelines.runs.residency import Ledger
 from pipelines.stages import FEATURE_STAGES, MODEL_STAGES, check_run, run_stages
-from pipelines.train import DeviceData, TrainConfig, predict, train_mlp
+from pipelines.training.loop import predict
+from pipelines.training.train import train_mlp
+from pipelines.training.types import DeviceData, TrainConfig
 
 MODULE = "benchmarks.train_cuda"
 

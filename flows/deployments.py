@@ -11,8 +11,8 @@ from typing import Any
 from prefect import serve
 from prefect.deployments import run_deployment
 
-from flows import crash_detection
 from flows.score import score
+from flows.server import crash_detection
 from flows.train import train
 
 DEFAULT_TRAIN_CRON = "0 2 * * *"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from flows.tasks import select_backend, stage_task
-from pipelines.cluster import cluster_of, describe
+from pipelines.cluster.client import cluster_of, describe
 from pipelines.config import RunConfig
-from pipelines.residency import Ledger
+from pipelines.runs.residency import Ledger
 from pipelines.stages import check_run, run_feature_stages
 
 

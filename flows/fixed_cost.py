@@ -6,7 +6,7 @@ in the order a `devicepipe run` makes them:
 
     main               the CLI's entry point is running (interpreter started, CLI module imported)
     run                the arguments are parsed; `run` begins
-    server-spawned     a temporary Prefect server was started for this run (flows/server.py)
+    server-spawned     a temporary Prefect server was started for this run (flows/server/selection.py)
     flow-call          imports and input checks done; the train flow is called
     server-wait, server-ready   the run waited for its Prefect server from the first to the second
     stages-begin, stages-end    the first stage is called, the last one returned (inside the flow)

@@ -16,8 +16,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.tasks import IO_RETRIES
 from pipelines import backend as backends
-from pipelines import drift, predict
 from pipelines.backend import Backend
+from pipelines.scoring import drift, predict
 
 
 @task(name="open-bundle", cache_policy=NO_CACHE, tags=["io"], timeout_seconds=600)
@@ -94,8 +94,8 @@ def score(
 
 
 if __name__ == "__main__":
+    import os
     import sys
 
-    from flows.cli import main
-
-    main(["predict", *sys.argv[1:]])
+    # The same as `devicepipe predict`: the command line sits above the flows, so it is started, not imported.
+    os.execv(sys.executable, [sys.executable, "-m", "flows.cli", "predict", *sys.argv[1:]])

@@ -4,8 +4,8 @@
 
 A cache hit skips load, split and features. The run's settings are one typed parameter, RunConfig. With
 `cluster` set (--cluster local, local-cuda or a scheduler's address), the flow opens the Dask cluster before the
-stages and closes it after them; the families with a Dask interface fit on its workers (pipelines.cluster). With no
-PREFECT_API_URL set, Prefect runs this on its embedded temporary server. The run's markdown artifact is its
+stages and closes it after them; the families with a Dask interface fit on its workers (pipelines.cluster.client). With
+no PREFECT_API_URL set, Prefect runs this on its embedded temporary server. The run's markdown artifact is its
 report.md (metrics, data summary, importance, seconds per stage, residency, notes) with report.html's path.
 
     python -m flows.train [--data PATH --target COL ...]   (same options as `devicepipe run`)
@@ -23,15 +23,15 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import fixed_cost
 from flows.tasks import select_backend, stage_task
-from pipelines.cluster import cluster_of, describe
-from pipelines.cluster_memory import cluster_record, describe_peaks
+from pipelines.cluster.client import cluster_of, describe
+from pipelines.cluster.memory import cluster_record, describe_peaks
 from pipelines.config import RunConfig
 from pipelines.datasets import recipe_for
-from pipelines.output import writing
-from pipelines.record import gpu_only_note, residency_record, write_run
-from pipelines.report import metrics_table
-from pipelines.residency import Ledger
-from pipelines.rundir import CONFIG, RunDirectory
+from pipelines.files import writing
+from pipelines.report.markdown import metrics_table
+from pipelines.runs.record import gpu_only_note, residency_record, write_run
+from pipelines.runs.residency import Ledger
+from pipelines.runs.rundir import CONFIG, RunDirectory
 from pipelines.stages import MODEL_STAGES, check_run, fitted_models, run_feature_stages, run_stages
 
 CHECKPOINTS = "checkpoints"
@@ -117,5 +117,5 @@ if __name__ == "__main__":
     import sys
 
     # The same as `devicepipe run`, in this process: a fresh interpreter, so that the run finds or starts its
-    # Prefect server before Prefect is imported (flows/server.py); this module has imported it already.
+    # Prefect server before Prefect is imported (flows/server/selection.py); this module has imported it already.
     os.execv(sys.executable, [sys.executable, "-m", "flows.cli", "run", *sys.argv[1:]])

@@ -16,6 +16,8 @@ from pipelines.errors import ConfigError
 TASKS = ("classification", "regression")
 # Names that older run directories used in config.json, and what they are called now.
 RENAMED = {"baselines": "models"}
+# --cluster: no cluster, a Dask LocalCluster, a dask-cuda LocalCUDACluster (or a scheduler's address)
+KINDS = ("none", "local", "local-cuda")
 
 
 @dataclass
@@ -39,7 +41,9 @@ class RunConfig:
     strict_residency: bool = False  # GPU: fail if data went device-to-host between load and end of training
     rmm_pool: bool = False  # GPU: one RMM pool shared by cuDF, CuPy and torch
     spill: bool = False  # GPU: cuDF spills to host memory when the device runs short
-    cluster: str = "none"  # Dask: none (this process), local, local-cuda, or a scheduler's address (pipelines.cluster)
+    cluster: str = (
+        "none"  # Dask: none (this process), local, local-cuda, or a scheduler's address (pipelines.cluster.client)
+    )
     n_workers: int | None = None  # --cluster local / local-cuda: workers to start (default: 2 / one per GPU)
     partition_size: str = "256MiB"  # Dask: the size of one partition of the data (read blocks, repartitions)
     gpus: int = 1  # processes the MLP trains across (DistributedDataParallel): one per GPU, or gloo on the CPU
@@ -70,8 +74,6 @@ class RunConfig:
             raise ConfigError(f"--epochs must be at least 1, found {self.epochs}.")
         if self.gpus < 1:
             raise ConfigError(f"--gpus must be at least 1, found {self.gpus}.")
-        from pipelines.cluster import check_cluster
-
         check_cluster(self)
         return self
 
@@ -81,3 +83,66 @@ class RunConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# --- the cluster settings (pipelines.cluster.client opens the cluster they describe) ---------------------------
+@dataclass(frozen=True)
+class ClusterSpec:
+    """What --cluster asked for: a kind, or an address; --n-workers for the local kinds."""
+
+    kind: str  # "none" | "local" | "local-cuda" | "address"
+    address: str | None = None
+    n_workers: int | None = None
+
+
+def check_cluster(config: Any) -> ClusterSpec:
+    """The cluster settings of a RunConfig, checked (ConfigError): --cluster, --n-workers, --partition-size, and
+    a cluster kind the --backend asked for can use. Returns the spec; nothing is started."""
+    spec = parse_cluster(config.cluster, config.n_workers)
+    partition_bytes(config.partition_size)
+    check_backend(spec, config.backend)
+    return spec
+
+
+def check_backend(spec: ClusterSpec, backend: str) -> None:
+    """A ConfigError when the cluster's workers cannot hold the backend's frames: cuDF on CPU-only workers, or
+    pandas on GPU workers. `backend` is "cpu", "gpu" or "auto" (checked again once it is chosen)."""
+    if spec.kind == "local" and backend == "gpu":
+        raise ConfigError(
+            "--cluster local starts CPU workers, which cannot hold the GPU backend's cuDF frames: use --cluster "
+            "local-cuda (one worker per GPU) or --backend cpu."
+        )
+    if spec.kind == "local-cuda" and backend == "cpu":
+        raise ConfigError("--cluster local-cuda starts GPU workers: use it with --backend gpu, or --cluster local.")
+
+
+def partition_bytes(text: str) -> int:
+    """--partition-size as bytes ("256MiB", "1GB", "64000000"); a ConfigError for anything else."""
+    from dask.utils import parse_bytes
+
+    try:
+        size = int(parse_bytes(text))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"--partition-size expects a size such as 256MiB, 1GB or 100000000 (bytes), found {text!r}."
+        ) from exc
+    if size < 2**20:
+        raise ConfigError(f"--partition-size must be at least 1MiB, found {text!r} ({size} bytes).")
+    return size
+
+
+def parse_cluster(text: str, n_workers: int | None = None) -> ClusterSpec:
+    """`--cluster` and `--n-workers` as a ClusterSpec; a ConfigError for anything else."""
+    if n_workers is not None and n_workers < 1:
+        raise ConfigError(f"--n-workers must be 1 or more, found {n_workers}.")
+    if text in KINDS:
+        if text == "none" and n_workers is not None:
+            raise ConfigError("--n-workers needs --cluster local or local-cuda; --cluster none runs in this process.")
+        return ClusterSpec(text, n_workers=n_workers)
+    if "://" in text and text.split("://", 1)[1]:
+        if n_workers is not None:
+            raise ConfigError(f"--n-workers sets up a local cluster; the scheduler at {text} has its own workers.")
+        return ClusterSpec("address", address=text)
+    raise ConfigError(
+        f"--cluster expects none, local, local-cuda or a scheduler address such as tcp://host:8786, found {text!r}."
+    )

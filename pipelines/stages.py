@@ -4,14 +4,14 @@ notebooks all run these lists: a flow wraps each stage as a Prefect task, the ot
 Each stage is a plain function in the module that owns it, with typed inputs and output. A stage names its
 inputs and its output; `run_stages` passes values between stages by those names, times each stage and records
 its host<->device copies in the residency ledger (GPU). An input in brackets is optional: values["cluster"], the
-Dask client of a run with --cluster (pipelines.cluster), is None or absent without one.
+Dask client of a run with --cluster (pipelines.cluster.client), is None or absent without one.
 
-    cache-lookup  recipe, backend                      -> lookup      (pipelines.cache)
+    cache-lookup  recipe, backend                      -> lookup      (pipelines.runs.cache)
     load          recipe, backend [, cluster]          -> dataset     (pipelines.datasets)
     split         recipe, dataset, backend             -> parts
     features      recipe, dataset, parts [, cluster]   -> features
-    cache-store   features, lookup                     -> features    (pipelines.cache)
-    handoff       features, backend                    -> handoff     (pipelines.handoff)
+    cache-store   features, lookup                     -> features    (pipelines.runs.cache)
+    handoff       features, backend                    -> handoff     (pipelines.training.handoff)
     baselines     features, handoff, config, backend, progress [, cluster] -> baselines (pipelines.models)
     train         features, handoff, config, backend, progress, checkpoints [, cluster] -> networks
 """
@@ -23,12 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines import cache, datasets, handoff, models
+from pipelines import datasets, models
 from pipelines.backend.host import freeze_imports, release_host_memory
 from pipelines.config import RunConfig
-from pipelines.datasets.base import FeatureSet
-from pipelines.output import check_writable
-from pipelines.residency import Ledger
+from pipelines.features.feature_set import FeatureSet
+from pipelines.files import check_writable
+from pipelines.runs import cache
+from pipelines.runs.residency import Ledger
+from pipelines.training import handoff
 
 
 @dataclass(frozen=True)

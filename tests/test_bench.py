@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.flows.test_cli import assert_user_error, devicepipe
+from tests.flows.cli.test_cli import assert_user_error, devicepipe
 
 
 @pytest.mark.slow

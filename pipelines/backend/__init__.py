@@ -1,8 +1,8 @@
 """The compute backend: pandas/NumPy/scikit-learn/torch-CPU, or cuDF/CuPy/cuML/torch-CUDA.
 
 This package is the only place that imports RAPIDS (cudf, cupy, cuml, rmm; dask_cudf and dask_cuda would
-live here too); tests/test_backend.py enforces it. Every other module uses the pandas API that cuDF shares,
-or asks the `Backend` for the piece that differs. The CPU/GPU boundary is the file boundary:
+live here too); tests/pipelines/backend/test_backend.py enforces it. Every other module uses the pandas API that cuDF
+shares, or asks the `Backend` for the piece that differs. The CPU/GPU boundary is the file boundary:
 
 - base.py: `Backend`, the frozen dataclass both paths share, with the methods that are the same on both and
   abstract declarations of those that differ;

@@ -74,7 +74,7 @@ def index_values(frame: Any) -> Any:
 
 
 def read_parquet_piece(kind: str, piece: Any, columns: list[str] | None, offset: int) -> Any:
-    """Rows of one Parquet file (a pipelines.partitioned.Piece: its row groups, the rows to skip in the first
+    """Rows of one Parquet file (a pipelines.data.read_partitioned.Piece: its row groups, the rows to skip in the first
     and how many) as a frame of the backend `kind` ("cpu" | "gpu"), as that backend's read_parquet types them,
     indexed from `offset` (the rows' global numbers). A worker runs it: it takes a name, not a Backend. The cuDF
     branch is unverified on a GPU."""

@@ -11,17 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-
-from pipelines import drift
 from pipelines.backend import Backend
+from pipelines.cluster.frames import is_partitioned
+from pipelines.cluster.partitions import computed, gathered, persisted, rows
 from pipelines.config import RunConfig
-from pipelines.datasets.footprint import check_fits, input_bytes
-from pipelines.features.partitions import is_partitioned
-from pipelines.features.workflow import Part, Workflow
-from pipelines.hashing import sha256_file
-from pipelines.partitioned import computed, gathered, persisted, rows, take_rows
-from pipelines.target import TARGET, TargetInfo
+from pipelines.data.footprint import check_fits, input_bytes
+from pipelines.data.profile import PROFILE_ROWS, profile_frame
+from pipelines.data.split import Part, sample_rows
+from pipelines.data.target import TARGET, TargetInfo
+from pipelines.features.feature_set import FeatureSet, OnWorkers
+from pipelines.features.workflow import Workflow
+from pipelines.files import sha256_file
 
 
 @dataclass
@@ -36,45 +36,13 @@ class Dataset:
     null_share: Any = None  # share of nulls per loaded column (the target excluded): a series on the backend
 
 
-@dataclass
-class OnWorkers:
-    """A split's features and encoded target as a run with --cluster keeps them on the workers: a dask DataFrame
-    and a dask Series of the same partitions, held there (persisted). The families that fit on the cluster read
-    them in place (XGBoost's Dask interface, the processes of distributed training)."""
-
-    frame: Any
-    target: Any
-
-
-@dataclass
-class FeatureSet:
-    """What load, split and features produce, computed or read back from the feature cache."""
-
-    workflow: Workflow
-    frames: dict[str, Any]  # split -> feature frame (float32 / int32 columns, no nulls)
-    targets: dict[str, Any]  # split -> encoded target column, same backend
-    target: TargetInfo
-    inputs: dict[str, str]  # file -> sha256
-    counts: dict[str, int]
-    notes: list[str]
-    cache: dict[str, Any] = field(default_factory=dict)  # key, hit, path
-    profile: dict[str, Any] = field(default_factory=dict)  # the training rows' drift profile (pipelines.drift)
-    null_share: Any = None  # share of nulls per loaded column, a series on the backend (the report's data summary)
-    # split -> the same rows kept on the cluster's workers (a run with --cluster that computed its features)
-    on_workers: dict[str, OnWorkers] = field(default_factory=dict)
-
-    @property
-    def rows(self) -> dict[str, int]:
-        return {name: len(frame) for name, frame in self.frames.items()}
-
-
 class Recipe:
     """One dataset. Subclasses set `name` and implement the methods; `code` names the modules whose source
     shapes its features (the feature cache key covers them)."""
 
     name: ClassVar[str]
     code: ClassVar[tuple[str, ...]] = ()
-    # Peak resident bytes of the whole job per byte of input as frames (pipelines.datasets.footprint), as
+    # Peak resident bytes of the whole job per byte of input as frames (pipelines.data.footprint), as
     # measured on the CPU path; a recipe whose features multiply its columns sets its own.
     memory_factor: ClassVar[float] = 10.0
 
@@ -90,7 +58,7 @@ class Recipe:
 
     def load(self, backend: Backend, cluster: Any = None) -> Dataset:
         """The dataset; with a Dask `cluster`, a recipe that can read in partitions gives a numbered dask
-        DataFrame (pipelines.partitioned) held on the workers, the others a frame in this process. A recipe
+        DataFrame (pipelines.cluster.partitions) held on the workers, the others a frame in this process. A recipe
         whose `load` takes only `backend` still runs without a cluster."""
         raise NotImplementedError
 
@@ -113,24 +81,10 @@ class Recipe:
         return self._inputs
 
 
-def sample_rows(frame: Any, fraction: float | None, seed: int) -> Any:
-    """`fraction` of the rows, in their order. The positions are drawn on the host with NumPy, so the same seed
-    keeps the same rows on every backend (pandas' and cuDF's own `sample` draw differently), and on a numbered
-    dask DataFrame (pipelines.partitioned) the same rows as in one frame."""
-    if fraction is None or fraction >= 1:
-        return frame
-    count = rows(frame)
-    size = max(1, round(count * fraction))
-    keep = np.sort(np.random.default_rng(seed).choice(count, size=size, replace=False))
-    if is_partitioned(frame):
-        return take_rows(frame, keep)
-    return frame.take(keep).reset_index(drop=True)
-
-
 # --- the stages (pipelines.stages lists them in order) ---------------------------------------------------------
 def load_dataset(recipe: Recipe, backend: Backend, cluster: Any = None) -> Dataset:
     """Read the input files into the backend's frame, validated, target encoded; refused before any row is
-    read when the run would not fit in memory (pipelines.datasets.footprint). The share of nulls per column is
+    read when the run would not fit in memory (pipelines.data.footprint). The share of nulls per column is
     counted on the device for the report (it stays a series there until the report reads it). With a Dask
     `cluster`, a recipe that reads in partitions loads on the workers (their own memory limits apply there) and
     the table stays there, persisted."""
@@ -141,7 +95,7 @@ def load_dataset(recipe: Recipe, backend: Backend, cluster: Any = None) -> Datas
         dataset = recipe.load(backend)
         dataset.null_share = null_share(dataset.frame)
         return dataset
-    from pipelines.cluster import worker_losses
+    from pipelines.cluster.client import worker_losses
 
     with worker_losses("Loading the data on the cluster"):
         dataset = recipe.load(backend, cluster)
@@ -160,7 +114,7 @@ def split_dataset(recipe: Recipe, dataset: Dataset, backend: Backend) -> dict[st
     """Train / valid / test, as the recipe splits. The rows move into the parts: `dataset.frame` is None
     afterwards, so that the whole table is not held twice (on 10M rows, gigabytes) while the features are fitted."""
     if is_partitioned(dataset.frame):
-        from pipelines.cluster import worker_losses
+        from pipelines.cluster.client import worker_losses
 
         with worker_losses("Splitting the data on the cluster"):
             parts = recipe.split(dataset, backend)
@@ -209,7 +163,7 @@ def _fit_on_cluster(workflow: Workflow, parts: dict[str, Part], cluster: Any, si
     """The features fitted on the workers: over the parts' partitions when the load read in partitions (every
     split transformed there too), else over row blocks of the training split sent from here. Returns the frames
     gathered here, the splits of KEPT_ON_WORKERS that are on the workers, and a note."""
-    from pipelines.cluster import scatter_frame, worker_losses
+    from pipelines.cluster.client import scatter_frame, worker_losses
     from pipelines.features.cluster_fit import fit_features as fit_on_workers
     from pipelines.features.cluster_fit import transform_features
 
@@ -238,8 +192,8 @@ def _fit_on_cluster(workflow: Workflow, parts: dict[str, Part], cluster: Any, si
 
 
 def training_profile(frame: Any, target: TargetInfo, seed: int) -> dict[str, Any]:
-    """The drift reference of the training rows (at most drift.PROFILE_ROWS of them): every column but the target."""
+    """The drift reference of the training rows (at most PROFILE_ROWS of them): every column but the target."""
     columns = [c for c in frame.columns if c not in (TARGET, target.column)]
     count = rows(frame)
-    sample = gathered(sample_rows(frame, drift.PROFILE_ROWS / count, seed) if count > drift.PROFILE_ROWS else frame)
-    return {"rows": len(sample), "columns": drift.profile_frame(sample, columns)}
+    sample = gathered(sample_rows(frame, PROFILE_ROWS / count, seed) if count > PROFILE_ROWS else frame)
+    return {"rows": len(sample), "columns": profile_frame(sample, columns)}

@@ -14,8 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.backend import Backend
+from pipelines.data.load import load, require_columns, resolve
+from pipelines.data.read_partitioned import load_partitioned
+from pipelines.data.split import Part, sample_rows, time_split
+from pipelines.data.target import encode_target
 from pipelines.datasets import flights_context as context
-from pipelines.datasets.base import Dataset, Recipe, sample_rows
+from pipelines.datasets.base import Dataset, Recipe
 from pipelines.datasets.nycflights13 import stage_flights
 from pipelines.errors import ConfigError
 from pipelines.features import (
@@ -29,11 +33,6 @@ from pipelines.features import (
     TargetEncode,
     Workflow,
 )
-from pipelines.features.workflow import Part
-from pipelines.load import load, require_columns, resolve
-from pipelines.partitioned import load_partitioned
-from pipelines.split import time_split
-from pipelines.target import encode_target
 
 TABLES = ("flights", "weather", "planes")
 COLUMNS = {  # what the recipe reads of each table

@@ -14,11 +14,11 @@ from typing import Any
 import pandas as pd
 
 from pipelines.backend import Backend, module_of
+from pipelines.cluster.frames import Frames, is_partitioned
+from pipelines.cluster.partitions import computed, persisted, renumber, rows
+from pipelines.data.validate import Rule, validate
 from pipelines.features import GroupCount
-from pipelines.features.partitions import Frames, is_partitioned
 from pipelines.features.tables import lookup
-from pipelines.partitioned import computed, persisted, renumber, rows
-from pipelines.validate import Rule, validate
 
 TARGET = "delayed"
 TIME_COLUMN = "sched_dep"
@@ -88,7 +88,7 @@ class Prepared:
 def prepare(flights: Any, weather: Any, planes: Any, backend: Backend) -> Prepared:
     """Validated flights with their context (`join_context`) and the target; cancelled flights dropped after the
     schedule was counted (the counts include them) and before the weather and planes are looked up. `flights`
-    may be a numbered dask DataFrame (pipelines.partitioned): the rows kept are numbered again, as here."""
+    may be a numbered dask DataFrame (pipelines.cluster.partitions): the rows kept are numbered again, as here."""
     flights = persisted(flights)  # read once: the validation, the counts and the filter pass over it
     validate(flights, FLIGHT_RULES, backend, name="flights")
     rows_in = rows(flights)

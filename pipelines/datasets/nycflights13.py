@@ -15,9 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.atomic import atomic_path
 from pipelines.errors import DataError
-from pipelines.hashing import sha256_file
+from pipelines.files import atomic_path, sha256_file
 
 TABLES = ("flights", "weather", "planes", "airports", "airlines")
 SOURCES = {

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from pipelines.datasets.nycflights13 import stage_flights
 from pipelines.errors import ConfigError
-from pipelines.hashing import sha256_file
+from pipelines.files import sha256_file
 
 VERSION = 1
 PARTITION_ROWS = 1_000_000

@@ -12,16 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.backend import Backend
-from pipelines.datasets.base import Dataset, Recipe, sample_rows
+from pipelines.cluster.frames import Frames
+from pipelines.cluster.partitions import persisted, rows
+from pipelines.data.load import Source, load, require_columns, resolve
+from pipelines.data.read_partitioned import load_partitioned
+from pipelines.data.split import Part, random_split, sample_rows, time_fraction_split
+from pipelines.data.target import TARGET, encode_target
+from pipelines.data.timestamps import parse_time_column
+from pipelines.datasets.base import Dataset, Recipe
 from pipelines.errors import ConfigError
-from pipelines.features.partitions import Frames
 from pipelines.features.recipes import from_column_types
-from pipelines.features.workflow import Part, Workflow
-from pipelines.load import Source, load, require_columns, resolve
-from pipelines.partitioned import load_partitioned, persisted, rows
-from pipelines.split import random_split, time_fraction_split
-from pipelines.target import TARGET, encode_target
-from pipelines.timestamps import parse_time_column
+from pipelines.features.workflow import Workflow
 
 
 class Table(Recipe):
@@ -54,7 +55,7 @@ class Table(Recipe):
     def load(self, backend: Backend, cluster: Any = None) -> Dataset:
         """The table, sampled, its dropped columns removed, its time column parsed, its target encoded. With a
         Dask `cluster`, Parquet is read in partitions on the workers, where the table stays (CSV is read here and
-        sent to them in row blocks): pipelines.partitioned."""
+        sent to them in row blocks): pipelines.cluster.partitions."""
         config = self.config
         source = self.source()
         size = config.partition_size

@@ -1,5 +1,6 @@
 """Feature ops with the scikit-learn contract, chained by a `Workflow` fitted on the training split only."""
 
+from pipelines.data.split import Part
 from pipelines.features.base import Op
 from pipelines.features.bucketize import Bucketize
 from pipelines.features.categorify import Categorify
@@ -12,7 +13,7 @@ from pipelines.features.join import Join
 from pipelines.features.log1p import Log1p
 from pipelines.features.numeric import FillMissing, Standardize
 from pipelines.features.target_encode import TargetEncode
-from pipelines.features.workflow import Part, Workflow
+from pipelines.features.workflow import Workflow
 
 __all__ = [
     "Bucketize",

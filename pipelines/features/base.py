@@ -17,9 +17,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from pipelines.cluster.frames import Frames, apply, takes_partitions
 from pipelines.errors import ConfigError, DataError, SchemaError
 from pipelines.features.order import order_statistics
-from pipelines.features.partitions import Frames, apply, takes_partitions
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"

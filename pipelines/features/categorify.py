@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.backend import hash_buckets, hasher_of, module_of
+from pipelines.data.validate import column_kind
 from pipelines.errors import ConfigError
 from pipelines.features import statistics
 from pipelines.features.base import CATEGORICAL, Op
-from pipelines.validate import column_kind
 
 UNKNOWN = 0
 

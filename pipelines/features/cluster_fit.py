@@ -1,5 +1,5 @@
 """A feature workflow fitted and applied on a Dask cluster: the calls a flow makes with the Client that
-`pipelines.cluster.open_cluster` gives (None: this process, today's path).
+`pipelines.cluster.client.open_cluster` gives (None: this process, today's path).
 
 The training split is a dask DataFrame of pandas partitions (dask_cudf's cuDF partitions are the GPU backend's
 business and unverified here). Each op is fitted with one tree reduce of its statistics over the partitions, plus
@@ -15,7 +15,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from pipelines.features.workflow import Part, Workflow
+from pipelines.data.split import Part
+from pipelines.features.workflow import Workflow
 
 
 def fit_features(workflow: Workflow, train: Any, client: Any = None) -> tuple[Workflow, Any]:

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from pipelines.backend import sample_values
+from pipelines.data.validate import column_kind
 from pipelines.errors import ConfigError, SchemaError
 from pipelines.features.base import NUMERIC, Op
-from pipelines.validate import column_kind
 
 PARTS = ("year", "month", "day", "dayofweek", "dayofyear", "hour", "minute")
 PERIODS = {"month": 12, "day": 31, "dayofweek": 7, "dayofyear": 366, "hour": 24, "minute": 60}

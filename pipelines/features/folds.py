@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.backend import index_values, module_of
-from pipelines.features.partitions import Frames
+from pipelines.cluster.frames import Frames
 
 ROW = "__row__"
 FOLD = "__fold__"

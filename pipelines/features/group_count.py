@@ -14,10 +14,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from pipelines.cluster.frames import Frames, takes_partitions
 from pipelines.errors import ConfigError
 from pipelines.features import statistics
 from pipelines.features.base import NUMERIC, Op
-from pipelines.features.partitions import Frames, takes_partitions
 from pipelines.features.tables import filled, group_stats, lookup
 
 # The fixed periods that both pandas' and cuDF's `Series.dt.floor` take (cuDF takes no multiples like "2h").

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipelines.cluster.frames import Frames, takes_partitions
+from pipelines.data.target import TARGET
 from pipelines.errors import ConfigError
 from pipelines.features import statistics
 from pipelines.features.base import NUMERIC, Op
 from pipelines.features.folds import out_of_fold
-from pipelines.features.partitions import Frames, takes_partitions
 from pipelines.features.tables import filled, lookup
-from pipelines.target import TARGET
 
 AGGREGATIONS = ("count", "mean", "std", "min", "max", "median", "sum")
 ALL = "__all__"  # the one key of the whole-split table

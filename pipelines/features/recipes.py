@@ -13,14 +13,15 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.cluster.partitions import computed, rows
+from pipelines.data.split import Part
+from pipelines.data.target import TARGET
+from pipelines.data.validate import column_kind
 from pipelines.features.categorify import Categorify
 from pipelines.features.datetime_parts import DatetimeParts
 from pipelines.features.numeric import FillMissing, Standardize
 from pipelines.features.target_encode import TargetEncode
-from pipelines.features.workflow import Part, Workflow
-from pipelines.partitioned import computed, rows
-from pipelines.target import TARGET
-from pipelines.validate import column_kind
+from pipelines.features.workflow import Workflow
 
 DATETIME_PARTS = ("year", "month", "day", "dayofweek", "hour")
 HIGH_CARDINALITY = 50  # distinct training values above which a string column is also target-encoded

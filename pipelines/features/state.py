@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.atomic import atomic_path
 from pipelines.features.base import is_table
+from pipelines.files import atomic_path
 
 TABLE = "__table__"
 

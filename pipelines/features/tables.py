@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.backend import like
+from pipelines.data.validate import column_kind
 from pipelines.errors import SchemaError
-from pipelines.validate import column_kind
 
 ROW = "__row__"
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipelines.cluster.frames import takes_partitions
+from pipelines.data.target import TARGET
 from pipelines.errors import ConfigError
 from pipelines.features import statistics
 from pipelines.features.base import NUMERIC, Op
 from pipelines.features.folds import out_of_fold
-from pipelines.features.partitions import takes_partitions
 from pipelines.features.tables import group_stats, lookup
-from pipelines.target import TARGET
 
 COUNT, TOTAL = "__count__", "__sum__"
 

@@ -7,37 +7,26 @@ column named like an op's output is refused, named). State is JSON (op names, pa
 tables in Parquet files beside it; never pickle.
 
 The training split may be a dask DataFrame of pandas partitions: each op is then fitted with one tree reduce of
-its statistics over the partitions (pipelines.features.partitions), its transform mapped over them, and the
+its statistics over the partitions (pipelines.cluster.frames), its transform mapped over them, and the
 fitted state is the same as the single frame's (pipelines.features.cluster_fit.fit_features).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.atomic import write_text_atomic
+from pipelines.cluster.frames import Frames, apply, is_partitioned
+from pipelines.data.split import Part
+from pipelines.data.target import TARGET
 from pipelines.errors import ConfigError, DataError, SchemaError
 from pipelines.features import state
 from pipelines.features.base import CATEGORICAL, NUMERIC, Op
-from pipelines.features.partitions import Frames, apply, is_partitioned
-from pipelines.target import TARGET
+from pipelines.files import write_text_atomic
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # version 1: the same without Parquet tables
-
-
-@dataclass(frozen=True)
-class Part:
-    """One split of the data, named, so a workflow can refuse to be fitted on anything but "train"."""
-
-    name: str
-    frame: Any
-
-    def __len__(self) -> int:
-        return len(self.frame)
 
 
 class Workflow:

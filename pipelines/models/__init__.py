@@ -6,135 +6,46 @@
 
 Adding a family is one new module with a ModelAdapter subclass and one line in FAMILIES. The order of FAMILIES
 is the order of metrics.json. Nothing outside the families branches on a model's name.
+May import: training/, features/, data/, cluster/, backend/ and the basics (config, errors, files, evaluate);
+never a dataset recipe (pipelines.datasets), the report, scoring or runs.
 """
 
-from __future__ import annotations
-
-import contextlib
-from pathlib import Path
-from typing import Any
-
-from pipelines.backend import Backend
-from pipelines.config import RunConfig
-from pipelines.datasets.base import FeatureSet
-from pipelines.errors import ConfigError
-from pipelines.handoff import Handoff
 from pipelines.models.base import FitOptions, FittedModel, ModelAdapter, Split, fit_and_score
 from pipelines.models.estimators import LinearRegression, LogisticRegression, RandomForest
 from pipelines.models.mlp import MLP
+from pipelines.models.registry import (
+    FAMILIES,
+    check,
+    family,
+    fit_baselines,
+    fit_stage,
+    left_out,
+    names,
+    selected,
+    train_networks,
+    warm_up,
+)
 from pipelines.models.xgboost import XGBoost
-
-FAMILIES: dict[str, type[ModelAdapter]] = {
-    family.name: family for family in (LogisticRegression, LinearRegression, RandomForest, XGBoost, MLP)
-}
 
 __all__ = [
     "FAMILIES",
+    "MLP",
     "FitOptions",
     "FittedModel",
+    "LinearRegression",
+    "LogisticRegression",
     "ModelAdapter",
+    "RandomForest",
     "Split",
+    "XGBoost",
+    "check",
     "family",
+    "fit_and_score",
     "fit_baselines",
+    "fit_stage",
+    "left_out",
     "names",
+    "selected",
+    "train_networks",
     "warm_up",
 ]
-
-
-def names(task: str, stage: str | None = None) -> list[str]:
-    """The families that take `task` (and are fitted by `stage`), in registry order."""
-    return [n for n, f in FAMILIES.items() if task in f.tasks and (stage is None or f.stage == stage)]
-
-
-def family(name: str) -> type[ModelAdapter]:
-    if name not in FAMILIES:
-        raise ConfigError(f"Unknown model {name!r}: expected one of {', '.join(FAMILIES)}.")
-    return FAMILIES[name]
-
-
-def selected(config: RunConfig, stage: str, backend: str | None = None) -> list[str]:
-    """The families `stage` fits for this run on `backend` ("cpu" | "gpu"): `config.models` picks among the
-    baselines; without it, every family that is fitted by default on that backend."""
-    available = names(config.task, stage)
-    if config.models is None or stage != "baselines":
-        return [name for name in available if backend is None or backend in FAMILIES[name].default_on]
-    unknown = [name for name in config.models if name not in available]
-    if unknown:
-        trained = " (it always trains; --model picks among the baselines)" if unknown[0] in names(config.task) else ""
-        raise ConfigError(f"Unknown baseline {unknown[0]!r}{trained} for {config.task}: expected any of {available}.")
-    return [name for name in available if name in config.models]
-
-
-def left_out(config: RunConfig, backend: str) -> list[str]:
-    """Families of the task not fitted by default on `backend` (and not asked for)."""
-    if config.models is not None:
-        return []
-    return [name for name in names(config.task) if backend not in FAMILIES[name].default_on]
-
-
-def check(config: RunConfig) -> None:
-    """Fail fast on a --model that no family of the task answers to."""
-    selected(config, "baselines")
-
-
-def warm_up(config: RunConfig, backend: Backend) -> None:
-    """Import what the run's families need to fit (ModelAdapter.warm_up), ahead of their stages. Best effort: a
-    family that cannot run here says so in its stage, where the flow records it, not here."""
-    for stage in ("baselines", "train"):
-        for name in selected(config, stage, backend.name):
-            with contextlib.suppress(Exception):  # the stage reports it
-                FAMILIES[name].warm_up(config.task, backend)
-
-
-def fit_stage(
-    stage: str,
-    features: FeatureSet,
-    handoff: Handoff,
-    config: RunConfig,
-    backend: Backend,
-    progress: bool = False,
-    checkpoints: Path | None = None,
-    cluster: Any = None,
-) -> dict[str, FittedModel]:
-    """Fit and score every family of `stage` selected for this run; a family that checkpoints writes
-    `checkpoints/<name>.pt` (and resumes from it); `cluster`: the run's Dask client, if any."""
-    splits = {
-        name: Split(features.frames[name], features.targets[name], handoff.data[name], features.on_workers.get(name))
-        for name in features.frames
-    }
-    fitted = {}
-    for name in selected(config, stage, backend.name):
-        checkpoint = None if checkpoints is None else Path(checkpoints) / f"{name}.pt"
-        options = FitOptions(
-            config.seed, config.epochs, progress, checkpoint, cluster, config.partition_size, gpus=config.gpus
-        )
-        model = FAMILIES[name](config.task, backend, features.workflow)
-        fitted[name] = fit_and_score(model, splits, options)
-    return fitted
-
-
-def fit_baselines(
-    features: FeatureSet,
-    handoff: Handoff,
-    config: RunConfig,
-    backend: Backend,
-    progress: bool = False,
-    cluster: Any = None,
-) -> dict[str, FittedModel]:
-    """The baselines stage: every selected estimator, reading the feature frames; with a Dask `cluster`, the
-    families that have a Dask interface fit on its workers."""
-    return fit_stage("baselines", features, handoff, config, backend, progress, cluster=cluster)
-
-
-def train_networks(
-    features: FeatureSet,
-    handoff: Handoff,
-    config: RunConfig,
-    backend: Backend,
-    progress: bool = False,
-    checkpoints: Path | None = None,
-    cluster: Any = None,
-) -> dict[str, FittedModel]:
-    """The train stage: the networks, on the handoff's device tensors, checkpointed under `checkpoints`; with a
-    Dask `cluster` and --gpus above 1, the training processes fetch their rows from its workers."""
-    return fit_stage("train", features, handoff, config, backend, progress, checkpoints, cluster)

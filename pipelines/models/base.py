@@ -17,9 +17,9 @@ import torch
 
 from pipelines import evaluate
 from pipelines.backend import Backend
+from pipelines.data.target import TASKS
 from pipelines.features.workflow import Workflow
-from pipelines.target import TASKS
-from pipelines.train import DeviceData
+from pipelines.training.types import DeviceData
 
 SCORED = ("valid", "test")
 
@@ -28,7 +28,7 @@ SCORED = ("valid", "test")
 class Split:
     """One split as the families read it: the feature frame, its encoded target (None for new rows to score),
     and the handoff's device tensors (None until the handoff stage made them; networks then make their own). With
-    --cluster, `on_workers` holds the same rows on the cluster's workers (pipelines.datasets.base.OnWorkers), for
+    --cluster, `on_workers` holds the same rows on the cluster's workers (pipelines.features.feature_set.OnWorkers), for
     the families that fit there."""
 
     frame: Any
@@ -133,6 +133,7 @@ def fit_and_score(model: ModelAdapter, splits: dict[str, Split], options: FitOpt
 
 
 def labels(split: Split | Any, task: str) -> Any:
-    """The target of `split` (a Split, or the rows kept on the cluster's workers: pipelines.datasets.base.OnWorkers)
-    as estimators take it: integer class labels (cuML's classifiers require them)."""
+    """The target of `split` (a Split, or the rows kept on the cluster's workers:
+    pipelines.features.feature_set.OnWorkers) as estimators take it: integer class labels (cuML's classifiers require
+    them)."""
     return split.target.astype("int32") if task == "classification" else split.target

@@ -16,11 +16,11 @@ import torch
 
 from pipelines.backend import Backend
 from pipelines.backend.base import load_class
-from pipelines.datasets.base import sample_rows
+from pipelines.cluster.partitions import partition_lengths
+from pipelines.data.split import sample_rows
 from pipelines.errors import ConfigError, DataError
 from pipelines.features.workflow import Workflow
 from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
-from pipelines.partitioned import partition_lengths
 
 FOREST = {"n_estimators": 100, "max_depth": 12, "max_features": 0.5, "max_samples": 0.5, "random_state": 0}
 ONE_HOT_MAX = 64  # categorical codes with at most this many values reach linear models one-hot
@@ -89,7 +89,7 @@ class Estimator(ModelAdapter):
     def _fit_on_cluster(self, twin: Any, held: Any, client: Any) -> None:
         """`twin` (cuML's Dask estimator) fitted on every training row where the workers hold them; the
         single-GPU model it combines to is kept, so predicting and saving are as for a model fitted here."""
-        from pipelines.cluster import worker_losses
+        from pipelines.cluster.client import worker_losses
 
         self.workers = len(client.nthreads())
         target = labels(held, self.task)
@@ -145,7 +145,7 @@ class Estimator(ModelAdapter):
     def save(self, folder: Path) -> None:
         import skops.io
 
-        from pipelines.atomic import atomic_path
+        from pipelines.files import atomic_path
 
         with atomic_path(folder / f"{self.name}.skops") as tmp:
             skops.io.dump(self.backend.portable_estimator(self.estimator), tmp)

@@ -1,8 +1,8 @@
-"""The MLP (embeddings for the categorical codes, pipelines.model) trained on the handoff's device tensors.
+"""The MLP (embeddings for the categorical codes, pipelines.training.network) trained on the handoff's device tensors.
 
-Training is pipelines.train (early stopping, checkpoints and resume; across `FitOptions.gpus` processes with
+Training is pipelines.training.single (early stopping, checkpoints and resume; across `FitOptions.gpus` processes with
 DistributedDataParallel when above 1; with --cluster, those processes fetch their own training rows from the Dask
-workers that hold them, pipelines.distributed_cluster); this adapter wires it to the pipeline.
+workers that hold them, pipelines.training.distributed.from_cluster); this adapter wires it to the pipeline.
 Saved as safetensors weights plus a JSON of the architecture and the target's scale; new rows to score are
 handed to torch zero-copy, as in training.
 """
@@ -15,15 +15,16 @@ from typing import Any
 
 import torch
 
-from pipelines.atomic import atomic_path, write_text_atomic
 from pipelines.backend import Backend
 from pipelines.features.workflow import Workflow
-from pipelines.handoff import device_data
-from pipelines.importance import permutation_importance
-from pipelines.model import TabularMLP
+from pipelines.files import atomic_path, write_text_atomic
 from pipelines.models.base import FitOptions, ModelAdapter, Split
-from pipelines.train import TrainConfig, TrainResult, predict, train_mlp
-from pipelines.train_loop import target_scale
+from pipelines.training.handoff import device_data
+from pipelines.training.importance import permutation_importance
+from pipelines.training.loop import predict, target_scale
+from pipelines.training.network import TabularMLP
+from pipelines.training.train import train_mlp
+from pipelines.training.types import TrainConfig, TrainResult
 
 
 class MLP(ModelAdapter):
@@ -55,8 +56,9 @@ class MLP(ModelAdapter):
 
     def _train_from_cluster(self, train: Split, valid: Split, options: FitOptions, config: TrainConfig) -> None:
         """Training across processes that fetch their shards of the training rows from the cluster's workers
-        (pipelines.distributed_cluster); the partitions are published there until the processes are done."""
-        from pipelines.distributed_cluster import Columns, published
+        (pipelines.training.distributed.from_cluster); the partitions are published there until the processes are
+        done."""
+        from pipelines.training.distributed.from_cluster import Columns, published
 
         columns = Columns(list(self.workflow.numeric_), list(self.workflow.categorical_))
         scale = target_scale(train.tensors.y, self.task)
@@ -78,7 +80,7 @@ class MLP(ModelAdapter):
         return predict(result.model, data, self.task, result.target_mean, result.target_std)
 
     def importance(self, split: Split, rows: int, seed: int) -> dict[str, float]:
-        """Permutation importance on the split's device tensors (pipelines.importance)."""
+        """Permutation importance on the split's device tensors (pipelines.training.importance)."""
         result = self.result
 
         def scores(data: Any) -> torch.Tensor:

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipelines.atomic import atomic_path
 from pipelines.backend import Backend
-from pipelines.datasets.base import sample_rows
+from pipelines.data.split import sample_rows
 from pipelines.features.workflow import Workflow
+from pipelines.files import atomic_path
 from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
 
 PARAMS = {

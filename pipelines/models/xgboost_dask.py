@@ -1,6 +1,6 @@
 """XGBoost through its Dask interface (xgboost.dask) on the run's cluster, for the XGBoost family.
 
-The rows go to the workers in partitions of about --partition-size (at least one per worker, pipelines.cluster);
+The rows go to the workers in partitions of about --partition-size (at least one per worker, pipelines.cluster.client);
 each worker builds the histograms of its partitions and the workers agree on every split (XGBoost's collective),
 so one booster comes back. It is returned as an ordinary estimator, so that predicting, importance and saving are
 the same as for a model fitted in the run's own process.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.cluster import scatter_frame, worker_losses
-from pipelines.partitioned import is_partitioned
+from pipelines.cluster.client import scatter_frame, worker_losses
+from pipelines.cluster.partitions import is_partitioned
 
 COLLECTIVE_TIMEOUT = 600  # seconds a worker waits for the others at one of XGBoost's collective operations
 # The scikit-learn wrapper's names that xgboost.train takes elsewhere, or under another name.

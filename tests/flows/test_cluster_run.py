@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.dask_cluster import free_port
-from tests.flows.test_cli import assert_user_error, devicepipe
+from tests.flows.cli.test_cli import assert_user_error, devicepipe
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.flows.test_cli import devicepipe
+from tests.flows.cli.test_cli import devicepipe
 
 pytestmark = pytest.mark.slow
 
@@ -96,7 +96,7 @@ def test_bad_thresholds_are_a_usage_error_before_any_work(run_dir, tables, tmp_p
 
 def test_the_score_flow_fails_on_an_alert_and_still_writes(prefect_harness, run_dir, tables, tmp_path):
     from flows.score import score
-    from pipelines.drift import DriftAlert
+    from pipelines.scoring.drift import DriftAlert
 
     same = score(
         str(tables / "same.parquet"),

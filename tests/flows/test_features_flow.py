@@ -62,7 +62,7 @@ def test_a_worker_killed_in_the_train_flow_fails_it_clearly_and_leaves_no_run(pr
     import signal
 
     from flows.train import train
-    from pipelines import cluster
+    from pipelines.cluster import client as cluster
     from pipelines.config import RunConfig
     from pipelines.errors import ClusterError
 

@@ -95,7 +95,7 @@ def test_saved_workflow_and_mlp_reload(run_dir):
     from safetensors.torch import load_file
 
     from pipelines.features import Workflow
-    from pipelines.model import TabularMLP
+    from pipelines.training.network import TabularMLP
 
     workflow = Workflow.load(run_dir / "model" / "workflow.json")
     spec = json.loads((run_dir / "model" / "mlp.json").read_text())
@@ -138,7 +138,7 @@ def test_a_second_run_takes_the_features_from_the_cache(run_dir, flights_dir, tm
 def test_predict_new_flights_from_a_fresh_process(run_dir, flights_dir, tmp_path):
     import pandas as pd
 
-    from tests.flows.test_cli import devicepipe
+    from tests.flows.cli.test_cli import devicepipe
 
     flights = pd.read_parquet(flights_dir / "raw" / "flights.parquet")
     new = flights[flights["month"] == 12].iloc[:400].drop(columns=["arr_delay", "dep_delay", "dep_time", "arr_time"])
@@ -175,8 +175,8 @@ def test_the_split_table_is_let_go_before_the_models_train(prefect_harness, flig
     from flows import tasks, train
     from pipelines import models, stages
     from pipelines.config import RunConfig
+    from pipelines.data.split import Part
     from pipelines.datasets.base import Dataset
-    from pipelines.features.workflow import Part
 
     seen = {}
     gc.collect()

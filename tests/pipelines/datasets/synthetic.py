@@ -10,13 +10,12 @@ import numpy as np
 import pandas as pd
 
 from pipelines.backend import Backend
-from pipelines.datasets.base import Dataset, Recipe, sample_rows
+from pipelines.data.load import load, resolve
+from pipelines.data.split import Part, random_split, sample_rows
+from pipelines.data.target import encode_target
+from pipelines.datasets.base import Dataset, Recipe
 from pipelines.errors import ConfigError
 from pipelines.features import Categorify, FillMissing, Standardize, Workflow
-from pipelines.features.workflow import Part
-from pipelines.load import load, resolve
-from pipelines.split import random_split
-from pipelines.target import encode_target
 
 ROWS = 3000
 

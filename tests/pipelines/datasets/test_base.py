@@ -8,9 +8,9 @@ import pytest
 
 from pipelines import datasets
 from pipelines.config import RunConfig
-from pipelines.datasets.base import sample_rows
+from pipelines.data.split import sample_rows
+from pipelines.data.target import TARGET
 from pipelines.errors import ConfigError
-from pipelines.target import TARGET
 
 
 def test_sample_keeps_seeded_host_drawn_rows_in_order():
@@ -18,7 +18,7 @@ def test_sample_keeps_seeded_host_drawn_rows_in_order():
     sample = sample_rows(frame, 0.1, 3)
     assert len(sample) == 100 and sample["a"].is_monotonic_increasing
     assert list(sample.index) == list(range(100))
-    # The positions come from NumPy alone, so cuDF keeps the very same rows (tests/test_gpu.py checks it there).
+    # The positions come from NumPy alone, so cuDF keeps the very same rows (tests/gpu/test_gpu.py checks it there).
     expected = np.sort(np.random.default_rng(3).choice(1000, size=100, replace=False))
     assert sample["a"].tolist() == expected.tolist()
     assert not sample.equals(sample_rows(frame, 0.1, 4))

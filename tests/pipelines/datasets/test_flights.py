@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from pipelines.data.load import load, resolve
+from pipelines.data.split import time_split
 from pipelines.datasets import flights
 from pipelines.datasets import flights_context as context
-from pipelines.load import load, resolve
-from pipelines.split import time_split
 
 
 @pytest.fixture(scope="module")

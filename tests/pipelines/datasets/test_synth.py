@@ -12,11 +12,11 @@ import pytest
 
 from pipelines import datasets
 from pipelines.config import RunConfig
+from pipelines.data.validate import validate
 from pipelines.datasets import flights_context as context
 from pipelines.datasets import synth
 from pipelines.errors import ConfigError, SchemaError
-from pipelines.hashing import sha256_file
-from pipelines.validate import validate
+from pipelines.files import sha256_file
 
 ROWS, PARTITION_ROWS, SEED = 5000, 2000, 3
 

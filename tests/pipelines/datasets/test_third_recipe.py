@@ -22,8 +22,8 @@ def registered(monkeypatch):
 
 def test_the_synthetic_recipe_trains_and_scores(registered, prefect_harness, tmp_path):
     from flows.train import train
-    from pipelines import predict
     from pipelines.backend import cpu_backend
+    from pipelines.scoring import predict
 
     config = RunConfig(
         dataset="synthetic", epochs=2, output=str(tmp_path / "runs"), data_dir=str(tmp_path), backend="cpu"
@@ -46,8 +46,8 @@ def test_the_synthetic_recipe_trains_and_scores(registered, prefect_harness, tmp
 
 
 def test_the_synthetic_recipe_runs_the_stages_for_regression(registered, cpu):
-    from pipelines.record import metrics_document
-    from pipelines.residency import Ledger
+    from pipelines.runs.record import metrics_document
+    from pipelines.runs.residency import Ledger
     from pipelines.stages import STAGES, check_run, fitted_models, run_stages
 
     config = RunConfig(dataset="synthetic", task="regression", epochs=2, models=["linear_regression"])

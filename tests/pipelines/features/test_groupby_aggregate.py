@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.data.target import TARGET
 from pipelines.errors import ConfigError
 from pipelines.features import GroupbyAggregate
-from pipelines.target import TARGET
 
 
 def _train() -> pd.DataFrame:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.data.target import TARGET
 from pipelines.errors import ConfigError, DataError, SchemaError
 from pipelines.features import (
     Bucketize,
@@ -31,7 +32,6 @@ from pipelines.features import (
 )
 from pipelines.features import state as op_state
 from pipelines.features.base import CATEGORICAL, NUMERIC, NotFittedError, is_table
-from pipelines.target import TARGET
 
 
 def _train() -> pd.DataFrame:

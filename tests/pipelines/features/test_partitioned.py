@@ -17,6 +17,9 @@ import pandas as pd
 import pytest
 from distributed import get_task_stream
 
+from pipelines.cluster.frames import apply
+from pipelines.data.split import Part
+from pipelines.data.target import TARGET
 from pipelines.features import (
     Bucketize,
     Categorify,
@@ -35,10 +38,7 @@ from pipelines.features import (
 )
 from pipelines.features.base import is_table
 from pipelines.features.cluster_fit import fit_features, transform_features
-from pipelines.features.partitions import apply
 from pipelines.features.recipes import from_column_types
-from pipelines.features.workflow import Part
-from pipelines.target import TARGET
 
 pytestmark = pytest.mark.slow
 
@@ -174,11 +174,11 @@ def test_folds_come_from_the_row_key_not_the_partition(client):
 @pytest.fixture(scope="module")
 def flights_train(flights_dir):
     from pipelines.backend import cpu_backend
+    from pipelines.data.load import load, resolve
+    from pipelines.data.split import time_split
+    from pipelines.data.target import encode_target
     from pipelines.datasets import flights
     from pipelines.datasets import flights_context as context
-    from pipelines.load import load, resolve
-    from pipelines.split import time_split
-    from pipelines.target import encode_target
 
     raw, backend = flights_dir / "raw", cpu_backend()
     tables = {name: load(resolve(raw / f"{name}.parquet"), backend) for name in ("flights", "weather", "planes")}

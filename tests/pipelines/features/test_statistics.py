@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.cluster.frames import Frames
 from pipelines.features import statistics
 from pipelines.features.order import order_statistics
-from pipelines.features.partitions import Frames
 
 finite = st.floats(-1e9, 1e9, allow_nan=False, allow_infinity=False)
 

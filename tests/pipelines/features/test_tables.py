@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.data.target import TARGET
 from pipelines.features import TargetEncode
 from pipelines.features.folds import fold_of, out_of_fold
 from pipelines.features.tables import filled, lookup
-from pipelines.target import TARGET
 
 
 @settings(max_examples=60, deadline=None)

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.data.target import TARGET
 from pipelines.errors import ConfigError, SchemaError
 from pipelines.features import TargetEncode
-from pipelines.target import TARGET
 
 
 def _frame() -> pd.DataFrame:

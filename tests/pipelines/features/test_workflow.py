@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.data.split import Part
+from pipelines.data.target import TARGET
 from pipelines.errors import ConfigError, SchemaError
 from pipelines.features import (
     Categorify,
@@ -29,8 +31,6 @@ from pipelines.features import (
     Workflow,
 )
 from pipelines.features.recipes import from_column_types
-from pipelines.features.workflow import Part
-from pipelines.target import TARGET
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -9,7 +9,7 @@ import pytest
 
 from pipelines import models
 from pipelines.config import RunConfig
-from pipelines.handoff import hand_off
+from pipelines.training.handoff import hand_off
 from tests.pipelines.models.test_families import _features
 
 

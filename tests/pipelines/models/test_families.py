@@ -14,13 +14,13 @@ import torch
 
 from pipelines import models
 from pipelines.config import RunConfig
-from pipelines.datasets.base import FeatureSet
+from pipelines.data.split import Part
+from pipelines.data.target import TARGET, TargetInfo
 from pipelines.errors import ConfigError
 from pipelines.features import Categorify, FillMissing, Standardize, Workflow
-from pipelines.features.workflow import Part
-from pipelines.handoff import hand_off
+from pipelines.features.feature_set import FeatureSet
 from pipelines.models.estimators import Estimator
-from pipelines.target import TARGET, TargetInfo
+from pipelines.training.handoff import hand_off
 from tests.pipelines.models.hist_gradient_boosting import HistGradientBoosting
 
 
@@ -99,7 +99,7 @@ def test_a_family_without_a_cuml_twin_is_refused_on_the_gpu_with_a_clear_error(c
 @pytest.mark.slow
 def test_a_fourth_family_trains_saves_and_scores_through_the_flow(monkeypatch, prefect_harness, tmp_path, cpu):
     from flows.train import train
-    from pipelines import predict
+    from pipelines.scoring import predict
 
     monkeypatch.setitem(models.FAMILIES, HistGradientBoosting.name, HistGradientBoosting)  # the one registration
     rng = np.random.default_rng(1)
@@ -155,7 +155,7 @@ def _on_workers(features: FeatureSet, bounds: list[int]):
     """The training split's features and target as dask collections of partitions cut at `bounds`."""
     import dask.dataframe as dd
 
-    from pipelines.datasets.base import OnWorkers
+    from pipelines.features.feature_set import OnWorkers
 
     held = []
     for whole in (features.frames["train"], features.targets["train"]):

@@ -1,0 +1,5 @@
+"""`python -m flows.cli ...`: the same as `devicepipe ...`."""
+
+from flows.cli.app import main
+
+main()

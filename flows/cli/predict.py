@@ -1,0 +1,45 @@
+"""`devicepipe predict`: a run's bundle scores new rows, with their drift (registered on the app by
+flows/cli/app.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.cli.choices import BackendChoice
+
+
+def predict(
+    model: Annotated[Path, typer.Option(help="A completed run directory (runs/<id> or runs/latest).")],
+    data: Annotated[str, typer.Option(help="New rows: a Parquet or CSV file, folder or glob.")],
+    out: Annotated[Path, typer.Option(help="Where to write the predictions (Parquet).")],
+    model_name: Annotated[str | None, typer.Option(help="Which model of the run. Default: its best.")] = None,
+    keep: Annotated[list[str] | None, typer.Option(help="Input column to copy beside the predictions.")] = None,
+    backend: Annotated[BackendChoice, typer.Option(help="auto takes the GPU when one is usable.")] = BackendChoice.auto,
+    drift_warn: Annotated[float, typer.Option(help="PSI from which a column or the predictions moved.")] = 0.1,
+    drift_alert: Annotated[float, typer.Option(help="PSI from which a move is an alert.")] = 0.25,
+    fail_on_drift: Annotated[bool, typer.Option(help="An alert exits 3 (the predictions are still written).")] = False,
+) -> None:
+    """Batch predictions with a run's inference bundle (its files are checked against the manifest first), and
+    their drift against the training rows, written beside them as <out>.drift.json."""
+    from pipelines.backend import select as select_backend
+    from pipelines.scoring import drift
+    from pipelines.scoring import predict as predicting
+
+    drift.check_thresholds(drift_warn, drift_alert)
+    chosen = select_backend(backend.value)
+    bundle = predicting.open_bundle(model)
+    rows = predicting.read_rows(bundle, data, chosen)
+    scores = predicting.score_rows(bundle, rows, chosen, model_name)
+    report = predicting.drift_report(bundle, rows, scores, model_name, drift_warn, drift_alert)
+    path = predicting.write_predictions(out, scores, bundle, chosen, rows, list(keep or []))
+    name = model_name or bundle.metrics["best_model"]
+    typer.echo(f"{len(rows)} predictions from {name} ({bundle.run_dir.name}, {chosen.name} backend): {path}")
+    if report is None:
+        typer.echo("drift: not checked (the run was saved without a training profile)")
+        return
+    typer.echo(f"{drift.summary(report)}; {predicting.write_drift(path, report)}")
+    if fail_on_drift and report["alerts"]:
+        raise drift.DriftAlert(f"drift alert (PSI >= {drift_alert}): {', '.join(report['alerts'])}")

@@ -1,0 +1,52 @@
+"""`devicepipe serve` and `devicepipe trigger`: the deployments on their schedules, and a run of one started by hand
+(registered on the app by flows/cli/app.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    train_cron: Annotated[str, typer.Option(help="When the train deployment runs (cron).")] = "0 2 * * *",
+    train_interval: Annotated[int | None, typer.Option(help="Run train every N seconds instead of by cron.")] = None,
+    score_interval: Annotated[int, typer.Option(help="Run score every N seconds (0: only when triggered).")] = 3600,
+    score_data: Annotated[str, typer.Option(help="What the score deployment scores.")] = "data/raw/flights.parquet",
+    sample: Annotated[float | None, typer.Option(help="Train deployment: fraction of rows.")] = None,
+    epochs: Annotated[int, typer.Option(help="Train deployment: most MLP epochs.")] = 3,
+    output: Annotated[Path, typer.Option(help="Train deployment: folder for run directories.")] = Path("runs"),
+    data_dir: Annotated[Path, typer.Option(help="Train deployment: where the default data is staged.")] = Path("data"),
+    model: Annotated[list[str] | None, typer.Option(help="Train deployment: baselines to fit.")] = None,
+    limit: Annotated[int, typer.Option(help="Most runs at once (one per GPU is safe).")] = 1,
+    score_fail_on_drift: Annotated[bool, typer.Option(help="A score run with a drift alert fails.")] = True,
+) -> None:
+    """Serve the train and score deployments on their schedules until interrupted (Ctrl-C)."""
+    from flows.deployments import serve_all
+
+    parameters = {"sample": sample, "epochs": epochs, "output": str(output), "data_dir": str(data_dir), "models": model}
+    serve_all(
+        limit=limit,
+        train_cron=train_cron,
+        train_interval=train_interval,
+        score_interval=score_interval,
+        score_data=score_data,
+        train_parameters=parameters,
+        score_fail_on_drift=score_fail_on_drift,
+    )
+
+
+def trigger(
+    name: Annotated[str, typer.Argument(help="train, score, or FLOW/DEPLOYMENT.")],
+    wait: Annotated[bool, typer.Option(help="Wait for the run to finish.")] = True,
+) -> None:
+    """Start a run of a served deployment; exits 0 when it completes."""
+    from flows.deployments import trigger as start
+
+    flow_run = start(name, wait=wait)
+    state = flow_run.state
+    typer.echo(f"flow run {flow_run.name} ({flow_run.id}): {state.name if state else 'scheduled'}")
+    if wait and (state is None or not state.is_completed()):
+        typer.echo(f"error: the run did not complete: {state.message if state else 'no state'}", err=True)
+        raise SystemExit(1)

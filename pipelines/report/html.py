@@ -1,0 +1,151 @@
+"""report.html: the run's report as one self-contained page that opens offline in any browser.
+
+Figures (pipelines.report.figures) are embedded as base64 PNG data URLs; the style is inline; there is no script and
+no link to anything outside the page. The sections and tables are report.md's (pipelines.report.markdown), with figures:
+ROC and precision-recall curves (classification) or residuals and predicted vs actual (regression) for every
+model on the test split, calibration, each learning curve, feature importance, seconds per stage.
+"""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+
+from pipelines.report import figures
+from pipelines.report import markdown as report
+from pipelines.report.data import ReportData
+
+STYLE = """
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f; margin: 0 auto;
+       max-width: 1180px; padding: 0 24px 48px; }
+h1 { margin-bottom: 4px; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 4px; margin-top: 36px; }
+nav a { margin-right: 14px; } .sub { color: #555; margin-top: 0; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+th:first-child, td:first-child { text-align: left; } th { background: #f4f4f6; }
+tr.best td { font-weight: 600; background: #eef6ee; }
+.figures { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
+figure { margin: 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 13px; max-width: 640px; }
+.columns { display: flex; flex-wrap: wrap; gap: 32px; align-items: flex-start; }
+pre { background: #f4f4f6; padding: 10px; overflow-x: auto; }
+"""
+
+
+def table(header: list[str], rows: list[list[str]], best: str | None = None) -> str:
+    """An HTML table; the row whose first cell is `best` is highlighted."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = ""
+    for row in rows:
+        marked = ' class="best"' if best is not None and row[0] == best else ""
+        body += f"<tr{marked}>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def figure(png: bytes, alt: str, caption: str = "") -> str:
+    source = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    text = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
+    return f'<figure><img src="{source}" alt="{escape(alt)}">{text}</figure>'
+
+
+def metrics_section(data: ReportData) -> str:
+    metrics = data.metrics
+    names = list(report.METRICS[data.task])
+    rows = [
+        [model, *(f"{score['test'][n]:.4f}" for n in names), f"{score['fit_seconds']:.1f}"]
+        for model, score in metrics["models"].items()
+    ]
+    best = metrics["best_model"]
+    header = ["model", *(f"test {n}" for n in names), "fit seconds"]
+    note = f"<p>Best on the validation split (highlighted): <b>{escape(best)}</b>.</p>"
+    return "<h2>Test metrics</h2>" + table(header, rows, best) + note
+
+
+def curves_section(data: ReportData) -> str:
+    y, predictions = data.y_test, data.predictions
+    labels = figures.curve_labels(data.task, y, predictions)
+    if data.task == "classification":
+        drawn = [
+            ("ROC curve", figures.roc(y, predictions, labels)),
+            ("Precision-recall", figures.precision_recall(y, predictions, labels)),
+        ]
+    else:
+        drawn = [
+            ("Residuals", figures.residuals(y, predictions, labels)),
+            ("Predicted vs actual", figures.predicted_vs_actual(y, predictions, labels)),
+        ]
+    drawn.append(("Calibration", figures.calibration(data.task, y, predictions, labels)))
+    caption = report.curves_line(data)
+    parts = [f"<div><h3>{escape(title)}</h3>" + figure(png, f"{title}: {caption}") + "</div>" for title, png in drawn]
+    curves = f"<h2>Curves on the test split</h2><p>{escape(caption)}</p><div class='figures'>" + "".join(parts)
+    curves += "</div>"
+    for name, history in data.histories.items():
+        png = figures.learning_curve(name, history)
+        curves += f"<h3>{escape(name)} learning curve</h3>" + figure(png, f"{name} learning curve")
+        curves += table(*report.history_table(history))
+    return curves
+
+
+def importance_section(data: ReportData) -> str:
+    parts = ["<h2>Feature importance</h2>"]
+    if not data.importances:
+        parts.append("<p>No model of this run gives an importance.</p>")
+    for found in data.importances:
+        title = f"{found.model}: {found.method}"
+        png = figures.bars(title, found.values, found.axis_label(data.task), top=report.IMPORTANCE_TOP)
+        parts.append(f"<h3>{escape(title)}</h3><p class='sub'>{escape(found.describe(data.task))}</p>")
+        parts.append("<div class='columns'>" + figure(png, title) + table(*report.importance_table(found.values)))
+        parts.append("</div>")
+    return "".join(parts)
+
+
+def stages_section(data: ReportData) -> str:
+    png = figures.bars("Seconds per stage", data.seconds, "seconds", ordered=True)
+    chart, numbers = figure(png, "Seconds per stage"), table(*report.seconds_table(data))
+    return f"<h2>Seconds per stage</h2><div class='columns'>{chart}{numbers}</div>"
+
+
+def data_section(data: ReportData) -> str:
+    parts = [table(*report.count_table(data))]
+    if line := report.classes_line(data):
+        parts.append(f"<p>{escape(line.replace('`', ''))}</p>")
+    parts.append(table(*report.split_table(data)))
+    left = "<div>" + "".join(parts) + "</div>"
+    nulls = report.null_table(data)
+    right = "" if nulls is None else "<div><p>Share of nulls per loaded column</p>" + table(*nulls) + "</div>"
+    return "<h2>Data</h2><div class='columns'>" + left + right + "</div>"
+
+
+def residency_section(data: ReportData) -> str:
+    if data.residency is None:
+        return "<h2>Residency</h2><p>Not recorded.</p>"
+    notes = "".join(f"<li>{escape(line.replace('**', ''))}</li>" for line in report.residency_notes(data.residency))
+    tables = "".join(table(*found) for found in report.residency_tables(data.residency))
+    return "<h2>Residency</h2><ul>" + notes + "</ul>" + tables
+
+
+def notes_section(data: ReportData) -> str:
+    items = "".join(f"<li>{escape(note)}</li>" for note in data.notes) or "<li>none</li>"
+    return f"<h2>Notes</h2><ul>{items}</ul>"
+
+
+def page(data: ReportData) -> str:
+    """The whole page."""
+    sections = {
+        "metrics": ("Metrics", metrics_section),
+        "curves": ("Curves", curves_section),
+        "importance": ("Importance", importance_section),
+        "stages": ("Stages", stages_section),
+        "data": ("Data", data_section),
+        "residency": ("Residency", residency_section),
+        "notes": ("Notes", notes_section),
+    }
+    nav = "".join(f'<a href="#{key}">{label}</a>' for key, (label, _) in sections.items())
+    body = "".join(f'<section id="{key}">{build(data)}</section>' for key, (_, build) in sections.items())
+    title = f"devicepipe run {data.run}"
+    subtitle = escape(report.task_line(data.metrics).replace("`", ""))
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
+        f"<body><h1>Run {escape(data.run)}</h1><p class='sub'>{subtitle}</p><nav>{nav}</nav>{body}</body></html>\n"
+    )

@@ -1,0 +1,138 @@
+"""The runs of an output folder (`devicepipe runs [DIR]`), newest first, read from the manifest.json and
+metrics.json that pipelines/runs/record.py writes. An interrupted run (`.incomplete-<name>`) or a folder that cannot be
+read is listed as such with the reason, never a traceback. Host-only: JSON files, no frames.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import ConfigError
+from pipelines.evaluate import PRIMARY
+from pipelines.runs.rundir import CONFIG, INCOMPLETE, latest_name
+from pipelines.scoring.bundle import MANIFEST
+
+METRICS = "metrics.json"
+NAME_TIME = "%Y%m%dT%H%M%SZ"  # the start time that begins a run's name
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+class Unreadable(Exception):
+    """A run folder's files are missing, not JSON, or lack what the listing reads; the message says which."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One folder of the output folder, as the listing shows it."""
+
+    name: str
+    path: Path
+    status: str  # "complete" | "incomplete" | "unreadable"
+    started: datetime | None = None  # from the name
+    latest: bool = False
+    dataset: str | None = None
+    data: str | None = None
+    backend: str | None = None
+    best_model: str | None = None
+    metric: str | None = None  # the task's primary metric, on the test split
+    value: float | None = None
+    problem: str | None = None  # why a run is incomplete or unreadable, and what to do
+    manifest: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+
+
+def list_runs(root: Path | str) -> list[Run]:
+    """Every run folder under `root`, newest first (by the start time in the name; other folders last)."""
+    root = Path(root)
+    if not root.exists():
+        raise ConfigError(f"{root} does not exist: give the folder your runs are written to (run --output).")
+    if not root.is_dir():
+        raise ConfigError(f"{root} is not a folder: give the folder your runs are written to (run --output).")
+    latest = latest_name(root)
+    found = [read_run(path, latest=path.name == latest) for path in root.iterdir() if _listed(path)]
+    return sorted(found, key=lambda run: (run.started is not None, run.started or EARLIEST, run.name), reverse=True)
+
+
+def read_run(path: Path, latest: bool = False) -> Run:
+    """The run at `path`: complete, incomplete (interrupted, resumable) or unreadable, with the reason."""
+    name = path.name
+    started = _started(name.removeprefix(INCOMPLETE))
+    if name.startswith(INCOMPLETE):
+        return _incomplete(path, started)
+    try:
+        if not (path / MANIFEST).exists():
+            raise Unreadable(f"no {MANIFEST}: not a run (or not one this version wrote)")
+        manifest, metrics = _json(path / MANIFEST), _json(path / METRICS)
+        config, best = _key(manifest, "config", MANIFEST), _key(metrics, "best_model", METRICS)
+        metric = PRIMARY.get(_key(metrics, "task", METRICS))
+        value = _key(_key(_key(_key(metrics, "models", METRICS), best, METRICS), "test", METRICS), metric, METRICS)
+        return Run(
+            name, path, "complete", started, latest, config.get("dataset"), config.get("data"),
+            metrics.get("backend"), best, metric, value, None, manifest, metrics,
+        )  # fmt: skip
+    except Unreadable as exc:
+        return Run(name, path, "unreadable", started, latest, problem=str(exc))
+
+
+def runs_table(found: list[Run], root: Path | str) -> str:
+    """A fixed-width table of `found`, then why each incomplete or unreadable one is so."""
+    if not found:
+        return f"no runs in {root}"
+    rows = [("run", "status", "dataset", "backend", "best model", "test metric")]
+    for run in found:
+        value = f"{run.metric} {run.value:.4f}" if isinstance(run.value, int | float) else "-"
+        dataset = run.dataset and (f"{run.dataset} ({Path(run.data).name})" if run.data else run.dataset)
+        label = run.name + (" (latest)" if run.latest else "")
+        rows.append((label, run.status, dataset or "-", run.backend or "-", run.best_model or "-", value))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    notes = [f"{run.name}: {run.problem}" for run in found if run.problem]
+    return "\n".join([*lines, "", *notes] if notes else lines)
+
+
+def _incomplete(path: Path, started: datetime | None) -> Run:
+    resume = f"interrupted; continue it with: devicepipe run --resume {path}"
+    try:
+        config = _json(path / CONFIG)
+    except Unreadable as exc:
+        return Run(path.name, path, "incomplete", started, problem=f"interrupted, and cannot be resumed: {exc}")
+    return Run(path.name, path, "incomplete", started, dataset=config.get("dataset"), data=config.get("data"),
+               backend=config.get("backend"), problem=resume)  # fmt: skip
+
+
+def _listed(path: Path) -> bool:
+    """Run folders: visible folders, and the hidden folders of interrupted runs (not `latest`, locks, links)."""
+    if path.is_symlink() or not path.is_dir():
+        return False
+    return not path.name.startswith(".") or path.name.startswith(INCOMPLETE)
+
+
+def _started(name: str) -> datetime | None:
+    try:
+        return datetime.strptime(name.partition("-")[0], NAME_TIME).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise Unreadable(f"{path.name} is missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Unreadable(f"{path.name} cannot be read ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise Unreadable(f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(document, dict):
+        raise Unreadable(f"{path.name} holds a {type(document).__name__}, not an object")
+    return document
+
+
+def _key(document: Any, key: Any, file: str) -> Any:
+    if not isinstance(document, dict) or key not in document:
+        raise Unreadable(f"{file} lacks {key!r}")
+    return document[key]

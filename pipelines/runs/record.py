@@ -1,0 +1,134 @@
+"""What a train run records: metrics.json (the contract in DESIGN.md), manifest.json, the bundle and the report
+(report.md and report.html, drawn from what the stages computed: pipelines.report.data).
+
+The flows call `write_run` once the model stages are done; `metrics_document` alone serves the benchmarks and
+the notebooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from pipelines import evaluate, models
+from pipelines.backend import Backend, library_versions
+from pipelines.scoring.bundle import FOLDER, drift_profile, save_bundle
+from pipelines.config import RunConfig
+from pipelines.features.feature_set import FeatureSet
+from pipelines.training.handoff import Handoff
+from pipelines.models import FittedModel
+from pipelines.files import writing
+from pipelines.report.markdown import markdown
+from pipelines.report.data import ReportData, gather
+from pipelines.report.html import page
+from pipelines.runs.rundir import RunDirectory, git_commit
+
+# Options that act on the GPU backend alone: a run on the CPU given one notes that it did nothing.
+GPU_ONLY_OPTIONS = {"--strict-residency": "strict_residency", "--rmm-pool": "rmm_pool", "--spill": "spill"}
+
+
+def metrics_document(
+    features: FeatureSet, fitted: dict[str, FittedModel], task: str, backend: Backend
+) -> dict[str, Any]:
+    """metrics.json as DESIGN.md specifies; the best model is chosen on the validation split."""
+    primary = evaluate.PRIMARY[task]
+    best = None
+    for name, model in fitted.items():
+        if best is None or evaluate.is_better(
+            primary, model.scores["valid"][primary], fitted[best].scores["valid"][primary]
+        ):
+            best = name
+    return {
+        "task": task,
+        "target": features.target.column,
+        "backend": backend.name,
+        "rows": features.rows,
+        "models": {name: model.metrics() for name, model in fitted.items()},
+        "best_model": best,
+    }
+
+
+def run_notes(features: FeatureSet, fitted: dict[str, FittedModel], config: RunConfig, backend: Backend) -> list[str]:
+    """The run's notes: what loading and the features noticed, the models' warnings, GPU-only options on a CPU."""
+    notes = features.notes + [warning for model in fitted.values() for warning in model.warnings]
+    notes += [
+        f"{name} is fitted by default on the GPU backend only (slow on CPU cores): ask for it with --model {name} "
+        "(--model names every baseline to fit)"
+        for name in models.left_out(config, backend.name)
+    ]
+    note = gpu_only_note(config, backend)
+    return notes + ([note] if note else [])
+
+
+def gpu_only_note(config: RunConfig, backend: Backend) -> str | None:
+    """A note when options that act on the GPU alone were given to a run on the CPU."""
+    given = [option for option, name in GPU_ONLY_OPTIONS.items() if getattr(config, name)]
+    if not given or backend.is_gpu:
+        return None
+    verb = "acts" if len(given) == 1 else "act"
+    return f"{', '.join(given)} {verb} on the GPU backend only; this run was on the CPU, where it did nothing"
+
+
+def residency_record(ledger: dict[str, Any], handoff: Handoff) -> dict[str, Any]:
+    """The residency ledger with the handoff's evidence beside it (the pointer checks, per split)."""
+    splits = {
+        name: {"columns": len(check["columns"]), "zero_copy": check["zero_copy"]}
+        for name, check in handoff.check.get("splits", {}).items()
+    }
+    return {
+        **ledger,
+        "handoff_zero_copy": handoff.check["zero_copy"],
+        "handoff_splits": splits,
+        "device_to_device_assembly_bytes": handoff.assembled_bytes,
+    }
+
+
+def write_report(run: RunDirectory, data: ReportData) -> None:
+    """report.md and report.html, from the report's host values (after training)."""
+    run.write_text("report.md", markdown(data))
+    run.write_text("report.html", page(data))
+
+
+def write_run(
+    run: RunDirectory,
+    config: RunConfig,
+    backend: Backend,
+    features: FeatureSet,
+    handoff: Handoff,
+    fitted: dict[str, FittedModel],
+    seconds: dict[str, float],
+    residency: dict[str, Any],
+    cluster: dict[str, Any] | None = None,
+) -> Path:
+    """Write metrics, the bundle, the report and the manifest; the run directory appears only when complete.
+    `cluster`: a run with --cluster, its workers and their peak memory (pipelines.cluster.memory)."""
+    with writing("the run directory", "--output"):
+        metrics = metrics_document(features, fitted, config.task, backend)
+        notes = run_notes(features, fitted, config, backend)
+        run.write_json("metrics.json", metrics)
+        save_bundle(run.path(FOLDER), features.workflow, fitted, drift_profile(features, fitted))
+        write_report(run, gather(run.name, metrics, features, handoff, fitted, seconds, residency, notes, backend))
+        manifest = {
+            "config": config.as_dict(),
+            "inputs": features.inputs,
+            "target": asdict(features.target),
+            "counts": features.counts,
+            "notes": notes,
+            "feature_cache": features.cache,
+            "features": {"numeric": features.workflow.numeric_, "categorical": features.workflow.categorical_},
+            "versions": library_versions(),
+            "backend": {
+                "name": backend.name,
+                "device": backend.device_name,
+                "rmm_pool": config.rmm_pool,
+                "spill": config.spill,
+            },
+            "git_commit": git_commit(),
+            "seconds": seconds,
+            "handoff": handoff.check,
+            "residency": residency,
+            "training": {name: model.model.details() for name, model in fitted.items() if model.model.details()},
+            "cluster": cluster,
+        }
+        return run.commit(manifest)

@@ -1,0 +1,118 @@
+"""Imports run one way: down a declared order of layers, never up, never across to a peer, and never in a cycle.
+
+Every import of a project module counts, at the top of a module or inside a function. A package's own modules may
+import each other (without a cycle); a package's `__init__` only re-exports. docs/architecture.md draws the same map.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+# Highest first. A module may import modules of a lower layer, and its own package's (or, among the basics, the
+# other basics); nothing of its own layer's other packages, nothing above.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("the command line", ("flows.cli",)),
+    ("deployments", ("flows.deployments",)),
+    ("the flows", ("flows.train", "flows.score", "flows.features")),
+    ("tasks", ("flows.tasks",)),
+    ("the Prefect server", ("flows.server",)),
+    ("fixed cost", ("flows.fixed_cost", "flows")),
+    ("stages", ("pipelines.stages",)),
+    ("runs", ("pipelines.runs",)),
+    ("report, scoring", ("pipelines.report", "pipelines.scoring")),
+    ("models", ("pipelines.models",)),
+    ("training, datasets", ("pipelines.training", "pipelines.datasets")),
+    ("features", ("pipelines.features",)),
+    ("data", ("pipelines.data",)),
+    ("cluster", ("pipelines.cluster",)),
+    ("backend", ("pipelines.backend",)),
+    ("the basics", ("pipelines.config", "pipelines.errors", "pipelines.files", "pipelines.evaluate", "pipelines")),
+]
+BASICS = LAYERS[-1][1]
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for folder in ("pipelines", "flows"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[name] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def room(module: str) -> tuple[int, str]:
+    """(layer index, the package or basic module it belongs to): the longest declared prefix that names it."""
+    best = None
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > len(best[1])):
+                best = (index, prefix)
+    if best is None:
+        raise AssertionError(f"{module} is in no layer: add it to LAYERS (and docs/architecture.md)")
+    return best
+
+
+def imports(module: str) -> list[tuple[str, int]]:
+    """(imported project module, line) for every import in `module`, top level or inside a function."""
+    found = []
+    for node in ast.walk(ast.parse(MODULES[module].read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                found.append((full if full in MODULES else node.module, node.lineno))
+        elif isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+    return [(name, line) for name, line in found if name in MODULES]
+
+
+def allowed(source: str, target: str) -> bool:
+    (source_layer, source_room), (target_layer, target_room) = room(source), room(target)
+    if source_room == target_room or (source_room in BASICS and target_room in BASICS):
+        return target != source
+    return target_layer > source_layer  # lower in the list: a lower layer
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_only_go_down(module):
+    upward = [f"line {line}: {target}" for target, line in imports(module) if not allowed(module, target)]
+    layer = LAYERS[room(module)[0]][0]
+    assert not upward, f"{module} ({layer}) imports up or across: {upward}"
+
+
+def test_no_import_cycles():
+    graph = {module: {target for target, _ in imports(module)} for module in MODULES}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    cycles = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(graph[module]):
+            if state.get(target) == 1:
+                cycles.append([*path[path.index(target) :], target] if target in path else [module, target])
+            elif target not in state:
+                visit(target, [*path, target])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    print("layers checked, highest first:")
+    for name, prefixes in LAYERS:
+        print(f"  {name}: {', '.join(prefixes)}")
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(cycle) for cycle in cycles)
+
+
+def test_the_layer_check_sees_an_upward_import():
+    assert not allowed("pipelines.data.validate", "pipelines.features.workflow")
+    assert not allowed("pipelines.training.handoff", "pipelines.datasets.base")  # a peer, not a lower layer
+    assert allowed("pipelines.models.mlp", "pipelines.training.train")
+    assert allowed("pipelines.files", "pipelines.errors")
