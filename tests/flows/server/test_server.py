@@ -74,9 +74,15 @@ def _alive(pid: int) -> bool:
 
 
 def _wait(predicate, seconds: float, what: str):
+    """`predicate()`'s first true value within `seconds`. A request that fails or times out (a server slow to answer
+    on a busy machine: urllib's timeout is an OSError too) counts as "not yet" and is asked again."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if result := predicate():
+        try:
+            result = predicate()
+        except OSError:
+            result = None
+        if result:
             return result
         time.sleep(0.2)
     raise AssertionError(f"timed out after {seconds} s waiting for {what}")
@@ -89,7 +95,7 @@ def _api(url: str, path: str, body: dict | None = None):
         method="GET" if body is None else "POST",
     )
     request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read() or b"null")
 
 
@@ -194,7 +200,7 @@ def test_a_run_killed_with_sigkill_is_marked_crashed_on_a_real_server(tmp_path, 
     process = _start_in_the_background(tmp_path, env)
     try:
         _wait_for_the_flow(process, tmp_path)
-        (run,) = _flow_runs(url)
+        (run,) = _wait(lambda: _flow_runs(url), 60, "the flow run on the server")
         assert run["state_type"] == "RUNNING"
     finally:
         process.kill()
@@ -223,7 +229,7 @@ def test_a_server_started_in_the_background_serves_the_runs_after(tmp_path):
         result = _devicepipe(*_run_args(table), "--no-progress", env=env, cwd=tmp_path)
         assert result.returncode == 0, result.stderr[-3000:]
         assert f"Prefect server: {url}, running in the background" in result.stderr
-        (run,) = _flow_runs(url)
+        (run,) = _wait(lambda: _flow_runs(url), 60, "the flow run on the server")
         assert run["state_type"] == "COMPLETED"
     finally:
         stopped = _devicepipe("server", "stop", env=env, cwd=tmp_path)
