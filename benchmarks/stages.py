@@ -41,9 +41,9 @@ import torch
 
 from benchmarks.results import CpuLoad, base_parser, parse_args, positive_int, record, run_command, write_json
 from pipelines import backend as backends
-from pipelines.cluster.client import cluster_of
 from pipelines.cluster.memory import peak_bytes, reset_peak, reset_worker_peaks, worker_peaks
 from pipelines.config import RunConfig
+from pipelines.data.placement import Placement, placement_of
 from pipelines.errors import ConfigError
 from pipelines.runs.record import metrics_document
 from pipelines.runs.residency import CALIBRATION_BYTES, Ledger
@@ -59,13 +59,14 @@ def time_stages(
     """The pipeline's stages (pipelines.stages.STAGES, or up to `through` "features") in order, timed (and, on
     the GPU unless `ledger` is False, ledgered), on the run's Dask cluster where it asks for one; what each
     produced."""
-    with cluster_of(config, backend.name) as client:
-        return _time_stages(config, backend, ledger, client, through)
+    with placement_of(config, backend.name) as placement:
+        return _time_stages(config, backend, ledger, placement, through)
 
 
 def _time_stages(
-    config: RunConfig, backend: backends.Backend, ledger: bool, client: Any, through: str
+    config: RunConfig, backend: backends.Backend, ledger: bool, placement: Placement, through: str
 ) -> dict[str, Any]:
+    client = placement.client  # the workers' peak memory is measured around each stage
     ledger = Ledger(enabled=backend.is_gpu and ledger)
     seconds: dict[str, float] = {}
     peak: dict[str, float | None] = {}
@@ -85,7 +86,7 @@ def _time_stages(
         print(f"[{backend.name}] {stage}: {took:.2f} s{shown}", file=sys.stderr, flush=True)  # progress
 
     values = {"recipe": check_run(config), "backend": backend, "config": config, "progress": False}
-    values.update(checkpoints=None, cluster=client)
+    values.update(checkpoints=None, placement=placement)
     run_stages(STAGES if through == "train" else FEATURE_STAGES, values, ledger, seconds, report=report)
     features = values["features"]
     measured = {

@@ -9,8 +9,8 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from flows.tasks import select_backend, stage_task
-from pipelines.cluster.client import cluster_of, describe
 from pipelines.config import RunConfig
+from pipelines.data.placement import placement_of
 from pipelines.runs.residency import Ledger
 from pipelines.stages import check_run, run_feature_stages
 
@@ -21,10 +21,9 @@ def build_features(config: RunConfig = RunConfig()) -> str:  # noqa: B008 (Prefe
     recipe = check_run(config)
     backend = select_backend(config)
     logger = get_run_logger()
-    with cluster_of(config, backend.name) as cluster:
-        if cluster is not None:
-            logger.info("Dask cluster: %s", describe(cluster))
-        values = {"recipe": recipe, "backend": backend, "cluster": cluster}
+    with placement_of(config, backend.name) as placement:
+        logger.info("where the rows live: %s", placement.describe())
+        values = {"recipe": recipe, "backend": backend, "placement": placement}
         features = run_feature_stages(values, Ledger(enabled=backend.is_gpu), {}, stage_task, store=True)
     found = "already in" if features.cache["hit"] else "written to"
     logger.info("features %s the cache: %s", found, features.cache["path"])

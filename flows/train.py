@@ -23,9 +23,9 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import fixed_cost
 from flows.tasks import select_backend, stage_task
-from pipelines.cluster.client import cluster_of, describe
-from pipelines.cluster.memory import cluster_record, describe_peaks
+from pipelines.cluster.memory import describe_peaks
 from pipelines.config import RunConfig
+from pipelines.data.placement import Placement, placement_of
 from pipelines.datasets import recipe_for
 from pipelines.files import writing
 from pipelines.report.markdown import metrics_table
@@ -74,16 +74,17 @@ def train(config: RunConfig = RunConfig(), progress: bool = True, resume: str | 
 def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) -> str:
     backend = select_backend(config)
     logger.info("backend: %s (%s); dataset %s; run %s", backend.name, backend.device_name, config.dataset, run.name)
-    with cluster_of(config, backend.name) as cluster:
-        if cluster is not None:
-            logger.info("Dask cluster: %s", describe(cluster))
-        return _run_stages(run, config, progress, logger, backend, cluster)
+    with placement_of(config, backend.name) as placement:
+        logger.info("where the rows live: %s", placement.describe())
+        return _run_stages(run, config, progress, logger, backend, placement)
 
 
-def _run_stages(run: RunDirectory, config: RunConfig, progress: bool, logger: Any, backend: Any, cluster: Any) -> str:
+def _run_stages(
+    run: RunDirectory, config: RunConfig, progress: bool, logger: Any, backend: Any, placement: Placement
+) -> str:
     ledger, seconds = Ledger(enabled=backend.is_gpu), {}
     values = {"recipe": recipe_for(config), "backend": backend, "config": config, "progress": progress}
-    values.update(checkpoints=run.path(CHECKPOINTS), cluster=cluster)
+    values.update(checkpoints=run.path(CHECKPOINTS), placement=placement)
     fixed_cost.mark("stages-begin")
     features = run_feature_stages(values, ledger, seconds, stage_task, store=config.cache)
     if features.cache["hit"]:
@@ -92,7 +93,7 @@ def _run_stages(run: RunDirectory, config: RunConfig, progress: bool, logger: An
         logger.warning(note)
     run_stages(MODEL_STAGES, values, ledger, seconds, stage_task)
     fixed_cost.mark("stages-end")
-    if (workers := cluster_record(cluster, config.cluster)) is not None:
+    if (workers := placement.memory_record(config.cluster)) is not None:
         logger.info("Dask workers' peak memory: %s", describe_peaks(workers["worker_peak_bytes"]))
     if config.strict_residency:
         ledger.check()

@@ -20,7 +20,7 @@ RENAMED = {"baselines": "models"}
 KINDS = ("none", "local", "local-cuda")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RunConfig:
     """A run of the train pipeline. `dataset=None` picks "table" when `data` is given, else "flights"."""
 
@@ -70,10 +70,7 @@ class RunConfig:
             raise ConfigError(f"--task must be one of {', '.join(TASKS)}, found {self.task!r}.")
         if self.sample is not None and not 0 < self.sample <= 1:
             raise ConfigError(f"--sample is a fraction of rows in (0, 1], found {self.sample}.")
-        if self.epochs < 1:
-            raise ConfigError(f"--epochs must be at least 1, found {self.epochs}.")
-        if self.gpus < 1:
-            raise ConfigError(f"--gpus must be at least 1, found {self.gpus}.")
+        check_counts(epochs=self.epochs, gpus=self.gpus)
         check_cluster(self)
         return self
 
@@ -83,6 +80,14 @@ class RunConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def check_counts(**counts: int) -> None:
+    """A ConfigError for the first setting below 1, by its option's name (`gpus`: --gpus, training processes).
+    The run's settings and the training's (pipelines.training.types.TrainConfig) are checked here alike."""
+    for name, value in counts.items():
+        if value < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, found {value}.")
 
 
 # --- the cluster settings (pipelines.cluster.client opens the cluster they describe) ---------------------------

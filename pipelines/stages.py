@@ -3,17 +3,18 @@ notebooks all run these lists: a flow wraps each stage as a Prefect task, the ot
 
 Each stage is a plain function in the module that owns it, with typed inputs and output. A stage names its
 inputs and its output; `run_stages` passes values between stages by those names, times each stage and records
-its host<->device copies in the residency ledger (GPU). An input in brackets is optional: values["cluster"], the
-Dask client of a run with --cluster (pipelines.cluster.client), is None or absent without one.
+its host<->device copies in the residency ledger (GPU). An input in brackets is optional: values["placement"],
+where the run's rows live (pipelines.data.placement: this process, or a Dask cluster's workers with --cluster),
+decided once when the run starts; absent, the rows are in this process.
 
     cache-lookup  recipe, backend                      -> lookup      (pipelines.runs.cache)
-    load          recipe, backend [, cluster]          -> dataset     (pipelines.datasets)
-    split         recipe, dataset, backend             -> parts
-    features      recipe, dataset, parts [, cluster]   -> features
+    load          recipe, backend [, placement]        -> dataset     (pipelines.datasets)
+    split         recipe, dataset, backend [, placement] -> parts
+    features      recipe, dataset, parts [, placement] -> features
     cache-store   features, lookup                     -> features    (pipelines.runs.cache)
     handoff       features, backend                    -> handoff     (pipelines.training.handoff)
-    baselines     features, handoff, config, backend, progress [, cluster] -> baselines (pipelines.models)
-    train         features, handoff, config, backend, progress, checkpoints [, cluster] -> networks
+    baselines     features, handoff, config, backend, progress [, placement] -> baselines (pipelines.models)
+    train         features, handoff, config, backend, progress, checkpoints [, placement] -> networks
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pipelines.runs.residency import Ledger
 from pipelines.training import handoff
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Stage:
     """One step: `run(*values[inputs])` becomes `values[output]`. `io`: it reads or writes files (only such
     stages are retried); `device`: it computes on the backend's device (a flow tags it "gpu")."""
@@ -46,47 +47,78 @@ class Stage:
     device: bool = False
     timeout_seconds: int = 3600
     releases: tuple[str, ...] = ()  # values no later stage needs: dropped once this stage has run
-    optional: tuple[str, ...] = ()  # inputs passed after `inputs`, as None when `values` lacks them
+    optional: tuple[str, ...] = ()  # inputs passed after `inputs` when `values` holds them
 
 
 CACHE_LOOKUP = Stage(
-    "cache-lookup", cache.lookup_features, ("recipe", "backend"), "lookup", io=True, timeout_seconds=1800
+    name="cache-lookup",
+    run=cache.lookup_features,
+    inputs=("recipe", "backend"),
+    output="lookup",
+    io=True,
+    timeout_seconds=1800,
 )
 FEATURE_STAGES = (
-    Stage("load", datasets.load_dataset, ("recipe", "backend"), "dataset", io=True, optional=("cluster",)),
-    Stage("split", datasets.split_dataset, ("recipe", "dataset", "backend"), "parts", timeout_seconds=1800),
     Stage(
-        "features",
-        datasets.fit_features,
-        ("recipe", "dataset", "parts"),
-        "features",
+        name="load",
+        run=datasets.load_dataset,
+        inputs=("recipe", "backend"),
+        output="dataset",
+        io=True,
+        optional=("placement",),
+    ),
+    Stage(
+        name="split",
+        run=datasets.split_dataset,
+        inputs=("recipe", "dataset", "backend"),
+        output="parts",
+        timeout_seconds=1800,
+        optional=("placement",),
+    ),
+    Stage(
+        name="features",
+        run=datasets.fit_features,
+        inputs=("recipe", "dataset", "parts"),
+        output="features",
         device=True,
         releases=("dataset", "parts"),
-        optional=("cluster",),
+        optional=("placement",),
     ),
 )
 CACHE_STORE = Stage(
-    "cache-store", cache.store_features, ("features", "lookup"), "features", io=True, timeout_seconds=1800
+    name="cache-store",
+    run=cache.store_features,
+    inputs=("features", "lookup"),
+    output="features",
+    io=True,
+    timeout_seconds=1800,
 )
 MODEL_STAGES = (
-    Stage("handoff", handoff.hand_off, ("features", "backend"), "handoff", device=True, timeout_seconds=600),
     Stage(
-        "baselines",
-        models.fit_baselines,
-        ("features", "handoff", "config", "backend", "progress"),
-        "baselines",
+        name="handoff",
+        run=handoff.hand_off,
+        inputs=("features", "backend"),
+        output="handoff",
         device=True,
-        timeout_seconds=4 * 3600,
-        optional=("cluster",),
+        timeout_seconds=600,
     ),
     Stage(
-        "train",
-        models.train_networks,
-        ("features", "handoff", "config", "backend", "progress", "checkpoints"),
-        "networks",
+        name="baselines",
+        run=models.fit_baselines,
+        inputs=("features", "handoff", "config", "backend", "progress"),
+        output="baselines",
+        device=True,
+        timeout_seconds=4 * 3600,
+        optional=("placement",),
+    ),
+    Stage(
+        name="train",
+        run=models.train_networks,
+        inputs=("features", "handoff", "config", "backend", "progress", "checkpoints"),
+        output="networks",
         device=True,
         timeout_seconds=12 * 3600,
-        optional=("cluster",),
+        optional=("placement",),
     ),
 )
 # Every stage of a run that computes its features, in order (the cache stages are the flows' to place).
@@ -112,7 +144,9 @@ def run_stages(
         call = wrap(stage) if wrap is not None else stage.run
         started = time.perf_counter()
         with ledger.stage(stage.name):
-            arguments = [values[name] for name in stage.inputs] + [values.get(name) for name in stage.optional]
+            arguments = [values[name] for name in stage.inputs] + [
+                values[name] for name in stage.optional if name in values
+            ]
             values[stage.output] = call(*arguments)
             values["backend"].synchronize()
         seconds[stage.name] = round(time.perf_counter() - started, 3)

@@ -48,10 +48,21 @@ def test_fixed_cost_phases_add_up_from_the_marks():
     """One run's marks, as flows/fixed_cost.py writes them, where Prefect starts its temporary server itself."""
     from benchmarks.fixed_cost import ROWS, phases
 
-    marks = {"main": 100.2, "run": 100.3, "flow-call": 103.0, "prefect-server-starting": 103.5,
-             "flow-run-begins": 107.5, "stages-begin": 108.0, "stage:load:begin": 108.1, "stage:load:end": 108.4,
-             "stage:train:begin": 108.6, "stage:train:end": 110.6, "stages-end": 110.8, "run-written": 111.3,
-             "flow-returned": 111.5}  # fmt: skip
+    marks = {
+        "main": 100.2,
+        "run": 100.3,
+        "flow-call": 103.0,
+        "prefect-server-starting": 103.5,
+        "flow-run-begins": 107.5,
+        "stages-begin": 108.0,
+        "stage:load:begin": 108.1,
+        "stage:load:end": 108.4,
+        "stage:train:begin": 108.6,
+        "stage:train:end": 110.6,
+        "stages-end": 110.8,
+        "run-written": 111.3,
+        "flow-returned": 111.5,
+    }
     run = {"started": 100.0, "ended": 113.0, "marks": marks, "stage_seconds": {"load": 0.4, "train": 2.1}}
     got = phases(run)
     assert set(got) == {name for name, _ in ROWS}

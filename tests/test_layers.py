@@ -116,3 +116,33 @@ def test_the_layer_check_sees_an_upward_import():
     assert not allowed("pipelines.training.handoff", "pipelines.datasets.base")  # a peer, not a lower layer
     assert allowed("pipelines.models.mlp", "pipelines.training.train")
     assert allowed("pipelines.files", "pipelines.errors")
+
+
+def _inner_imports(module: str) -> list[tuple[int, str]]:
+    """(line, text) of each import of a project module inside a function or a block, with no comment saying why
+    on its line or on the comment lines just above its group of imports."""
+    source = MODULES[module].read_text()
+    lines, tree = source.split("\n"), ast.parse(source)
+    top = {id(node) for node in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Import | ast.ImportFrom) or id(node) in top:
+            continue
+        name = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+        if (name or "").split(".")[0] not in ("pipelines", "flows"):
+            continue
+        above = node.lineno - 2
+        while above >= 0 and lines[above].strip().startswith(("from ", "import ")):
+            above -= 1
+        if "#" not in lines[node.lineno - 1] and not (above >= 0 and lines[above].strip().startswith("#")):
+            found.append((node.lineno, lines[node.lineno - 1].strip()))
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_an_import_inside_a_function_says_why(module):
+    """Imports go at the top; one inside a function is there for start-up time (or a library only some machines
+    have), and a comment says so."""
+    assert not _inner_imports(module), (
+        f"{module}: imports inside a function without a comment: {_inner_imports(module)}"
+    )

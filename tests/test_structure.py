@@ -61,3 +61,20 @@ def test_the_branch_scan_sees_the_branches_this_project_removed():
     assert _branches_on_names('if name == "xgboost":\n    pass\n') == [1]
     assert _branches_on_names('x = scores["mlp"]\nif config.dataset in ("table",): pass\n') == [1, 2]
     assert _branches_on_names('y = "xgboost"\n') == []
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=_name)
+def test_records_with_more_than_four_fields_are_keyword_only(path):
+    """A dataclass of more than four fields is built by name (`kw_only=True`), never by position."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        decorators = [ast.unparse(d) for d in node.decorator_list if "dataclass" in ast.unparse(d)]
+        fields = [s for s in node.body if isinstance(s, ast.AnnAssign) and "ClassVar" not in ast.unparse(s.annotation)]
+        if decorators and len(fields) > 4:
+            assert "kw_only=True" in decorators[0], f"{_name(path)}:{node.lineno} {node.name} has {len(fields)} fields"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=_name)
+def test_no_formatting_is_skipped_to_pack_arguments(path):
+    assert "fmt: skip" not in path.read_text(), f"{_name(path)} packs code past the formatter (# fmt: skip)"

@@ -85,14 +85,17 @@ def run(
     config = _run_config(resume, {**locals(), "task": task.value, "backend": backend.value, "models": model})
     config.check()  # settings wrong whatever the data: answered before anything heavy is imported or started
     server = early_server()  # then the Prefect server starts while this process imports and checks its input
+    # start-up time: imported when the command runs, not when the command line starts
     from pipelines.stages import check_run
 
     check_run(config)  # bad input fails here, before Prefect is imported and before anything is written
+    # start-up time: imported when the command runs, not when the command line starts
     from flows.cli.run import train_on
 
     run_dir = train_on(server, config, progress, resume)
     import json
 
+    # start-up time: imported when the command runs, not when the command line starts
     from pipelines.report.markdown import metrics_table
 
     metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
@@ -106,6 +109,7 @@ for command in (predict, bench, runs, serve, trigger):
 
 def _run_config(resume: Path | None, options: dict) -> object:
     """The run's settings: the interrupted run's saved ones with --resume, else the command's options."""
+    # start-up time: imported when the command runs, not when the command line starts
     from pipelines.config import RunConfig
     from pipelines.runs.rundir import CONFIG, RunDirectory
 

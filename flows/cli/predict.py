@@ -24,6 +24,7 @@ def predict(
 ) -> None:
     """Batch predictions with a run's inference bundle (its files are checked against the manifest first), and
     their drift against the training rows, written beside them as <out>.drift.json."""
+    # start-up time: imported when the command runs, not when the command line starts
     from pipelines.backend import select as select_backend
     from pipelines.scoring import drift
     from pipelines.scoring import predict as predicting

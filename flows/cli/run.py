@@ -17,12 +17,14 @@ from pipelines.errors import DevicepipeError
 
 def train_on(server: PrefectServer, config: RunConfig, progress: bool, resume: Path | None) -> str:
     """The train flow, recorded on `server`; the models' libraries are imported while that server may be starting."""
+    # start-up time: imported when the command runs, not when the command line starts
     from pipelines.backend import select as select_backend
 
     # --backend gpu without a usable GPU fails here too. The one selection of this process, memory settings
     # included: the flow's selection returns this same backend.
     chosen = select_backend(config.backend, rmm_pool=config.rmm_pool, spill=config.spill)
     server.settle()  # before Prefect is imported: PREFECT_API_URL names the server this run uses
+    # Prefect is imported with the flow, only now that the server is settled (and not when the command line starts)
     from flows.train import train
     from pipelines.models import warm_up
 

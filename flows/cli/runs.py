@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from pipelines.errors import ConfigError
+
 COMPARE = "compare"
 
 
@@ -31,10 +33,9 @@ def runs(
 ) -> None:
     """List the runs in a folder, newest first (dataset, backend, best model, its test metric); or compare runs
     side by side (metrics, seconds per stage, settings that differ)."""
-    from pipelines.errors import ConfigError
-
     arguments = list(arguments or [])
     if arguments[:1] == [COMPARE]:
+        # start-up time: imported when the command runs, not when the command line starts
         from pipelines.runs.compare import compare_runs
 
         typer.echo(compare_runs([Path(name) for name in arguments[1:]], folder))
@@ -44,6 +45,7 @@ def runs(
             f"devicepipe runs takes one folder, found {len(arguments)} arguments: {' '.join(arguments)}. To compare "
             "runs: devicepipe runs compare RUN RUN..."
         )
+    # start-up time: imported when the command runs, not when the command line starts
     from pipelines.runs.listing import list_runs, runs_table
 
     root = Path(arguments[0]) if arguments else folder

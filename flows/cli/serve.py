@@ -23,6 +23,7 @@ def serve(
     score_fail_on_drift: Annotated[bool, typer.Option(help="A score run with a drift alert fails.")] = True,
 ) -> None:
     """Serve the train and score deployments on their schedules until interrupted (Ctrl-C)."""
+    # start-up time: imported when the command runs, not when the command line starts
     from flows.deployments import serve_all
 
     parameters = {"sample": sample, "epochs": epochs, "output": str(output), "data_dir": str(data_dir), "models": model}
@@ -42,6 +43,7 @@ def trigger(
     wait: Annotated[bool, typer.Option(help="Wait for the run to finish.")] = True,
 ) -> None:
     """Start a run of a served deployment; exits 0 when it completes."""
+    # start-up time: imported when the command runs, not when the command line starts
     from flows.deployments import trigger as start
 
     flow_run = start(name, wait=wait)

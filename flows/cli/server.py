@@ -16,6 +16,7 @@ import time
 
 import typer
 
+from flows.server.selection import PrefectServer, background_server_url, background_url, healthy
 from pipelines.errors import ConfigError
 
 server_app = typer.Typer(no_args_is_help=True, help="A Prefect server kept running for the runs that follow.")
@@ -32,8 +33,6 @@ def _prefect(*args: str) -> subprocess.CompletedProcess:
 def start() -> None:
     """Start Prefect's server in the background; from then on `devicepipe run` records to it."""
     from prefect.settings import get_current_settings
-
-    from flows.server.selection import background_server_url, background_url, healthy
 
     if url := background_server_url():
         typer.echo(f"a Prefect server is already running in the background: {url}")
@@ -60,11 +59,11 @@ def stop() -> None:
 @server_app.command()
 def status() -> None:
     """Which Prefect server `devicepipe run` would use now."""
+    # start-up time: imported when the command runs, not when the command line starts
     from flows.server.process import verdict
-    from flows.server.selection import PrefectServer
 
     found = verdict()
     if found["use"] == "temporary":
         typer.echo("Prefect server: none configured or running; each run starts a temporary one.")
     else:
-        typer.echo(PrefectServer(found["use"], found["url"]).describe())
+        typer.echo(PrefectServer(use=found["use"], url=found["url"]).describe())

@@ -25,6 +25,8 @@ import sys
 import threading
 from typing import Any
 
+from flows.server.selection import background_server_url
+
 _server: Any = None  # the uvicorn server, once there is one
 _log = ""  # this process's output file
 
@@ -44,8 +46,6 @@ def _end_with_the_command() -> None:
 def verdict() -> dict[str, str]:
     """{"use": "configured" | "background" | "temporary", "url": ...}: the first that applies."""
     from prefect.settings import get_current_settings
-
-    from flows.server.selection import background_server_url
 
     if url := get_current_settings().api.url:
         return {"use": "configured", "url": url}

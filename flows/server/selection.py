@@ -72,7 +72,7 @@ def background_server_url() -> str | None:
     return url if healthy(url) else None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PrefectServer:
     """The server of one command: `use` is configured, background, temporary, or prefect (Prefect was already
     imported in this process, as in tests and notebooks: Prefect's own settings decide, nothing is started)."""
@@ -177,9 +177,9 @@ class PrefectServer:
 def early_server() -> PrefectServer:
     """Called first thing by a command that runs a flow; see the module's docstring."""
     if "prefect" in sys.modules:
-        return PrefectServer("prefect")
+        return PrefectServer(use="prefect")
     if url := os.environ.get("PREFECT_API_URL"):
-        return PrefectServer("configured", url)
+        return PrefectServer(use="configured", url=url)
     return _spawn()
 
 
@@ -199,7 +199,7 @@ def _spawn() -> PrefectServer:
         )
         port = listening.getsockname()[1]
     os.close(writing)
-    server = PrefectServer("temporary", process=process, verdict=os.fdopen(reading), log=Path(log), port=port)
+    server = PrefectServer(use="temporary", process=process, verdict=os.fdopen(reading), log=Path(log), port=port)
     atexit.register(server.stop)  # after Prefect's own exit hooks have sent the last logs and events
     fixed_cost.mark("server-spawned")
     return server

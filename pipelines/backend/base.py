@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Backend(ABC):
     """What differs between the CPU and GPU paths, behind one value."""
 

@@ -14,7 +14,7 @@ from pipelines.backend.base import Backend
 from pipelines.backend.host import available_host_bytes
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class CpuBackend(Backend):
     """pandas frames, NumPy arrays, scikit-learn estimators, torch on the CPU."""
 
@@ -69,4 +69,11 @@ class CpuBackend(Backend):
 
 def cpu_backend() -> CpuBackend:
     threads = torch.get_num_threads()
-    return CpuBackend("cpu", pd, np, torch.device("cpu"), f"CPU ({threads} torch threads)", "sklearn")
+    return CpuBackend(
+        name="cpu",
+        df=pd,
+        xp=np,
+        torch_device=torch.device("cpu"),
+        device_name=f"CPU ({threads} torch threads)",
+        estimator_family="sklearn",
+    )

@@ -18,7 +18,7 @@ from pipelines.backend.host import available_host_bytes
 from pipelines.backend.memory import configured_memory
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class GpuBackend(Backend):
     """cuDF frames, CuPy arrays, cuML estimators (output_type="cupy"), torch on a CUDA device."""
 
@@ -85,4 +85,11 @@ def gpu_backend() -> GpuBackend:
     import cupy
 
     device = torch.device("cuda", torch.cuda.current_device())
-    return GpuBackend("gpu", cudf, cupy, device, torch.cuda.get_device_name(device), "cuml")
+    return GpuBackend(
+        name="gpu",
+        df=cudf,
+        xp=cupy,
+        torch_device=device,
+        device_name=torch.cuda.get_device_name(device),
+        estimator_family="cuml",
+    )

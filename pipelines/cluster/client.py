@@ -101,7 +101,7 @@ def open_cluster(spec: ClusterSpec, timeout: float = CONNECT_TIMEOUT) -> Iterato
         cluster = None
     else:
         if spec.kind == "local-cuda":
-            from pipelines.backend.gpu_cluster import local_cuda_cluster
+            from pipelines.backend.gpu_cluster import local_cuda_cluster  # dask-cuda: only on a GPU machine
 
             cluster = local_cuda_cluster(spec.n_workers)
         else:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.backend import Backend
+from pipelines.cluster.frames import Frames
 from pipelines.errors import DataError, SchemaError
 
 KINDS = ("numeric", "bool", "datetime", "string")
@@ -77,8 +78,6 @@ def validate(
 
 
 def _validate_partitions(frame: Any, rules: dict[str, Rule], backend: Backend, unique: Any, name: str) -> None:
-    from pipelines.cluster.frames import Frames  # the features package imports this module
-
     validate(frame._meta, rules, backend, name=name)  # names and types, before any row is read
     Frames(frame).reduce(_validate_partition, _nothing, rules, backend, unique, name)
 

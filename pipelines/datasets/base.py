@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 
 from pipelines.backend import Backend
 from pipelines.cluster.frames import is_partitioned
-from pipelines.cluster.partitions import computed, gathered, persisted, rows
+from pipelines.cluster.partitions import computed, gathered, rows
 from pipelines.config import RunConfig
-from pipelines.data.footprint import check_fits, input_bytes
+from pipelines.data.placement import IN_PROCESS, Placement
 from pipelines.data.profile import PROFILE_ROWS, profile_frame
 from pipelines.data.split import Part, sample_rows
 from pipelines.data.target import TARGET, TargetInfo
@@ -24,7 +24,7 @@ from pipelines.features.workflow import Workflow
 from pipelines.files import sha256_file
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Dataset:
     """The loaded, validated table with its encoded target (in TARGET), and what loading noticed."""
 
@@ -56,10 +56,10 @@ class Recipe:
     def input_files(self) -> list[Path]:
         raise NotImplementedError
 
-    def load(self, backend: Backend, cluster: Any = None) -> Dataset:
-        """The dataset; with a Dask `cluster`, a recipe that can read in partitions gives a numbered dask
-        DataFrame (pipelines.cluster.partitions) held on the workers, the others a frame in this process. A recipe
-        whose `load` takes only `backend` still runs without a cluster."""
+    def load(self, backend: Backend, placement: Placement = IN_PROCESS) -> Dataset:
+        """The dataset. A recipe that reads its inputs with `placement.read` gets frames in this process, or, on a
+        Dask cluster, a numbered dask DataFrame (pipelines.cluster.partitions) held on the workers; one that reads
+        them itself gives a frame in this process wherever the run computes."""
         raise NotImplementedError
 
     def split(self, dataset: Dataset, backend: Backend) -> dict[str, Part]:
@@ -82,24 +82,17 @@ class Recipe:
 
 
 # --- the stages (pipelines.stages lists them in order) ---------------------------------------------------------
-def load_dataset(recipe: Recipe, backend: Backend, cluster: Any = None) -> Dataset:
+def load_dataset(recipe: Recipe, backend: Backend, placement: Placement = IN_PROCESS) -> Dataset:
     """Read the input files into the backend's frame, validated, target encoded; refused before any row is
     read when the run would not fit in memory (pipelines.data.footprint). The share of nulls per column is
-    counted on the device for the report (it stays a series there until the report reads it). With a Dask
-    `cluster`, a recipe that reads in partitions loads on the workers (their own memory limits apply there) and
-    the table stays there, persisted."""
-    if cluster is None:
-        size, fraction = input_bytes(recipe.input_files()), recipe.config.sample or 1.0
-        check_fits(size, recipe.memory_factor, fraction, backend, f"This run ({recipe.name} dataset)")
-    if cluster is None:
-        dataset = recipe.load(backend)
-        dataset.null_share = null_share(dataset.frame)
-        return dataset
-    from pipelines.cluster.client import worker_losses
-
-    with worker_losses("Loading the data on the cluster"):
-        dataset = recipe.load(backend, cluster)
-        dataset.frame = persisted(dataset.frame)
+    counted on the device for the report (it stays a series there until the report reads it). Where the rows
+    live is the `placement`'s (pipelines.data.placement): on a Dask cluster, a recipe that reads through it loads
+    on the workers (their own memory limits apply there) and the table stays there."""
+    what = f"This run ({recipe.name} dataset)"
+    placement.check_fits(recipe.input_files(), recipe.memory_factor, recipe.config.sample or 1.0, backend, what)
+    with placement.working("Loading the data on the cluster"):
+        dataset = recipe.load(backend, placement)
+        dataset.frame = placement.hold(dataset.frame)
         dataset.null_share = null_share(dataset.frame)
     return dataset
 
@@ -110,85 +103,66 @@ def null_share(frame: Any) -> Any:
     return 1 - computed(columns.count()) / max(rows(columns), 1)
 
 
-def split_dataset(recipe: Recipe, dataset: Dataset, backend: Backend) -> dict[str, Part]:
+def split_dataset(
+    recipe: Recipe, dataset: Dataset, backend: Backend, placement: Placement = IN_PROCESS
+) -> dict[str, Part]:
     """Train / valid / test, as the recipe splits. The rows move into the parts: `dataset.frame` is None
     afterwards, so that the whole table is not held twice (on 10M rows, gigabytes) while the features are fitted."""
-    if is_partitioned(dataset.frame):
-        from pipelines.cluster.client import worker_losses
-
-        with worker_losses("Splitting the data on the cluster"):
-            parts = recipe.split(dataset, backend)
-    else:
+    with placement.working("Splitting the data on the cluster"):
         parts = recipe.split(dataset, backend)
     dataset.frame = None
     return parts
 
 
-def fit_features(recipe: Recipe, dataset: Dataset, parts: dict[str, Part], cluster: Any = None) -> FeatureSet:
-    """Fit the recipe's feature workflow on the training split only; transform every split. With a Dask
-    `cluster`, the workflow is fitted on its workers (the same fitted state and features as in this process:
-    pipelines.features.cluster_fit): over the parts' own partitions when the load read in partitions, every split
-    transformed there too; else over row blocks of about --partition-size of the training split sent from here,
-    the smaller splits transformed here. The features come back to this process; the training split's (and the
-    validation split's, where it was transformed there) stay on the workers too (FeatureSet.on_workers)."""
+KEPT_ON_WORKERS = ("train", "valid")  # the splits the families that fit on the cluster read there
+
+
+def fit_features(
+    recipe: Recipe, dataset: Dataset, parts: dict[str, Part], placement: Placement = IN_PROCESS
+) -> FeatureSet:
+    """Fit the recipe's feature workflow on the training split only; transform every split. The training split
+    goes where the `placement` computes (on a Dask cluster: its partitions since the load, or row blocks sent from
+    this process); each split is transformed where its rows are. The fitted state and the features are the same
+    wherever they were computed (pipelines.features.workflow). The features come back to this process; those of
+    KEPT_ON_WORKERS computed on the workers stay there too (FeatureSet.on_workers)."""
     workflow, notes = recipe.workflow(dataset, parts["train"])
-    on_workers: dict[str, OnWorkers] = {}
-    if cluster is None:
-        workflow.fit(parts["train"])
-        frames = {name: workflow.transform(part) for name, part in parts.items()}
-    else:
-        frames, on_workers, note = _fit_on_cluster(workflow, parts, cluster, recipe.config.partition_size)
-        notes = [*notes, note]
-    targets = {name: gathered(part.frame[TARGET]) for name, part in parts.items()}
+    with placement.working("Fitting the features on the cluster"):
+        there = {**parts, "train": Part("train", placement.spread(parts["train"].frame))}
+        held = {"train": workflow.fit_features(there["train"])}
+        held.update({name: workflow.transform(part) for name, part in there.items() if name != "train"})
+        on_workers = {
+            name: OnWorkers(frame=placement.hold(held[name]), target=placement.hold(there[name].frame[TARGET]))
+            for name in KEPT_ON_WORKERS
+            if is_partitioned(held[name])
+        }
+        frames = {name: gathered(frame) for name, frame in held.items()}
+        targets = {name: gathered(part.frame[TARGET]) for name, part in parts.items()}
+    if is_partitioned(there["train"].frame):
+        loaded_there = is_partitioned(parts["train"].frame)
+        notes = [*notes, _workers_note(placement.workers, there["train"].frame.npartitions, loaded_there)]
     profile = training_profile(parts["train"].frame, dataset.target, recipe.config.seed)
-    notes = dataset.notes + notes
     return FeatureSet(
-        workflow,
-        frames,
-        targets,
-        dataset.target,
-        dataset.inputs,
-        dataset.counts,
-        notes,
+        workflow=workflow,
+        frames=frames,
+        targets=targets,
+        target=dataset.target,
+        inputs=dataset.inputs,
+        counts=dataset.counts,
+        notes=dataset.notes + notes,
         profile=profile,
         null_share=dataset.null_share,
         on_workers=on_workers,
     )
 
 
-KEPT_ON_WORKERS = ("train", "valid")  # the splits the families that fit on the cluster read there
-
-
-def _fit_on_cluster(workflow: Workflow, parts: dict[str, Part], cluster: Any, size: str) -> tuple[dict, dict, str]:
-    """The features fitted on the workers: over the parts' partitions when the load read in partitions (every
-    split transformed there too), else over row blocks of the training split sent from here. Returns the frames
-    gathered here, the splits of KEPT_ON_WORKERS that are on the workers, and a note."""
-    from pipelines.cluster.client import scatter_frame, worker_losses
-    from pipelines.features.cluster_fit import fit_features as fit_on_workers
-    from pipelines.features.cluster_fit import transform_features
-
-    with worker_losses("Fitting the features on the cluster"):
-        if is_partitioned(parts["train"].frame):
-            train = parts["train"].frame
-            held = {"train": fit_on_workers(workflow, parts["train"], cluster)[1]}
-            held.update({name: transform_features(workflow, parts[name], cluster) for name in parts if name != "train"})
-            where = "the splits' partitions, on the workers since the load"
-        else:
-            train, _ = scatter_frame(cluster, parts["train"].frame, size)
-            held = {"train": fit_on_workers(workflow, Part("train", train), cluster)[1]}
-            held.update({name: workflow.transform(part) for name, part in parts.items() if name != "train"})
-            parts = {**parts, "train": Part("train", train)}
-            where = "row blocks of the training split sent from this process"
-        on_workers = {
-            name: OnWorkers(persisted(held[name]), persisted(parts[name].frame[TARGET]))
-            for name in KEPT_ON_WORKERS
-            if is_partitioned(held[name])
-        }
-        frames = {name: gathered(frame) for name, frame in held.items()}
-    workers = len(cluster.nthreads())
-    count = f"{train.npartitions} partition{'s' if train.npartitions != 1 else ''}"
-    note = f"features: the workflow was fitted on {workers} Dask workers ({count}: {where})"
-    return frames, on_workers, note
+def _workers_note(workers: int, partitions: int, loaded_there: bool) -> str:
+    where = (
+        "the splits' partitions, on the workers since the load"
+        if loaded_there
+        else "row blocks of the training split sent from this process"
+    )
+    count = f"{partitions} partition{'s' if partitions != 1 else ''}"
+    return f"features: the workflow was fitted on {workers} Dask workers ({count}: {where})"
 
 
 def training_profile(frame: Any, target: TargetInfo, seed: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pipelines.backend import Backend
 from pipelines.data.load import load, require_columns, resolve
-from pipelines.data.read_partitioned import load_partitioned
+from pipelines.data.placement import IN_PROCESS, Placement
 from pipelines.data.split import Part, sample_rows, time_split
 from pipelines.data.target import encode_target
 from pipelines.datasets import flights_context as context
@@ -78,16 +78,14 @@ class Flights(Recipe):
     def input_files(self) -> list[Path]:
         return [file for path in self.paths().values() for file in resolve(path).files]
 
-    def load(self, backend: Backend, cluster: Any = None) -> Dataset:
-        """The flights with their context. With a Dask `cluster`, the flights are read in partitions of about
+    def load(self, backend: Backend, placement: Placement = IN_PROCESS) -> Dataset:
+        """The flights with their context. With the rows on a Dask cluster (`placement`), the flights are read in
+        partitions of about
         --partition-size on its workers, where they stay; the weather and planes (small) go to every worker."""
         paths = self.paths()
         tables = {name: load(resolve(paths[name]), backend) for name in ("weather", "planes")}
         source = resolve(paths["flights"])
-        if cluster is None:
-            tables["flights"] = load(source, backend)
-        else:
-            tables["flights"] = load_partitioned(source, backend, self.config.partition_size)
+        tables["flights"] = placement.read(source, backend)
         flights = sample_rows(tables.pop("flights"), self.config.sample, self.config.seed)
         prepared = context.prepare(flights, tables["weather"], tables["planes"], backend)
         frame, target = encode_target(prepared.frame, TARGET, "classification", backend)
@@ -96,7 +94,7 @@ class Flights(Recipe):
             f"dropped {prepared.dropped_cancelled} cancelled or diverted flights (no arr_delay)",
             f"never used (known only after departure): {', '.join(context.LEAKAGE)}",
         ]
-        return Dataset(frame, target, self.hash_inputs(), counts, notes)
+        return Dataset(frame=frame, target=target, inputs=self.hash_inputs(), counts=counts, notes=notes)
 
     def split(self, dataset: Dataset, backend: Backend) -> dict[str, Part]:
         return time_split(dataset.frame, TIME_COLUMN, VALID_START, TEST_START)

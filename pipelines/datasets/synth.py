@@ -44,7 +44,7 @@ DEPARTURE_NOISE, FLIGHT_NOISE = 4.0, 3.0  # minutes (standard deviation, rounded
 SCHEMA_METADATA = (b"pandas",)  # kept from the real table's Parquet metadata (no row counts in it)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Source:
     """The real flights, with their rows grouped by carrier for drawing another tail of the same carrier."""
 

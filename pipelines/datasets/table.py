@@ -13,9 +13,9 @@ from typing import Any
 
 from pipelines.backend import Backend
 from pipelines.cluster.frames import Frames
-from pipelines.cluster.partitions import persisted, rows
+from pipelines.cluster.partitions import rows
 from pipelines.data.load import Source, load, require_columns, resolve
-from pipelines.data.read_partitioned import load_partitioned
+from pipelines.data.placement import IN_PROCESS, Placement
 from pipelines.data.split import Part, random_split, sample_rows, time_fraction_split
 from pipelines.data.target import TARGET, encode_target
 from pipelines.data.timestamps import parse_time_column
@@ -52,22 +52,21 @@ class Table(Recipe):
     def input_files(self) -> list[Path]:
         return list(resolve(self.config.data).files)
 
-    def load(self, backend: Backend, cluster: Any = None) -> Dataset:
+    def load(self, backend: Backend, placement: Placement = IN_PROCESS) -> Dataset:
         """The table, sampled, its dropped columns removed, its time column parsed, its target encoded. With a
-        Dask `cluster`, Parquet is read in partitions on the workers, where the table stays (CSV is read here and
-        sent to them in row blocks): pipelines.cluster.partitions."""
+        Dask cluster (`placement`), Parquet is read in partitions on the workers, where the table stays (CSV is read
+        here and sent to them in row blocks): pipelines.cluster.partitions."""
         config = self.config
         source = self.source()
-        size = config.partition_size
-        frame = load(source, backend) if cluster is None else load_partitioned(source, backend, size)
+        frame = placement.read(source, backend)
         frame = sample_rows(frame, config.sample, config.seed)
         frame = frame.drop(columns=list(config.drop)) if config.drop else frame
         if config.time_column:
             frame = Frames(frame).map(parse_time_column, config.time_column, backend)
         loaded = rows(frame)
-        frame, target = encode_target(persisted(frame), config.target, config.task, backend)
+        frame, target = encode_target(placement.hold(frame), config.target, config.task, backend)
         counts = {"rows_loaded": loaded, "dropped_missing_target": target.dropped_missing}
-        return Dataset(frame, target, self.hash_inputs(), counts)
+        return Dataset(frame=frame, target=target, inputs=self.hash_inputs(), counts=counts)
 
     def split(self, dataset: Dataset, backend: Backend) -> dict[str, Part]:
         if self.config.time_column:

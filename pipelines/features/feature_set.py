@@ -23,7 +23,7 @@ class OnWorkers:
     target: Any
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FeatureSet:
     """What load, split and features produce, computed or read back from the feature cache."""
 

@@ -17,6 +17,7 @@ from pipelines.cluster.partitions import computed, rows
 from pipelines.data.split import Part
 from pipelines.data.target import TARGET
 from pipelines.data.validate import column_kind
+from pipelines.errors import DataError
 from pipelines.features.categorify import Categorify
 from pipelines.features.datetime_parts import DatetimeParts
 from pipelines.features.numeric import FillMissing, Standardize
@@ -73,8 +74,6 @@ def distinct(series: Any) -> int:
 
 
 def raise_no_features(frame: Any, exclude: list[str]) -> None:
-    from pipelines.errors import DataError
-
     raise DataError(
         f"No usable feature columns: the table has {list(frame.columns)[:20]}, of which {exclude} are the "
         "target, time or dropped columns. Give a table with at least one other column."

@@ -17,6 +17,7 @@ import torch
 
 from pipelines import evaluate
 from pipelines.backend import Backend
+from pipelines.data.placement import IN_PROCESS, Placement
 from pipelines.data.target import TASKS
 from pipelines.features.workflow import Workflow
 from pipelines.training.types import DeviceData
@@ -37,7 +38,7 @@ class Split:
     on_workers: Any = None
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class FitOptions:
     """Settings a family may use while fitting."""
 
@@ -45,8 +46,9 @@ class FitOptions:
     epochs: int = 3
     progress: bool = False
     checkpoint: Path | None = None  # where a family that checkpoints writes (and resumes from)
-    cluster: Any = None  # the run's Dask client (--cluster): a family with a Dask interface fits on its workers
-    partition_size: str = "256MiB"  # with `cluster`: the size of one partition of the rows sent to the workers
+    # Where the run's rows live (pipelines.data.placement): on a Dask cluster, a family with a Dask interface fits
+    # on its workers, reading the splits they hold (Split.on_workers) and sending the others in row blocks.
+    placement: Placement = IN_PROCESS
     gpus: int = 1  # processes a network trains across: one per CUDA device, or that many gloo processes on CPU
 
 
@@ -101,7 +103,7 @@ class ModelAdapter:
         return []
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FittedModel:
     """A fitted family with its scores on the valid and test splits, fit time, the warnings it raised, and the
     predictions the scores were computed from (device tensors, per split: the report draws them)."""
@@ -129,7 +131,7 @@ def fit_and_score(model: ModelAdapter, splits: dict[str, Split], options: FitOpt
     messages = sorted({f"{model.name}: {w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught})
     predictions = {name: model.predict(splits[name]) for name in SCORED}
     scores = {name: evaluate.score(model.task, splits[name].tensors.y, predictions[name]) for name in SCORED}
-    return FittedModel(model, scores, seconds, messages, predictions)
+    return FittedModel(model=model, scores=scores, fit_seconds=seconds, warnings=messages, predictions=predictions)
 
 
 def labels(split: Split | Any, task: str) -> Any:

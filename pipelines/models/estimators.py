@@ -17,9 +17,11 @@ import torch
 from pipelines.backend import Backend
 from pipelines.backend.base import load_class
 from pipelines.cluster.partitions import partition_lengths
+from pipelines.data.placement import Placement
 from pipelines.data.split import sample_rows
 from pipelines.errors import ConfigError, DataError
 from pipelines.features.workflow import Workflow
+from pipelines.files import atomic_path
 from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
 
 FOREST = {"n_estimators": 100, "max_depth": 12, "max_features": 0.5, "max_samples": 0.5, "random_state": 0}
@@ -64,10 +66,11 @@ class Estimator(ModelAdapter):
 
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
         params = {**self.params, **self.family_params.get(self.backend.estimator_family, {})}
-        if options.cluster is not None and train.on_workers is not None:
-            twin = self.backend.cluster_estimator(self.pair(self.task, self.backend), options.cluster, **params)
+        client = options.placement.client
+        if client is not None and train.on_workers is not None:  # the workers hold every training row
+            twin = self.backend.cluster_estimator(self.pair(self.task, self.backend), client, **params)
             if twin is not None:
-                self._fit_on_cluster(twin, train.on_workers, options.cluster)
+                self._fit_on_cluster(twin, train.on_workers, options.placement)
                 return
             warnings.warn(
                 f"fitted in the run's process, not on the Dask cluster: {self.backend.estimator_family} has no Dask "
@@ -86,14 +89,12 @@ class Estimator(ModelAdapter):
             frame, target = frame.drop(columns=["__label"]), frame["__label"]
         self.estimator.fit(self.design(frame), target)
 
-    def _fit_on_cluster(self, twin: Any, held: Any, client: Any) -> None:
+    def _fit_on_cluster(self, twin: Any, held: Any, placement: Placement) -> None:
         """`twin` (cuML's Dask estimator) fitted on every training row where the workers hold them; the
         single-GPU model it combines to is kept, so predicting and saving are as for a model fitted here."""
-        from pipelines.cluster.client import worker_losses
-
-        self.workers = len(client.nthreads())
+        self.workers = placement.workers
         target = labels(held, self.task)
-        with worker_losses(f"{self.name}'s fit on the cluster"):
+        with placement.working(f"{self.name}'s fit on the cluster"):
             if self.one_hot:
                 twin.fit(*self.design_partitions(held.frame, target, partition_lengths(held.frame)))
             else:
@@ -145,16 +146,12 @@ class Estimator(ModelAdapter):
     def save(self, folder: Path) -> None:
         import skops.io
 
-        from pipelines.files import atomic_path
-
         with atomic_path(folder / f"{self.name}.skops") as tmp:
             skops.io.dump(self.backend.portable_estimator(self.estimator), tmp)
 
     @classmethod
     def load(cls, folder: Path, task: str, backend: Backend, workflow: Workflow) -> Estimator:
         import skops.io
-
-        from pipelines.backend.base import load_class
 
         path = folder / f"{cls.name}.skops"
         # The manifest's sha256 is one check; a manifest can be rewritten with the files, so the types the file

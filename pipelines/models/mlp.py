@@ -19,6 +19,7 @@ from pipelines.backend import Backend
 from pipelines.features.workflow import Workflow
 from pipelines.files import atomic_path, write_text_atomic
 from pipelines.models.base import FitOptions, ModelAdapter, Split
+from pipelines.training.distributed.from_cluster import Columns, published
 from pipelines.training.handoff import device_data
 from pipelines.training.importance import permutation_importance
 from pipelines.training.loop import predict, target_scale
@@ -40,7 +41,7 @@ class MLP(ModelAdapter):
 
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
         config = TrainConfig(epochs=options.epochs, seed=options.seed, gpus=options.gpus)
-        if config.gpus > 1 and options.cluster is not None and train.on_workers is not None:
+        if config.gpus > 1 and options.placement.client is not None and train.on_workers is not None:
             self.shards_from = "dask_workers"  # each training process fetches its own rows from the workers
             self._train_from_cluster(train, valid, options, config)
             return
@@ -58,15 +59,18 @@ class MLP(ModelAdapter):
         """Training across processes that fetch their shards of the training rows from the cluster's workers
         (pipelines.training.distributed.from_cluster); the partitions are published there until the processes are
         done."""
-        from pipelines.training.distributed.from_cluster import Columns, published
-
         columns = Columns(list(self.workflow.numeric_), list(self.workflow.categorical_))
         scale = target_scale(train.tensors.y, self.task)
-        with published(options.cluster, train.on_workers, columns, self.backend, scale) as rows:
+        with published(options.placement.client, train.on_workers, columns, self.backend, scale) as rows:
             self.result = train_mlp(
-                rows, valid.tensors, self.cardinalities(self.workflow), self.task, config,
-                progress=options.progress, checkpoint=options.checkpoint,
-            )  # fmt: skip
+                rows,
+                valid.tensors,
+                self.cardinalities(self.workflow),
+                self.task,
+                config,
+                progress=options.progress,
+                checkpoint=options.checkpoint,
+            )
 
     @classmethod
     def warm_up(cls, task: str, backend: Backend) -> None:
@@ -120,7 +124,9 @@ class MLP(ModelAdapter):
         model.to(backend.torch_device)
         config = TrainConfig(hidden=tuple(spec["hidden"]), dropout=spec["dropout"], norm=spec["norm"])
         scale = {"target_mean": spec["target_mean"], "target_std": spec["target_std"]}
-        result = TrainResult(model, spec["best_epoch"], float("nan"), config=config, **scale)
+        result = TrainResult(
+            model=model, best_epoch=spec["best_epoch"], best_metric=float("nan"), config=config, **scale
+        )
         return cls(task, backend, workflow, result)
 
     @staticmethod

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
 
 from pipelines.backend import Backend
 from pipelines.config import RunConfig
+from pipelines.data.placement import IN_PROCESS, Placement
 from pipelines.errors import ConfigError
 from pipelines.features.feature_set import FeatureSet
 from pipelines.models.base import FitOptions, FittedModel, ModelAdapter, Split, fit_and_score
@@ -78,10 +78,10 @@ def fit_stage(
     backend: Backend,
     progress: bool = False,
     checkpoints: Path | None = None,
-    cluster: Any = None,
+    placement: Placement = IN_PROCESS,
 ) -> dict[str, FittedModel]:
     """Fit and score every family of `stage` selected for this run; a family that checkpoints writes
-    `checkpoints/<name>.pt` (and resumes from it); `cluster`: the run's Dask client, if any."""
+    `checkpoints/<name>.pt` (and resumes from it); `placement`: where the run's rows live."""
     splits = {
         name: Split(features.frames[name], features.targets[name], handoff.data[name], features.on_workers.get(name))
         for name in features.frames
@@ -90,7 +90,12 @@ def fit_stage(
     for name in selected(config, stage, backend.name):
         checkpoint = None if checkpoints is None else Path(checkpoints) / f"{name}.pt"
         options = FitOptions(
-            config.seed, config.epochs, progress, checkpoint, cluster, config.partition_size, gpus=config.gpus
+            seed=config.seed,
+            epochs=config.epochs,
+            progress=progress,
+            checkpoint=checkpoint,
+            placement=placement,
+            gpus=config.gpus,
         )
         model = FAMILIES[name](config.task, backend, features.workflow)
         fitted[name] = fit_and_score(model, splits, options)
@@ -103,11 +108,11 @@ def fit_baselines(
     config: RunConfig,
     backend: Backend,
     progress: bool = False,
-    cluster: Any = None,
+    placement: Placement = IN_PROCESS,
 ) -> dict[str, FittedModel]:
-    """The baselines stage: every selected estimator, reading the feature frames; with a Dask `cluster`, the
-    families that have a Dask interface fit on its workers."""
-    return fit_stage("baselines", features, handoff, config, backend, progress, cluster=cluster)
+    """The baselines stage: every selected estimator, reading the feature frames; with the rows on a Dask cluster,
+    the families that have a Dask interface fit on its workers."""
+    return fit_stage("baselines", features, handoff, config, backend, progress, placement=placement)
 
 
 def train_networks(
@@ -117,8 +122,8 @@ def train_networks(
     backend: Backend,
     progress: bool = False,
     checkpoints: Path | None = None,
-    cluster: Any = None,
+    placement: Placement = IN_PROCESS,
 ) -> dict[str, FittedModel]:
-    """The train stage: the networks, on the handoff's device tensors, checkpointed under `checkpoints`; with a
-    Dask `cluster` and --gpus above 1, the training processes fetch their rows from its workers."""
-    return fit_stage("train", features, handoff, config, backend, progress, checkpoints, cluster)
+    """The train stage: the networks, on the handoff's device tensors, checkpointed under `checkpoints`; with the
+    rows on a Dask cluster and --gpus above 1, the training processes fetch their rows from its workers."""
+    return fit_stage("train", features, handoff, config, backend, progress, checkpoints, placement)

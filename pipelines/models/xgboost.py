@@ -20,6 +20,7 @@ from pipelines.data.split import sample_rows
 from pipelines.features.workflow import Workflow
 from pipelines.files import atomic_path
 from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
+from pipelines.models.xgboost_dask import fit_on_cluster
 
 PARAMS = {
     "n_estimators": 1000,
@@ -48,9 +49,11 @@ class XGBoost(ModelAdapter):
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
         y_train, y_valid = (labels(split, self.task) for split in (train, valid))
         params = {"eval_metric": EVAL_METRIC[self.task], "device": self.backend.xgboost_device, **PARAMS}
-        if options.cluster is not None:  # the rows the workers hold already are read there, the others sent
-            pairs = [(s.on_workers.frame, labels(s.on_workers, self.task)) if s.on_workers else (s.frame, y)
-                     for s, y in ((train, y_train), (valid, y_valid))]  # fmt: skip
+        if options.placement.client is not None:  # the rows the workers hold are read there, the others sent
+            pairs = [
+                (s.on_workers.frame, labels(s.on_workers, self.task)) if s.on_workers else (s.frame, y)
+                for s, y in ((train, y_train), (valid, y_valid))
+            ]
             self.model = self._fit_on_cluster(options, params, *pairs)
             return
         self.model = _new(self.task, **params)
@@ -59,10 +62,9 @@ class XGBoost(ModelAdapter):
     def _fit_on_cluster(self, options: FitOptions, params: dict[str, Any], train: tuple, valid: tuple) -> Any:
         """The booster trained through XGBoost's Dask interface (pipelines.models.xgboost_dask), as an ordinary
         estimator on this backend's device."""
-        from pipelines.models.xgboost_dask import fit_on_cluster
-
-        self.workers = len(options.cluster.nthreads())
-        booster = fit_on_cluster(options.cluster, self.task, params, train, valid, options.partition_size)
+        placement = options.placement
+        self.workers = placement.workers
+        booster = fit_on_cluster(placement.client, self.task, params, train, valid, placement.partition_size)
         local = _new(self.task)
         local.load_model(bytearray(booster.save_raw("json")))
         local.set_params(device=self.backend.xgboost_device)

@@ -55,7 +55,7 @@ class Importance:
         return METHODS.get(self.method, ("", self.method))[1].format(metric=evaluate.PRIMARY[task])
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ReportData:
     """Host values only: the report's pages and figures are drawn from these."""
 

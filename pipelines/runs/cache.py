@@ -107,7 +107,7 @@ class FeatureCache:
         null_share = backend.read_parquet([shares])[shares.stem] if shares.exists() else None
         inputs = meta["inputs"]
         return FeatureSet(
-            workflow, frames, targets, target, inputs, counts, notes, cache, profile=profile, null_share=null_share
+            workflow=workflow, frames=frames, targets=targets, target=target, inputs=inputs, counts=counts, notes=notes, cache=cache, profile=profile, null_share=null_share
         )
 
     def store(self, key: str, features: FeatureSet) -> Path:

@@ -25,7 +25,7 @@ class Unreadable(Exception):
     """A run folder's files are missing, not JSON, or lack what the listing reads; the message says which."""
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Run:
     """One folder of the output folder, as the listing shows it."""
 
@@ -71,11 +71,11 @@ def read_run(path: Path, latest: bool = False) -> Run:
         metric = PRIMARY.get(_key(metrics, "task", METRICS))
         value = _key(_key(_key(_key(metrics, "models", METRICS), best, METRICS), "test", METRICS), metric, METRICS)
         return Run(
-            name, path, "complete", started, latest, config.get("dataset"), config.get("data"),
-            metrics.get("backend"), best, metric, value, None, manifest, metrics,
-        )  # fmt: skip
+            name=name, path=path, status="complete", started=started, latest=latest, dataset=config.get("dataset"), data=config.get("data"),
+            backend=metrics.get("backend"), best_model=best, metric=metric, value=value, problem=None, manifest=manifest, metrics=metrics,
+        )
     except Unreadable as exc:
-        return Run(name, path, "unreadable", started, latest, problem=str(exc))
+        return Run(name=name, path=path, status="unreadable", started=started, latest=latest, problem=str(exc))
 
 
 def runs_table(found: list[Run], root: Path | str) -> str:
@@ -99,9 +99,9 @@ def _incomplete(path: Path, started: datetime | None) -> Run:
     try:
         config = _json(path / CONFIG)
     except Unreadable as exc:
-        return Run(path.name, path, "incomplete", started, problem=f"interrupted, and cannot be resumed: {exc}")
-    return Run(path.name, path, "incomplete", started, dataset=config.get("dataset"), data=config.get("data"),
-               backend=config.get("backend"), problem=resume)  # fmt: skip
+        return Run(name=path.name, path=path, status="incomplete", started=started, problem=f"interrupted, and cannot be resumed: {exc}")
+    return Run(name=path.name, path=path, status="incomplete", started=started, dataset=config.get("dataset"), data=config.get("data"),
+               backend=config.get("backend"), problem=resume)
 
 
 def _listed(path: Path) -> bool:

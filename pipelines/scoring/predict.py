@@ -37,7 +37,7 @@ class TamperedBundle(DataError):
     """A bundle file does not match the sha256 recorded in the run's manifest."""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Bundle:
     """A verified inference bundle: the run's manifest and metrics, its config and fitted workflow."""
 
@@ -82,7 +82,14 @@ def open_bundle(run_dir: Path | str) -> Bundle:
     config = RunConfig.from_dict(manifest["config"])
     profile_path = run_dir / FOLDER / PROFILE
     profile = json.loads(profile_path.read_text()) if profile_path.exists() else None
-    return Bundle(run_dir, manifest, metrics, config, Workflow.load(run_dir / FOLDER / "workflow.json"), profile)
+    return Bundle(
+        run_dir=run_dir,
+        manifest=manifest,
+        metrics=metrics,
+        config=config,
+        workflow=Workflow.load(run_dir / FOLDER / "workflow.json"),
+        profile=profile,
+    )
 
 
 def read_rows(bundle: Bundle, data: Path | str, backend: Backend) -> Any:

@@ -16,16 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import torch
 
 from pipelines.errors import ConfigError
 from pipelines.files import atomic_path, writing
 from pipelines.training.early_stopping import EarlyStopping
-
-if TYPE_CHECKING:
-    from pipelines.training.types import TrainConfig
+from pipelines.training.types import TrainConfig
 
 # 1: also held a (disabled) GradScaler and the early-stopping fields at the top level.
 # 2: no GradScaler; the early-stopping state under "early_stopping".

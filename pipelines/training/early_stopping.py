@@ -17,7 +17,7 @@ from torch import nn
 from pipelines import evaluate
 
 
-@dataclass
+@dataclass(kw_only=True)
 class EarlyStopping:
     """The best epoch so far (by `metric`, in the direction `evaluate.HIGHER_IS_BETTER` gives) and its weights."""
 

@@ -8,18 +8,16 @@ which is checked here for every column and returned for the run manifest. The co
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from pipelines.backend import Backend
 from pipelines.data.target import TARGET
 from pipelines.errors import DataError
+from pipelines.features.feature_set import FeatureSet
 from pipelines.features.workflow import Workflow
 from pipelines.training.types import DeviceData
-
-if TYPE_CHECKING:
-    from pipelines.features.feature_set import FeatureSet
 
 ALLOWED_DTYPES = ("float32", "float64", "int32", "int64", "int16", "int8", "uint8")
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -27,9 +27,7 @@ from pipelines.errors import DataError
 from pipelines.training.checkpoint import Stateful, TrainingState, rng_states, save
 from pipelines.training.loader import DeviceLoader
 from pipelines.training.network import TabularMLP
-
-if TYPE_CHECKING:
-    from pipelines.training.types import DeviceData, TrainConfig
+from pipelines.training.types import DeviceData, TrainConfig
 
 
 class NonFiniteLoss(DataError):
@@ -61,7 +59,7 @@ class _OneProcess:
 ONE_PROCESS: Group = _OneProcess()
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Fit:
     """What one training process works with; `parts` are the pieces a checkpoint saves. `network` is what the
     steps run (the model, or the model wrapped for a process group); `model` is the plain TabularMLP."""

@@ -41,7 +41,7 @@ def train_one_process(
     torch.manual_seed(config.seed)
     batch_size = effective_batch_size(len(train), config.batch_size)
     fit = build_fit(train, cardinalities, task, config, batch_size, None, target_scale(train.y, task))
-    state = TrainingState(EarlyStopping(evaluate.PRIMARY[task], config.patience))
+    state = TrainingState(EarlyStopping(metric=evaluate.PRIMARY[task], patience=config.patience))
     resumed = None
     if checkpoint is not None and Path(checkpoint).exists():
         restore(Path(checkpoint), fit.parts, state, config, fit.device)
@@ -49,7 +49,16 @@ def train_one_process(
     run_epochs(fit, valid, task, config, state, progress, checkpoint, on_epoch_end)
     best = state.early_stopping
     best.restore_best(fit.model)
-    return TrainResult(fit.model, best.best_epoch, best.best_metric, state.history, fit.mean, fit.std, resumed, config)
+    return TrainResult(
+        model=fit.model,
+        best_epoch=best.best_epoch,
+        best_metric=best.best_metric,
+        history=state.history,
+        target_mean=fit.mean,
+        target_std=fit.std,
+        resumed_from_epoch=resumed,
+        config=config,
+    )
 
 
 def build_fit(
@@ -75,4 +84,16 @@ def build_fit(
     steps = config.epochs * len(loader)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=max(steps, 1))
     loss_fn = nn.BCEWithLogitsLoss() if task == "classification" else nn.MSELoss()
-    return Fit(model, wrap(model), optimizer, schedule, loader, loss_fn, *scale, device, group)
+    mean, std = scale
+    return Fit(
+        model=model,
+        network=wrap(model),
+        optimizer=optimizer,
+        schedule=schedule,
+        loader=loader,
+        loss_fn=loss_fn,
+        mean=mean,
+        std=std,
+        device=device,
+        group=group,
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from pipelines.errors import ConfigError
+from pipelines.config import check_counts
 from pipelines.training.network import TabularMLP
 
 
@@ -23,7 +23,7 @@ class DeviceData:
         return self.y.shape[0]
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class TrainConfig:
     """The training settings; a checkpoint is resumed only with the settings it was written with."""
 
@@ -41,16 +41,11 @@ class TrainConfig:
     gpus: int = 1  # training processes: one per CUDA device (NCCL), or that many gloo processes on the CPU
 
     def check(self) -> TrainConfig:
-        if self.epochs < 1:
-            raise ConfigError(f"epochs must be at least 1, found {self.epochs}.")
-        if self.gpus < 1:
-            raise ConfigError(f"gpus (training processes) must be at least 1, found {self.gpus}.")
-        if self.patience < 1 or self.check_every < 1:
-            raise ConfigError(f"patience and check_every must be at least 1: {self.patience}, {self.check_every}.")
+        check_counts(epochs=self.epochs, gpus=self.gpus, patience=self.patience, check_every=self.check_every)
         return self
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrainResult:
     """The model with the best epoch's weights, that epoch's metric, and what predicting with it needs."""
 

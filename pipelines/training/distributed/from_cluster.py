@@ -22,7 +22,11 @@ from typing import Any
 import torch
 
 from pipelines.backend import Backend, cpu_backend, module_of
+from pipelines.backend.gpu import gpu_backend
+from pipelines.cluster.client import worker_losses
 from pipelines.cluster.partitions import cut, partition_lengths
+from pipelines.errors import ClusterError
+from pipelines.training.handoff import device_data
 from pipelines.training.types import DeviceData
 
 
@@ -38,7 +42,7 @@ class Columns:
         return self.numeric_ + self.categorical_
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class ClusterRows:
     """The training rows on a cluster: partitions of features and of the target (the same rows), in row order,
     published on its scheduler."""
@@ -81,10 +85,6 @@ class ClusterShare:
         """The share as DeviceData on `device`, fetched from the workers that hold it."""
         from distributed import wait
 
-        from pipelines.cluster.client import worker_losses
-        from pipelines.errors import ClusterError
-        from pipelines.training.handoff import device_data
-
         rows, pieces = self.rows, self.pieces()
         with worker_losses(f"Training process {rank} fetching its rows"), _client(rows.address, timeout) as client:
             published = client.get_dataset(rows.dataset)
@@ -107,8 +107,6 @@ class ClusterShare:
 def _backend(name: str) -> Backend:
     """This process's backend of that name (on the GPU: on torch's current device, this process's own)."""
     if name == "gpu":
-        from pipelines.backend.gpu import gpu_backend
-
         return gpu_backend()
     return cpu_backend()
 
@@ -140,7 +138,14 @@ def published(
     name = f"devicepipe-train-{uuid.uuid4().hex}"
     client.publish_dataset(**{name: {"frames": frames, "targets": targets}})
     try:
-        yield ClusterRows(client.scheduler.address, name, tuple(lengths), columns, backend.name, scale)
+        yield ClusterRows(
+            address=client.scheduler.address,
+            dataset=name,
+            lengths=tuple(lengths),
+            columns=columns,
+            backend=backend.name,
+            scale=scale,
+        )
     finally:
         with contextlib.suppress(KeyError):
             client.unpublish_dataset(name)

@@ -46,7 +46,7 @@ RESULT = "result.pt"
 REPORTED_CHARS = 4000  # the end of a failing process's traceback, kept in its report
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class RankJob:
     """What every process of one run is given besides its shard (the parent pickles it to each)."""
 
@@ -153,8 +153,9 @@ def _train(rank: int, job: RankJob, shard: DeviceData | ClusterShare, valid: Dev
         shard = DeviceData(shard.numeric.to(device), shard.codes.to(device), shard.y.to(device))
     wait = timedelta(seconds=job.timeout)
     store = dist.TCPStore(HOST, job.port, is_master=False, timeout=wait)
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo", store=store, rank=rank,
-                            world_size=job.world_size, timeout=wait)  # fmt: skip
+    dist.init_process_group(
+        "nccl" if device.type == "cuda" else "gloo", store=store, rank=rank, world_size=job.world_size, timeout=wait
+    )
     try:
         _fit(rank, job, shard, valid, device)
     finally:
@@ -172,7 +173,7 @@ def _fit(rank: int, job: RankJob, shard: DeviceData, valid: DeviceData | None, d
     fit = build_fit(shard, job.cardinalities, job.task, config, job.batch_size, job.steps, job.scale, wrap, group)
     if rank:
         torch.manual_seed(config.seed + rank)  # dropout masks of its own
-    state = TrainingState(EarlyStopping(evaluate.PRIMARY[job.task], config.patience))
+    state = TrainingState(EarlyStopping(metric=evaluate.PRIMARY[job.task], patience=config.patience))
     resumed = None
     if job.checkpoint is not None and Path(job.checkpoint).exists():
         restore(Path(job.checkpoint), fit.parts, state, config, device, rank)

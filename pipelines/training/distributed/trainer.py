@@ -32,6 +32,7 @@ import tempfile
 from collections.abc import Callable, Sequence, Sized
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -66,31 +67,52 @@ def train_mlp_distributed(
     config.check()
     world = config.gpus
     _check_picklable(on_epoch_end)
-    if isinstance(train, ClusterRows):  # each process fetches its own shard from the cluster's workers
-        _check_world(valid.y.device, world)
-        shards: list = train.shares(_bounds(len(train), world))
-        scale, width = train.scale, len(train.columns.numeric_)
-    else:
-        parts = [train] if isinstance(train, DeviceData) else list(train)
-        _check_devices(parts, world)
-        shards = shard_rows(parts, world)
-        scale = target_scale(torch.cat([p.y for p in parts]) if len(parts) > 1 else parts[0].y, task)
-        width = parts[0].numeric.shape[1]
+    shards, scale, width = _shards(train, valid, world, task)
     batch_size, steps = plan(shards, config)
     store = dist.TCPStore(HOST, 0, is_master=True, wait_for_workers=False, timeout=timedelta(seconds=timeout))
     with tempfile.TemporaryDirectory(prefix="devicepipe-ddp-") as folder:
         job = RankJob(
-            world, store.port, timeout, max(1, torch.get_num_threads() // world), list(cardinalities), task,
-            config, batch_size, steps, scale, checkpoint, Path(folder), progress, on_epoch_end,
-        )  # fmt: skip
+            world_size=world,
+            port=store.port,
+            timeout=timeout,
+            threads=max(1, torch.get_num_threads() // world),
+            cardinalities=list(cardinalities),
+            task=task,
+            config=config,
+            batch_size=batch_size,
+            steps=steps,
+            scale=scale,
+            checkpoint=checkpoint,
+            folder=Path(folder),
+            progress=progress,
+            on_epoch_end=on_epoch_end,
+        )
         run_processes(job, shards, _joined([valid]))
         document = torch.load(Path(folder) / RESULT, weights_only=True)
     model = TabularMLP(width, cardinalities, config.hidden, config.dropout, config.norm)
     model.load_state_dict(document["weights"])
     return TrainResult(
-        model.to(valid.y.device), document["best_epoch"], document["best_metric"], document["history"],
-        *scale, document["resumed_from_epoch"], config,
-    )  # fmt: skip
+        model=model.to(valid.y.device),
+        best_epoch=document["best_epoch"],
+        best_metric=document["best_metric"],
+        history=document["history"],
+        target_mean=scale[0],
+        target_std=scale[1],
+        resumed_from_epoch=document["resumed_from_epoch"],
+        config=config,
+    )
+
+
+def _shards(train: Any, valid: DeviceData, world: int, task: str) -> tuple[list, tuple[float, float], int]:
+    """One shard of the training rows per process, the regression target's scale over all of them, and the
+    numeric width: cut here, or the shares each process fetches from the cluster's workers itself."""
+    if isinstance(train, ClusterRows):
+        _check_world(valid.y.device, world)
+        return train.shares(_bounds(len(train), world)), train.scale, len(train.columns.numeric_)
+    parts = [train] if isinstance(train, DeviceData) else list(train)
+    _check_devices(parts, world)
+    scale = target_scale(torch.cat([p.y for p in parts]) if len(parts) > 1 else parts[0].y, task)
+    return shard_rows(parts, world), scale, parts[0].numeric.shape[1]
 
 
 def shard_rows(parts: Sequence[DeviceData], world: int) -> list[DeviceData]:

@@ -140,7 +140,9 @@ def test_gpu_without_a_device_is_a_clear_error():
 # --- select: once per process (the probe monkeypatched: a stand-in GPU on this machine) ------------------------
 def _stand_in_gpu() -> GpuBackend:
     """A GpuBackend over pandas/NumPy on the CPU: enough for what `select` and the estimator dispatch do."""
-    return GpuBackend("gpu", pd, np, torch.device("cpu"), "stand-in", "cuml")
+    return GpuBackend(
+        name="gpu", df=pd, xp=np, torch_device=torch.device("cpu"), device_name="stand-in", estimator_family="cuml"
+    )
 
 
 @pytest.fixture

@@ -103,10 +103,16 @@ def synthetic(flights_dir, tmp_path_factory) -> Path:
 def _features(config: RunConfig, client=None):
     from pipelines import datasets
 
-    backend, recipe = cpu_backend(), datasets.recipe_for(config)
-    dataset = datasets.load_dataset(recipe, backend, client)
-    parts = datasets.split_dataset(recipe, dataset, backend)
-    return dataset, datasets.fit_features(recipe, dataset, parts, client)
+    backend, recipe, placement = cpu_backend(), datasets.recipe_for(config), _placement(client, config)
+    dataset = datasets.load_dataset(recipe, backend, placement)
+    parts = datasets.split_dataset(recipe, dataset, backend, placement)
+    return dataset, datasets.fit_features(recipe, dataset, parts, placement)
+
+
+def _placement(client, config: RunConfig):
+    from pipelines.data.placement import IN_PROCESS, OnDaskWorkers
+
+    return IN_PROCESS if client is None else OnDaskWorkers(client, config.partition_size)
 
 
 @pytest.mark.slow
@@ -201,14 +207,15 @@ def test_a_table_loaded_in_this_process_keeps_its_training_features_on_the_worke
     from pipelines.datasets.table import Table
 
     class InThisProcess(Table):  # a recipe that reads its rows here, with or without a cluster
-        def load(self, backend, cluster=None):
+        def load(self, backend, placement=None):
             return super().load(backend)
 
     config = RunConfig(data=str(_own_table(tmp_path / "table")), target="y", backend="cpu", partition_size="1MiB")
     _, alone = _features(config)
     backend, recipe = cpu_backend(), InThisProcess(config)
-    dataset = datasets.load_dataset(recipe, backend, client)
-    spread = datasets.fit_features(recipe, dataset, datasets.split_dataset(recipe, dataset, backend), client)
+    placement = _placement(client, config)
+    dataset = datasets.load_dataset(recipe, backend, placement)
+    spread = datasets.fit_features(recipe, dataset, datasets.split_dataset(recipe, dataset, backend), placement)
     assert any("row blocks of the training split sent from this process" in note for note in spread.notes)
     assert sorted(spread.on_workers) == ["train"]  # the smaller splits are transformed in this process
     held = spread.on_workers["train"]

@@ -84,7 +84,7 @@ def test_the_imports_are_frozen_once_so_collections_between_stages_skip_them():
         def synchronize(self) -> None:
             pass
 
-    stage = Stage("noop", lambda: "done", (), "out")
+    stage = Stage(name="noop", run=lambda: "done", inputs=(), output="out")
     values = run_stages((stage,), {"backend": Sync()}, Ledger(enabled=False), {})
     frozen = gc.get_freeze_count()
     assert values["out"] == "done" and frozen > 10_000  # torch, pandas and the rest, imported by now

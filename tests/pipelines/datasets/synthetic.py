@@ -44,12 +44,18 @@ class Synthetic(Recipe):
     def input_files(self) -> list[Path]:
         return []
 
-    def load(self, backend: Backend, cluster: Any = None) -> Dataset:
+    def load(self, backend: Backend, placement: Any = None) -> Dataset:
         """Drawn here, with or without a Dask cluster (the features stage sends the training rows to one)."""
         config = self.config
         frame = sample_rows(backend.from_pandas(draw(ROWS, config.seed, config.task)), config.sample, config.seed)
         frame, target = encode_target(frame, "y", config.task, backend)
-        return Dataset(frame, target, {}, {"rows_loaded": len(frame)}, [f"{ROWS} rows drawn (seed {config.seed})"])
+        return Dataset(
+            frame=frame,
+            target=target,
+            inputs={},
+            counts={"rows_loaded": len(frame)},
+            notes=[f"{ROWS} rows drawn (seed {config.seed})"],
+        )
 
     def split(self, dataset: Dataset, backend: Backend) -> dict[str, Part]:
         return random_split(dataset.frame, backend, seed=self.config.seed)

@@ -43,11 +43,13 @@ def _contents(folder):
 
 
 def test_the_same_seed_and_rows_write_the_same_files(synth_dir, flights_dir, tmp_path):
-    synth.synthesize(tmp_path / "again", ROWS, seed=SEED, data_dir=flights_dir, partition_rows=PARTITION_ROWS,
-                     progress=False)  # fmt: skip
+    synth.synthesize(
+        tmp_path / "again", ROWS, seed=SEED, data_dir=flights_dir, partition_rows=PARTITION_ROWS, progress=False
+    )
     assert _contents(tmp_path / "again") == _contents(synth_dir)
-    synth.synthesize(tmp_path / "other", ROWS, seed=SEED + 1, data_dir=flights_dir, partition_rows=PARTITION_ROWS,
-                     progress=False)  # fmt: skip
+    synth.synthesize(
+        tmp_path / "other", ROWS, seed=SEED + 1, data_dir=flights_dir, partition_rows=PARTITION_ROWS, progress=False
+    )
     other = _contents(tmp_path / "other")
     assert other["flights/part-00000.parquet"] != _contents(synth_dir)["flights/part-00000.parquet"]
     assert other["weather.parquet"] == (flights_dir / "raw" / "weather.parquet").read_bytes()

@@ -3,6 +3,7 @@ family added as one file (hist_gradient_boosting.py) plus one registration line.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from pathlib import Path
@@ -14,6 +15,7 @@ import torch
 
 from pipelines import models
 from pipelines.config import RunConfig
+from pipelines.data.placement import OnDaskWorkers
 from pipelines.data.split import Part
 from pipelines.data.target import TARGET, TargetInfo
 from pipelines.errors import ConfigError
@@ -37,7 +39,15 @@ def _features(task: str, backend) -> FeatureSet:
     workflow.fit(Part("train", parts["train"]))
     frames = {name: workflow.transform(part) for name, part in parts.items()}
     targets = {name: part[TARGET] for name, part in parts.items()}
-    return FeatureSet(workflow, frames, targets, TargetInfo("y", task, [0, 1]), {}, {}, [])
+    return FeatureSet(
+        workflow=workflow,
+        frames=frames,
+        targets=targets,
+        target=TargetInfo("y", task, [0, 1]),
+        inputs={},
+        counts={},
+        notes=[],
+    )
 
 
 CASES = [(name, task) for name, family in models.FAMILIES.items() for task in family.tasks]
@@ -201,18 +211,23 @@ def test_an_estimator_with_a_dask_twin_fits_every_training_row_on_the_cluster(cp
         twins.append(_DaskTwin(client, **params))
         return twins[-1]
 
-    class Client:  # the run's Dask client: the estimator asks how many workers it has
+    class Client:  # the run's Dask client: the estimator asks how many workers it has, and works on it
         def nthreads(self):
             return {"a": 1, "b": 1}
+
+        def as_current(self):
+            return contextlib.nullcontext()
 
     monkeypatch.setattr(type(cpu), "cluster_estimator", twin)
     monkeypatch.setattr(LogisticRegression, "fit_rows", 150)  # no sample on the cluster: every row is fitted
     features = _features("classification", cpu)
     features.on_workers = {"train": _on_workers(features, [0, 100, 100, 400])}
-    options = models.FitOptions(cluster=Client())
+    options = models.FitOptions(placement=OnDaskWorkers(Client(), "256MiB"))
     family = LogisticRegression("classification", cpu, features.workflow)
-    splits = {name: models.Split(features.frames[name], features.targets[name], data, features.on_workers.get(name))
-              for name, data in hand_off(features, cpu).data.items()}  # fmt: skip
+    splits = {
+        name: models.Split(features.frames[name], features.targets[name], data, features.on_workers.get(name))
+        for name, data in hand_off(features, cpu).data.items()
+    }
     fitted = models.fit_and_score(family, splits, options)
     assert len(twins) == 1 and twins[0].x.shape == (400, family.design(features.frames["valid"]).shape[1])
     assert family.estimator is twins[0].model and family.details() == {"dask_workers": 2}
@@ -225,9 +240,11 @@ def test_without_a_dask_twin_an_estimator_fits_in_the_run_s_process_and_says_so(
     features.on_workers = {"train": _on_workers(features, [0, 200, 400])}
 
     class Client:
-        pass
+        def nthreads(self):
+            return {"a": 1}
 
     config = RunConfig(models=["logistic_regression"])
-    fitted = models.fit_stage("baselines", features, hand_off(features, cpu), config, cpu, cluster=Client())
+    placement = OnDaskWorkers(Client(), "256MiB")
+    fitted = models.fit_stage("baselines", features, hand_off(features, cpu), config, cpu, placement=placement)
     notes = fitted["logistic_regression"].warnings
     assert any("fitted in the run's process, not on the Dask cluster: sklearn has no Dask" in w for w in notes), notes

@@ -36,9 +36,15 @@ def run(checkpoint: Path | None, on_epoch_end=None):
     torch.set_num_threads(1)
     try:
         return train_mlp(
-            train, valid, [6, 6], "classification", CONFIG, progress=False, checkpoint=checkpoint,
+            train,
+            valid,
+            [6, 6],
+            "classification",
+            CONFIG,
+            progress=False,
+            checkpoint=checkpoint,
             on_epoch_end=on_epoch_end,
-        )  # fmt: skip
+        )
     finally:
         torch.set_num_threads(threads)
 

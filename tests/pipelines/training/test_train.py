@@ -91,7 +91,7 @@ def _marked(value: float) -> nn.Module:
 
 
 def test_early_stopping_where_lower_is_better_keeps_the_best_weights_and_waits_patience_epochs():
-    stopping, model = EarlyStopping("rmse", patience=2), _marked(0)
+    stopping, model = EarlyStopping(metric="rmse", patience=2), _marked(0)
     improved, stopped = [], []
     for epoch, value in enumerate([1.0, 0.5, 0.7, 0.4, 0.6, 0.4]):  # a tie is not an improvement
         with torch.no_grad():
@@ -106,14 +106,14 @@ def test_early_stopping_where_lower_is_better_keeps_the_best_weights_and_waits_p
 
 
 def test_early_stopping_where_higher_is_better_and_its_state_round_trips():
-    stopping = EarlyStopping("auc", patience=1)
+    stopping = EarlyStopping(metric="auc", patience=1)
     for epoch, value in enumerate([0.6, 0.7, 0.65]):
         stopping.update(epoch, value, _marked(epoch))
     assert stopping.stopped and (stopping.best_epoch, stopping.best_metric) == (1, 0.7)
     buffer = io.BytesIO()
     torch.save(stopping.state_dict(), buffer)  # as a checkpoint holds it
     buffer.seek(0)
-    again = EarlyStopping("auc", patience=1)
+    again = EarlyStopping(metric="auc", patience=1)
     again.load_state_dict(torch.load(buffer, weights_only=True))
     assert (again.best_epoch, again.best_metric, again.waited, again.stopped) == (1, 0.7, 1, True)
     assert again.best_state is not None and float(again.best_state["weight"]) == 1.0

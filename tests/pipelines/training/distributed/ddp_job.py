@@ -36,9 +36,16 @@ def run(checkpoint: Path | None, on_epoch_end=None, poison: bool = False) -> Tra
     torch.set_num_threads(2)  # each of the 2 processes takes one thread
     try:
         return train_mlp_distributed(
-            train, valid, [6, 6], "classification", CONFIG, progress=False, checkpoint=checkpoint,
-            on_epoch_end=on_epoch_end, timeout=TIMEOUT,
-        )  # fmt: skip
+            train,
+            valid,
+            [6, 6],
+            "classification",
+            CONFIG,
+            progress=False,
+            checkpoint=checkpoint,
+            on_epoch_end=on_epoch_end,
+            timeout=TIMEOUT,
+        )
     finally:
         torch.set_num_threads(threads)
 
