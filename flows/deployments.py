@@ -11,20 +11,19 @@ from typing import Any
 from prefect import serve
 from prefect.deployments import run_deployment
 
+from flows import defaults
 from flows.score import score
 from flows.server import crash_detection
 from flows.train import train
 
-DEFAULT_TRAIN_CRON = "0 2 * * *"
-DEFAULT_SCORE_INTERVAL = 3600
 NAMES = {"train": "train/train", "score": "score/score"}
 
 
 def build(
-    train_cron: str | None = DEFAULT_TRAIN_CRON,
+    train_cron: str | None = defaults.TRAIN_CRON,
     train_interval: int | None = None,
-    score_interval: int | None = DEFAULT_SCORE_INTERVAL,
-    score_data: str = "data/raw/flights.parquet",
+    score_interval: int | None = defaults.SCORE_INTERVAL,
+    score_data: str = defaults.SCORE_DATA,
     train_parameters: dict[str, Any] | None = None,
     score_fail_on_drift: bool = True,
 ) -> list:
@@ -51,7 +50,7 @@ def build(
     ]
 
 
-def serve_all(limit: int = 1, **options: Any) -> None:
+def serve_all(limit: int = defaults.RUN_LIMIT, **options: Any) -> None:
     """Serve both deployments in this process until interrupted, at most `limit` runs at once (one GPU)."""
     crash_detection.ensure()  # a served run whose process dies is marked Crashed, not left Running
     serve(*build(**options), limit=limit)

@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("the flows", ("flows.train", "flows.score", "flows.features")),
     ("tasks", ("flows.tasks",)),
     ("the Prefect server", ("flows.server",)),
-    ("fixed cost", ("flows.fixed_cost", "flows")),
+    ("the flows' basics", ("flows.fixed_cost", "flows.defaults", "flows")),
     ("stages", ("pipelines.stages",)),
     ("runs", ("pipelines.runs",)),
     ("report, scoring", ("pipelines.report", "pipelines.scoring")),

@@ -8,18 +8,27 @@ from typing import Annotated
 
 import typer
 
+from flows import defaults
+from pipelines.config import RunConfig
+
 
 def serve(
-    train_cron: Annotated[str, typer.Option(help="When the train deployment runs (cron).")] = "0 2 * * *",
+    train_cron: Annotated[str, typer.Option(help="When the train deployment runs (cron).")] = defaults.TRAIN_CRON,
     train_interval: Annotated[int | None, typer.Option(help="Run train every N seconds instead of by cron.")] = None,
-    score_interval: Annotated[int, typer.Option(help="Run score every N seconds (0: only when triggered).")] = 3600,
-    score_data: Annotated[str, typer.Option(help="What the score deployment scores.")] = "data/raw/flights.parquet",
+    score_interval: Annotated[
+        int, typer.Option(help="Run score every N seconds (0: only when triggered).")
+    ] = defaults.SCORE_INTERVAL,
+    score_data: Annotated[str, typer.Option(help="What the score deployment scores.")] = defaults.SCORE_DATA,
     sample: Annotated[float | None, typer.Option(help="Train deployment: fraction of rows.")] = None,
-    epochs: Annotated[int, typer.Option(help="Train deployment: most MLP epochs.")] = 3,
-    output: Annotated[Path, typer.Option(help="Train deployment: folder for run directories.")] = Path("runs"),
-    data_dir: Annotated[Path, typer.Option(help="Train deployment: where the default data is staged.")] = Path("data"),
+    epochs: Annotated[int, typer.Option(help="Train deployment: most MLP epochs.")] = RunConfig.epochs,
+    output: Annotated[Path, typer.Option(help="Train deployment: folder for run directories.")] = Path(
+        RunConfig.output
+    ),
+    data_dir: Annotated[Path, typer.Option(help="Train deployment: where the default data is staged.")] = Path(
+        RunConfig.data_dir
+    ),
     model: Annotated[list[str] | None, typer.Option(help="Train deployment: baselines to fit.")] = None,
-    limit: Annotated[int, typer.Option(help="Most runs at once (one per GPU is safe).")] = 1,
+    limit: Annotated[int, typer.Option(help="Most runs at once (one per GPU is safe).")] = defaults.RUN_LIMIT,
     score_fail_on_drift: Annotated[bool, typer.Option(help="A score run with a drift alert fails.")] = True,
 ) -> None:
     """Serve the train and score deployments on their schedules until interrupted (Ctrl-C)."""

@@ -43,3 +43,16 @@ def test_served_train_settings_reach_the_flow_as_one_run_config():
     assert config == RunConfig(sample=0.1, epochs=2, models=["xgboost"])
     own = train.validate_parameters({"config": {"data": "t.csv", "target": "y"}})["config"]
     assert own.dataset == "table"
+
+
+def test_serve_s_options_default_to_the_deployments_defaults():
+    """`devicepipe serve` with no options serves what `deployments.build()` builds with none."""
+    import inspect
+
+    from flows.cli.serve import serve
+
+    options = {name: p.default for name, p in inspect.signature(serve).parameters.items()}
+    built = inspect.signature(deployments.build).parameters
+    for name in ("train_cron", "score_interval", "score_data"):
+        assert options[name] == built[name].default, name
+    assert options["limit"] == inspect.signature(deployments.serve_all).parameters["limit"].default
