@@ -70,6 +70,7 @@ def sha256_file(path: Path | str) -> str:
     return digest.hexdigest()
 
 
+MANIFEST = "manifest.json"  # a run directory's record: the sha256 of every file the run wrote, the bundle's too
 MIN_FREE_BYTES = 1 << 20  # below this, a run could not write even its metrics and manifest
 NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR}

@@ -22,7 +22,7 @@ from pipelines.files import is_temporary, write_text_atomic
 from pipelines.errors import ConfigError
 from pipelines.files import sha256_file
 from pipelines.files import writing
-from pipelines.scoring.bundle import MANIFEST
+from pipelines.files import MANIFEST
 
 CONFIG = "config.json"
 LATEST = "latest"

@@ -17,7 +17,6 @@ from pipelines.models import FittedModel
 from pipelines.scoring import drift
 
 FOLDER = "model"
-MANIFEST = "manifest.json"  # in the run directory: the sha256 of every file the run wrote, the bundle's too
 PROFILE = "profile.json"
 
 

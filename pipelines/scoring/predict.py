@@ -25,10 +25,10 @@ from pipelines.data.split import sample_rows
 from pipelines.datasets import recipe_for
 from pipelines.errors import DataError
 from pipelines.features.workflow import Workflow
-from pipelines.files import atomic_path, sha256_file, write_text_atomic, writing
+from pipelines.files import MANIFEST, atomic_path, sha256_file, write_text_atomic, writing
 from pipelines.models import Split, family
 from pipelines.scoring import drift
-from pipelines.scoring.bundle import FOLDER, MANIFEST, PROFILE
+from pipelines.scoring.bundle import FOLDER, PROFILE
 
 OUTPUT_COLUMNS = ("probability", "prediction")  # what write_predictions writes beside the --keep columns
 
