@@ -78,3 +78,23 @@ def test_records_with_more_than_four_fields_are_keyword_only(path):
 @pytest.mark.parametrize("path", SOURCES, ids=_name)
 def test_no_formatting_is_skipped_to_pack_arguments(path):
     assert "fmt: skip" not in path.read_text(), f"{_name(path)} packs code past the formatter (# fmt: skip)"
+
+
+PACKAGES = sorted(p.parent for p in SOURCES if p.name == "__init__.py")
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_package_init_has_a_docstring_and_only_re_exports(package):
+    """What the package is for (and what it may import) in its docstring; no code but imports and __all__."""
+    tree = ast.parse((package / "__init__.py").read_text())
+    assert ast.get_docstring(tree), f"{package.relative_to(ROOT)}/__init__.py has no docstring"
+    for node in tree.body[1:]:
+        names = [t.id for t in node.targets if isinstance(t, ast.Name)] if isinstance(node, ast.Assign) else []
+        kept = isinstance(node, ast.Import | ast.ImportFrom) or names in (["__all__"], ["__version__"])
+        assert kept, f"{package.relative_to(ROOT)}/__init__.py:{node.lineno} is not a re-export"
+
+
+@pytest.mark.parametrize(("folder", "most"), [("pipelines", 8), ("flows", 10)])
+def test_few_modules_stay_at_the_top_of_a_package_tree(folder, most):
+    top = sorted(p.name for p in (ROOT / folder).glob("*.py"))
+    assert len(top) <= most, f"{folder}/ holds {len(top)} modules at its top (at most {most}): {top}"

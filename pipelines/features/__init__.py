@@ -1,4 +1,9 @@
-"""Feature ops with the scikit-learn contract, chained by a `Workflow` fitted on the training split only."""
+"""Feature ops with the scikit-learn contract (one op a module, registered by name), chained by a `Workflow`
+fitted on the training split only and saved as JSON + Parquet; the `FeatureSet` a run's features stage produces;
+the feature recipes for a table of any columns; the workflow fitted on a Dask cluster (`cluster_fit`).
+
+May import: pipelines.data, pipelines.cluster, pipelines.backend and the basics (config, errors, files, evaluate).
+"""
 
 from pipelines.data.split import Part
 from pipelines.features.base import Op
