@@ -14,7 +14,7 @@ from typing import Any
 from pipelines.errors import ConfigError
 from pipelines.evaluate import PRIMARY
 from pipelines.runs.rundir import CONFIG, INCOMPLETE, latest_name
-from pipelines.scoring.bundle import MANIFEST
+from pipelines.files import MANIFEST
 
 METRICS = "metrics.json"
 NAME_TIME = "%Y%m%dT%H%M%SZ"  # the start time that begins a run's name
