@@ -14,6 +14,8 @@ shares, or asks the `Backend` for the piece that differs. The CPU/GPU boundary i
 - frames.py: the hooks the feature ops use on bare frames (`module_of`, `hasher_of`, `hash_buckets`, `like`,
   `sample_values`, `index_values`, `read_parquet_piece` (a Dask worker's read), and `column_values` / `to_host`
   for the exact order statistics).
+
+May import: the basics (config, errors, files, evaluate).
 """
 
 from pipelines.backend.base import Backend

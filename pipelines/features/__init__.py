@@ -1,4 +1,7 @@
-"""Feature ops with the scikit-learn contract, chained by a `Workflow` fitted on the training split only."""
+"""Feature ops with the scikit-learn contract, chained by a `Workflow` fitted on the training split only.
+
+May import: pipelines.data, pipelines.cluster, pipelines.backend and the basics (config, errors, files, evaluate).
+"""
 
 from pipelines.data.split import Part
 from pipelines.features.base import Op
