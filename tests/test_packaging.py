@@ -34,7 +34,8 @@ def test_environment_yml_matches_pyproject():
     conda = _requirements([d for d in env["dependencies"] if isinstance(d, str)])
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     pip = _requirements([d for d in pip_section if not d.startswith("-")])
-    wanted = _requirements(project["dependencies"] + project["optional-dependencies"]["gpu-cu13"])
+    extras = project["optional-dependencies"]
+    wanted = _requirements(project["dependencies"] + extras["gpu-cu13"] + extras["notebooks"])
     for name, spec in wanted.items():
         if name in PIP_ONLY:
             assert pip.get(name) == spec, f"{name}: environment.yml pip section has {pip.get(name)}, pyproject {spec}"
@@ -62,6 +63,6 @@ def test_ci_runs_the_readme_test_command():
 def test_extras_and_console_script():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["scripts"]["devicepipe"] == "flows.cli:main"
-    assert {"gpu-cu13", "gpu-cu12", "dev"} <= set(project["optional-dependencies"])
+    assert {"gpu-cu13", "gpu-cu12", "dev", "notebooks"} <= set(project["optional-dependencies"])
     torch_spec = _requirements(project["dependencies"])["torch"]
     assert ">=2.6" in torch_spec
