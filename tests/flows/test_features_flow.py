@@ -6,25 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import write_table
+
 pytestmark = pytest.mark.slow
-
-
-def _table(path: Path, rows: int) -> Path:
-    """A Parquet or CSV table (by `path`'s suffix) with numbers, nulls, a category and the target y."""
-    rng = np.random.default_rng(3)
-    frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.integers(0, 9, rows)})
-    frame["c"] = rng.choice(list("pqrs"), rows)
-    frame.loc[rng.random(rows) < 0.1, "a"] = np.nan
-    frame["y"] = ((frame.a.fillna(0) + (frame.c == "q") + rng.normal(size=rows)) > 0.5).astype("int64")
-    if path.suffix == ".csv":
-        frame.to_csv(path, index=False)
-    else:
-        frame.to_parquet(path)
-    return path
 
 
 def _features(config) -> tuple[dict[str, pd.DataFrame], list[str]]:
@@ -39,7 +26,7 @@ def _features(config) -> tuple[dict[str, pd.DataFrame], list[str]]:
 def test_the_features_flow_gives_the_same_features_with_a_local_cluster(prefect_harness, tmp_path, suffix):
     from pipelines.config import RunConfig
 
-    table = _table(tmp_path / f"t{suffix}", 3000)
+    table = write_table(tmp_path / f"t{suffix}", 3000)
     settings = {"data": str(table), "target": "y", "backend": "cpu", "output": str(tmp_path / "runs")}
     alone, notes_alone = _features(RunConfig(**settings, data_dir=str(tmp_path / "alone")))
     spread_dir = str(tmp_path / "spread")
@@ -75,7 +62,7 @@ def test_a_worker_killed_in_the_train_flow_fails_it_clearly_and_leaves_no_run(pr
         return result
 
     monkeypatch.setattr(cluster, "scatter_frame", send_then_kill)
-    table = _table(tmp_path / "t.csv", 2000)
+    table = write_table(tmp_path / "t.csv", 2000)
     output = tmp_path / "runs"
     config = RunConfig(data=str(table), target="y", backend="cpu", output=str(output), cluster="local", n_workers=2)
     with pytest.raises(ClusterError, match="Loading the data on the cluster stopped: a Dask worker was lost"):

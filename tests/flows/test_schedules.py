@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.dask_cluster import free_port
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait(predicate, seconds: float, what: str):
@@ -51,7 +45,7 @@ def _stop(process: subprocess.Popen) -> None:
 def server(tmp_path_factory):
     """A Prefect server on 127.0.0.1 with its own database; yields the environment that points at it."""
     home = tmp_path_factory.mktemp("prefect-home")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PREFECT_HOME": str(home),

@@ -15,28 +15,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_table
+from tests.dask_cluster import free_port
 
 TASKS = ["select-backend", "cache-lookup", "load", "split", "features", "cache-store", "handoff", "baselines"]
 TASKS += ["train", "write-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _table(path: Path, rows: int) -> Path:
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows), "c": rng.choice(["x", "y"], rows)})
-    frame["y"] = (frame["a"] + rng.normal(size=rows) > 0).astype(int)
-    frame.to_csv(path, index=False)
-    return path
 
 
 def _env(home: Path, **settings: str) -> dict[str, str]:
@@ -112,7 +97,7 @@ def _healthy(url: str) -> bool:
 
 def _start_in_the_background(tmp_path: Path, env: dict) -> subprocess.Popen:
     """`devicepipe run` on a table large enough that it is still training when it is killed, once its flow runs."""
-    table = _table(tmp_path / "big.csv", 20_000)
+    table = write_table(tmp_path / "big.csv", 20_000)
     args = [*_run_args(table, epochs=30), "--no-progress", "--output", "runs"]
     return subprocess.Popen(
         [sys.executable, "-m", "flows.cli", *args],
@@ -134,7 +119,7 @@ def _wait_for_the_flow(process: subprocess.Popen, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_run_records_flow_tasks_and_artifact_on_its_temporary_server_and_stops_it(tmp_path):
     home = tmp_path / "prefect-home"
-    table = _table(tmp_path / "t.csv", 2000)
+    table = write_table(tmp_path / "t.csv", 2000)
     result = _devicepipe(*_run_args(table), "--no-progress", env=_env(home), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Prefect server: a temporary one for this run at http://127.0.0.1:" in result.stderr
@@ -173,7 +158,7 @@ def test_a_run_killed_with_sigkill_takes_its_temporary_server_down(tmp_path):
 def real_server(tmp_path_factory):
     """`prefect server start` on a free port with its own Prefect home; yields (api url, home)."""
     home = tmp_path_factory.mktemp("server-home")
-    port = _free_port()
+    port = free_port()
     env = _env(home, PREFECT_SERVER_ANALYTICS_ENABLED="false")
     log = open(home / "server.log", "w")  # noqa: SIM115 (closed below)
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
@@ -216,7 +201,7 @@ def test_a_run_killed_with_sigkill_is_marked_crashed_on_a_real_server(tmp_path, 
 
 @pytest.mark.slow
 def test_a_server_started_in_the_background_serves_the_runs_after(tmp_path):
-    home, port = tmp_path / "prefect-home", _free_port()
+    home, port = tmp_path / "prefect-home", free_port()
     env = _env(home, PREFECT_SERVER_API_PORT=str(port))
     url = f"http://127.0.0.1:{port}/api"
     started = _devicepipe("server", "start", env=env, cwd=tmp_path)
@@ -225,7 +210,7 @@ def test_a_server_started_in_the_background_serves_the_runs_after(tmp_path):
         assert f"running in the background at {url}" in started.stdout and _healthy(url)
         status = _devicepipe("server", "status", env=env, cwd=tmp_path)
         assert f"Prefect server: {url}, running in the background" in status.stdout
-        table = _table(tmp_path / "t.csv", 2000)
+        table = write_table(tmp_path / "t.csv", 2000)
         result = _devicepipe(*_run_args(table), "--no-progress", env=env, cwd=tmp_path)
         assert result.returncode == 0, result.stderr[-3000:]
         assert f"Prefect server: {url}, running in the background" in result.stderr
@@ -251,7 +236,7 @@ def test_the_pid_file_is_prefects():
 def test_a_temporary_server_that_cannot_start_is_a_clear_error(tmp_path):
     """Its database cannot be created (a folder that does not exist): exit 2 with the server's own words, no
     traceback, nothing written."""
-    table = _table(tmp_path / "t.csv", 200)
+    table = write_table(tmp_path / "t.csv", 200)
     nowhere = f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'folder' / 'prefect.db'}"
     env = _env(tmp_path / "prefect-home", PREFECT_SERVER_DATABASE_CONNECTION_URL=nowhere)
     result = _devicepipe(*_run_args(table), "--no-progress", env=env, cwd=tmp_path)
