@@ -63,7 +63,10 @@ class Source:
         counts = np.bincount(carriers)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         by_carrier = np.argsort(carriers, kind="stable")
-        return cls(flights, flights.schema.with_metadata(metadata), carriers, by_carrier, starts, counts)
+        schema = flights.schema.with_metadata(metadata)
+        return cls(
+            flights=flights, schema=schema, carriers=carriers, by_carrier=by_carrier, starts=starts, counts=counts
+        )
 
 
 def check_arguments(out: Path | str, rows: int, seed: int, partition_rows: int) -> Path:
