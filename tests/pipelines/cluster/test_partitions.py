@@ -17,6 +17,7 @@ import pytest
 from pipelines.backend import cpu_backend
 from pipelines.cluster import partitions as partitioned
 from pipelines.config import RunConfig
+from pipelines.data import read_partitioned
 from pipelines.data.split import random_split, sample_rows
 from pipelines.errors import DataError
 
@@ -50,10 +51,10 @@ def _row_groups(path: Path) -> pd.DataFrame:
 def test_parquet_read_in_pieces_is_the_whole_file_numbered(tmp_path, synchronous, rows_per_piece):
     paths = [tmp_path / "a.parquet", tmp_path / "b.parquet"]
     whole = pd.concat([_row_groups(path) for path in paths], ignore_index=True)
-    cut = partitioned.pieces(paths, 10, 10 * rows_per_piece)
+    cut = read_partitioned.pieces(paths, 10, 10 * rows_per_piece)
     assert sum(piece.rows for piece in cut) == len(whole)
     assert all(0 < piece.rows <= rows_per_piece for piece in cut)
-    frame = partitioned.read_parquet(paths, cpu_backend(), ["k", "a", "t"], 10, 10 * rows_per_piece)
+    frame = read_partitioned.read_parquet(paths, cpu_backend(), ["k", "a", "t"], 10, 10 * rows_per_piece)
     assert frame.npartitions == len(cut)
     assert frame._meta.dtypes.equals(whole[["k", "a", "t"]].dtypes)  # the meta comes from the schema alone
     assert partitioned.rows(frame) == len(whole)
