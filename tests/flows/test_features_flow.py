@@ -49,11 +49,11 @@ def test_a_worker_killed_in_the_train_flow_fails_it_clearly_and_leaves_no_run(pr
     import signal
 
     from flows.train import train
-    from pipelines.cluster import client as cluster
+    from pipelines.data import read_partitioned
     from pipelines.config import RunConfig
     from pipelines.errors import ClusterError
 
-    sent = cluster.scatter_frame
+    sent = read_partitioned.scatter_frame  # a CSV is read here and sent to the workers in row blocks
 
     def send_then_kill(client, *args, **kwargs):
         result = sent(client, *args, **kwargs)
@@ -61,7 +61,7 @@ def test_a_worker_killed_in_the_train_flow_fails_it_clearly_and_leaves_no_run(pr
         os.kill(pids[sorted(pids)[-1]], signal.SIGKILL)
         return result
 
-    monkeypatch.setattr(cluster, "scatter_frame", send_then_kill)
+    monkeypatch.setattr(read_partitioned, "scatter_frame", send_then_kill)
     table = write_table(tmp_path / "t.csv", 2000)
     output = tmp_path / "runs"
     config = RunConfig(data=str(table), target="y", backend="cpu", output=str(output), cluster="local", n_workers=2)
