@@ -3,8 +3,9 @@
     none         no cluster: today's single process (the default)
     local        a distributed.LocalCluster on this machine (processes, one thread each unless told otherwise)
     local-cuda   a dask_cuda.LocalCUDACluster: one worker per GPU, an RMM pool, cuDF spilling (the GPU backend's)
-    ADDRESS      an existing scheduler (tcp://host:8786): reached within CONNECT_TIMEOUT seconds, and its workers'
-                 package versions must match this process's
+    ADDRESS      an existing scheduler (tcp://host:8786): reached within Dask's connect timeout (its setting
+                 distributed.comm.timeouts.connect: 30 s, or DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT), and its
+                 workers' package versions must match this process's
 
 Every wait has a timeout; an unreachable scheduler or mismatched workers are a ConfigError (exit 2) naming what
 was found. The RAPIDS part (dask_cuda) lives in the backend package.
@@ -21,7 +22,6 @@ from typing import Any
 from pipelines.config import ClusterSpec, check_backend, check_cluster, partition_bytes
 from pipelines.errors import ClusterError, ConfigError
 
-CONNECT_TIMEOUT = 30  # seconds to reach a scheduler, and for a local cluster's workers to come up
 # Packages whose versions must agree between the client and every worker, and Python itself.
 CHECKED = ("dask", "distributed", "numpy", "pandas", "pyarrow", "scikit-learn", "xgboost", "torch")
 
@@ -84,13 +84,26 @@ def worker_losses(what: str) -> Iterator[None]:
         ) from exc
 
 
+def connect_timeout() -> float:
+    """Seconds to reach a scheduler, and for a local cluster's workers to come up: Dask's own setting
+    distributed.comm.timeouts.connect (30 s unless the user's Dask config or environment says otherwise)."""
+    import dask
+    import distributed  # noqa: F401 (its defaults are in dask's config once it is imported)
+    from dask.utils import parse_timedelta
+
+    return float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds"))
+
+
 @contextlib.contextmanager
-def open_cluster(spec: ClusterSpec, timeout: float = CONNECT_TIMEOUT) -> Iterator[Any]:
-    """A dask.distributed Client for `spec` (None for `none`), closed with its local cluster on the way out."""
+def open_cluster(spec: ClusterSpec, timeout: float | None = None) -> Iterator[Any]:
+    """A dask.distributed Client for `spec` (None for `none`), closed with its local cluster on the way out. Every
+    wait is bounded by `timeout` seconds (default: Dask's connect timeout, `connect_timeout()`)."""
     if spec.kind == "none":
         yield None
         return
     from distributed import Client, LocalCluster
+
+    timeout = connect_timeout() if timeout is None else timeout
 
     # A local cluster's scheduler runs in this process and logs every worker's comings and goings at INFO, and
     # dask-expr's shuffles (a target's distinct values, say) each start and end as warnings: not the user's.

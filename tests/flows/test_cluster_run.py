@@ -34,11 +34,13 @@ def test_bad_cluster_settings_exit_2_and_write_nothing(tmp_path, options, phrase
     assert not (tmp_path / "runs").exists()
 
 
-def test_an_unreachable_scheduler_exits_2_and_leaves_no_run(tmp_path):
+def test_an_unreachable_scheduler_exits_2_and_leaves_no_run(tmp_path, monkeypatch):
+    """Within Dask's own connect timeout (30 s unless set; 5 s here, set the way a user would)."""
+    monkeypatch.setenv("DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT", "5s")
     table = write_table(tmp_path / "t.parquet", 200)
     address = f"tcp://127.0.0.1:{free_port()}"
     result = devicepipe("run", "--data", str(table), "--target", "y", "--cluster", address, cwd=tmp_path)
-    assert_user_error(result, f"Could not reach the Dask scheduler at {address} within 30 s")
+    assert_user_error(result, f"Could not reach the Dask scheduler at {address} within 5 s")
     assert not [p for p in (tmp_path / "runs").glob("*") if p.name != ".lock"]
 
 

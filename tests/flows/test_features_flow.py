@@ -49,8 +49,8 @@ def test_a_worker_killed_in_the_train_flow_fails_it_clearly_and_leaves_no_run(pr
     import signal
 
     from flows.train import train
-    from pipelines.data import read_partitioned
     from pipelines.config import RunConfig
+    from pipelines.data import read_partitioned
     from pipelines.errors import ClusterError
 
     sent = read_partitioned.scatter_frame  # a CSV is read here and sent to the workers in row blocks
