@@ -41,9 +41,8 @@ class RunConfig:
     strict_residency: bool = False  # GPU: fail if data went device-to-host between load and end of training
     rmm_pool: bool = False  # GPU: one RMM pool shared by cuDF, CuPy and torch
     spill: bool = False  # GPU: cuDF spills to host memory when the device runs short
-    cluster: str = (
-        "none"  # Dask: none (this process), local, local-cuda, or a scheduler's address (pipelines.cluster.client)
-    )
+    # Dask: none (this process), local, local-cuda, or a scheduler's address (pipelines.data.placement)
+    cluster: str = "none"
     n_workers: int | None = None  # --cluster local / local-cuda: workers to start (default: 2 / one per GPU)
     partition_size: str = "256MiB"  # Dask: the size of one partition of the data (read blocks, repartitions)
     gpus: int = 1  # processes the MLP trains across (DistributedDataParallel): one per GPU, or gloo on the CPU
