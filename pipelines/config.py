@@ -104,6 +104,8 @@ def check_cluster(config: Any) -> ClusterSpec:
     a cluster kind the --backend asked for can use. Returns the spec; nothing is started."""
     spec = parse_cluster(config.cluster, config.n_workers)
     partition_bytes(config.partition_size)
+    if spec.kind != "none":
+        connect_timeout()
     check_backend(spec, config.backend)
     return spec
 
@@ -150,3 +152,21 @@ def parse_cluster(text: str, n_workers: int | None = None) -> ClusterSpec:
     raise ConfigError(
         f"--cluster expects none, local, local-cuda or a scheduler address such as tcp://host:8786, found {text!r}."
     )
+
+
+def connect_timeout() -> float:
+    """Seconds to reach a scheduler, and for a local cluster's workers to come up: Dask's own setting
+    distributed.comm.timeouts.connect (30 s unless the user's Dask config or environment says otherwise); a
+    ConfigError for a value that is not a duration."""
+    import dask
+    import distributed  # noqa: F401 (its defaults are in dask's config once it is imported)
+    from dask.utils import parse_timedelta
+
+    value = dask.config.get("distributed.comm.timeouts.connect")
+    try:
+        return float(parse_timedelta(value, default="seconds"))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"Dask's distributed.comm.timeouts.connect (DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT) must be a duration "
+            f"such as 30s or 2m, found {value!r}: fix it in your Dask config or environment, or unset it."
+        ) from exc

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from pipelines.config import ClusterSpec, check_backend, check_cluster, partition_bytes
+from pipelines.config import ClusterSpec, check_backend, check_cluster, connect_timeout, partition_bytes
 from pipelines.errors import ClusterError, ConfigError
 
 # Packages whose versions must agree between the client and every worker, and Python itself.
@@ -82,16 +82,6 @@ def worker_losses(what: str) -> Iterator[None]:
             "was kept. A worker killed for memory is the usual cause (its log says so): run again with a smaller "
             "--partition-size or more workers, or on --cluster none."
         ) from exc
-
-
-def connect_timeout() -> float:
-    """Seconds to reach a scheduler, and for a local cluster's workers to come up: Dask's own setting
-    distributed.comm.timeouts.connect (30 s unless the user's Dask config or environment says otherwise)."""
-    import dask
-    import distributed  # noqa: F401 (its defaults are in dask's config once it is imported)
-    from dask.utils import parse_timedelta
-
-    return float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds"))
 
 
 @contextlib.contextmanager

@@ -81,3 +81,16 @@ def test_workers_with_other_versions_are_listed():
     assert "numpy None (here 2.4.6)" in str(error.value) and "pandas 2.3.3 (here 3.0.6)" in str(error.value)
     assert "tcp://a:1" not in str(error.value)
     check_versions({"client": mine, "workers": {"tcp://a:1": mine}})
+
+
+def test_the_connect_timeout_is_dask_s_own_setting_and_a_bad_one_is_a_config_error():
+    import dask
+
+    from pipelines.config import RunConfig, check_cluster, connect_timeout
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "2m"}):
+        assert connect_timeout() == 120.0
+    with dask.config.set({"distributed.comm.timeouts.connect": "bogus"}):
+        with pytest.raises(ConfigError, match="must be a duration such as 30s or 2m, found 'bogus'"):
+            check_cluster(RunConfig(cluster="local"))
+        check_cluster(RunConfig())  # no cluster: Dask's settings are not asked
