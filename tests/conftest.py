@@ -83,3 +83,12 @@ def prefect_harness():
 
     with prefect_test_harness():
         yield
+
+
+def pytest_terminal_summary(terminalreporter):
+    """A run that checked the layers says which, at its end."""
+    if any("test_layers.py" in report.nodeid for report in terminalreporter.stats.get("passed", [])):
+        from tests.test_layers import layers_checked
+
+        for line in layers_checked():
+            terminalreporter.write_line(line)
