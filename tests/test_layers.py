@@ -115,7 +115,8 @@ def test_no_import_cycles():
 
 def layers_checked() -> list[str]:
     """The lines the test run ends with (tests/conftest.py's terminal summary): the layers, highest first."""
-    lines = [f"imports of {len(MODULES)} modules checked down {len(LAYERS)} layers, highest first (tests/test_layers.py):"]
+    counts = f"{len(MODULES)} modules checked down {len(LAYERS)} layers"
+    lines = [f"imports of {counts}, highest first (tests/test_layers.py):"]
     return lines + [f"  {name}: {', '.join(prefixes)}" for name, prefixes in LAYERS]
 
 
