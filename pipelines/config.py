@@ -69,7 +69,7 @@ class RunConfig:
             raise ConfigError(f"--task must be one of {', '.join(TASKS)}, found {self.task!r}.")
         if self.sample is not None and not 0 < self.sample <= 1:
             raise ConfigError(f"--sample is a fraction of rows in (0, 1], found {self.sample}.")
-        check_counts(epochs=self.epochs, gpus=self.gpus)
+        check_counts({"--epochs": self.epochs, "--gpus": self.gpus})
         check_cluster(self)
         return self
 
@@ -81,12 +81,12 @@ class RunConfig:
         return asdict(self)
 
 
-def check_counts(**counts: int) -> None:
-    """A ConfigError for the first setting below 1, by its option's name (`gpus`: --gpus, training processes).
+def check_counts(counts: dict[str, int]) -> None:
+    """A ConfigError for the first setting below 1, by the name given (an option's, "--epochs", where it has one).
     The run's settings and the training's (pipelines.training.types.TrainConfig) are checked here alike."""
     for name, value in counts.items():
         if value < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, found {value}.")
+            raise ConfigError(f"{name} must be at least 1, found {value}.")
 
 
 # --- the cluster settings (pipelines.cluster.client opens the cluster they describe) ---------------------------

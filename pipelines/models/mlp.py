@@ -1,6 +1,6 @@
 """The MLP (embeddings for the categorical codes, pipelines.training.network) trained on the handoff's device tensors.
 
-Training is pipelines.training.single (early stopping, checkpoints and resume; across `FitOptions.gpus` processes with
+Training is pipelines.training.train (early stopping, checkpoints and resume; across `FitOptions.gpus` processes with
 DistributedDataParallel when above 1; with --cluster, those processes fetch their own training rows from the Dask
 workers that hold them, pipelines.training.distributed.from_cluster); this adapter wires it to the pipeline.
 Saved as safetensors weights plus a JSON of the architecture and the target's scale; new rows to score are
@@ -9,7 +9,9 @@ handed to torch zero-copy, as in training.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,27 +43,7 @@ class MLP(ModelAdapter):
 
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
         config = TrainConfig(epochs=options.epochs, seed=options.seed, gpus=options.gpus)
-        if config.gpus > 1 and options.placement.client is not None and train.on_workers is not None:
-            self.shards_from = "dask_workers"  # each training process fetches its own rows from the workers
-            self._train_from_cluster(train, valid, options, config)
-            return
-        self.result = train_mlp(
-            train.tensors,
-            valid.tensors,
-            self.cardinalities(self.workflow),
-            self.task,
-            config,
-            progress=options.progress,
-            checkpoint=options.checkpoint,
-        )
-
-    def _train_from_cluster(self, train: Split, valid: Split, options: FitOptions, config: TrainConfig) -> None:
-        """Training across processes that fetch their shards of the training rows from the cluster's workers
-        (pipelines.training.distributed.from_cluster); the partitions are published there until the processes are
-        done."""
-        columns = Columns(list(self.workflow.numeric_), list(self.workflow.categorical_))
-        scale = target_scale(train.tensors.y, self.task)
-        with published(options.placement.client, train.on_workers, columns, self.backend, scale) as rows:
+        with self._training_rows(train, options, config) as rows:
             self.result = train_mlp(
                 rows,
                 valid.tensors,
@@ -71,6 +53,20 @@ class MLP(ModelAdapter):
                 progress=options.progress,
                 checkpoint=options.checkpoint,
             )
+
+    @contextlib.contextmanager
+    def _training_rows(self, train: Split, options: FitOptions, config: TrainConfig) -> Iterator[Any]:
+        """The handoff's tensors; or, across processes on a cluster whose workers hold the training rows, those
+        rows published there until the processes, each fetching its own shard, are done
+        (pipelines.training.distributed.from_cluster)."""
+        if config.gpus <= 1 or options.placement.client is None or train.on_workers is None:
+            yield train.tensors
+            return
+        self.shards_from = "dask_workers"
+        columns = Columns(list(self.workflow.numeric_), list(self.workflow.categorical_))
+        scale = target_scale(train.tensors.y, self.task)
+        with published(options.placement.client, train.on_workers, columns, self.backend, scale) as rows:
+            yield rows
 
     @classmethod
     def warm_up(cls, task: str, backend: Backend) -> None:

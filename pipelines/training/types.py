@@ -41,7 +41,8 @@ class TrainConfig:
     gpus: int = 1  # training processes: one per CUDA device (NCCL), or that many gloo processes on the CPU
 
     def check(self) -> TrainConfig:
-        check_counts(epochs=self.epochs, gpus=self.gpus, patience=self.patience, check_every=self.check_every)
+        counts = {"--epochs": self.epochs, "--gpus": self.gpus, "patience": self.patience}
+        check_counts({**counts, "check_every": self.check_every})
         return self
 
 
