@@ -70,6 +70,12 @@ class RunConfig:
         if self.sample is not None and not 0 < self.sample <= 1:
             raise ConfigError(f"--sample is a fraction of rows in (0, 1], found {self.sample}.")
         check_counts({"--epochs": self.epochs, "--gpus": self.gpus})
+        if self.rmm_pool and self.gpus > 1:
+            raise ConfigError(
+                f"--rmm-pool cannot be used with --gpus {self.gpus}: the training processes receive their shards "
+                "as CUDA IPC handles, which torch cannot make for memory from RMM's pool. Leave out --rmm-pool "
+                "(each process then uses torch's own caching allocator), or train with --gpus 1."
+            )
         check_cluster(self)
         return self
 

@@ -1,5 +1,10 @@
 """GPU memory settings: one RMM pool shared by cuDF, CuPy and torch; cuDF spilling to host memory.
 
+Without the pool, cuDF and CuPy (which `import cudf` points at RMM) allocate through RMM's asynchronous resource
+(`cudaMallocAsync`, the driver's own stream-ordered pool) instead of RMM's default, a synchronous cudaMalloc and
+cudaFree for every buffer; torch keeps its caching allocator, so its tensors can still be passed between the
+training processes by CUDA IPC handle.
+
 Both are fixed once per process, before its first cuDF object and torch's first device allocation, so
 `probe.select` applies them while probing the device. RAPIDS is imported inside the functions.
 """
@@ -31,6 +36,8 @@ def configure_gpu_memory(pool: bool = False, spill: bool = False) -> dict[str, b
         return dict(_MEMORY)
     if pool:
         _use_one_rmm_pool()
+    else:
+        _use_the_async_resource()
     if spill:
         _switch_on_spilling()
     _MEMORY.update(wanted)
@@ -62,6 +69,13 @@ def _use_one_rmm_pool() -> None:
         ) from exc
     rmm.reinitialize(pool_allocator=True)
     cupy.cuda.set_allocator(rmm_cupy_allocator)
+
+
+def _use_the_async_resource() -> None:
+    """RMM's asynchronous (stream-ordered) resource as this device's resource for cuDF and CuPy."""
+    import rmm
+
+    rmm.mr.set_current_device_resource(rmm.mr.CudaAsyncMemoryResource())
 
 
 def _switch_on_spilling() -> None:

@@ -137,7 +137,12 @@ def gpu_unusable_reason(rmm_pool: bool = False, spill: bool = False) -> str | No
             return "torch was built without CUDA or cannot see the device"
     except Exception as exc:
         return f"the CUDA probe failed: {type(exc).__name__}: {exc}"
-    configure_gpu_memory(pool=rmm_pool, spill=spill)  # a ConfigError here is the user's to see, not a reason
+    try:
+        configure_gpu_memory(pool=rmm_pool, spill=spill)
+    except ConfigError:  # the user's settings: theirs to see, not a reason to fall back
+        raise
+    except Exception as exc:  # a device too busy or too full for the pool (rmm.reinitialize)
+        return f"the GPU memory setup failed: {type(exc).__name__}: {exc}"
     try:
         if int(cudf.Series([1, 2]).sum()) != 3:
             return "a cuDF probe returned a wrong result"
