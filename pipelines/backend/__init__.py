@@ -11,9 +11,10 @@ shares, or asks the `Backend` for the piece that differs. The CPU/GPU boundary i
   so that the module imports where RAPIDS is not installed;
 - memory.py: `configure_gpu_memory`: the RMM pool and cuDF spilling, once per process;
 - probe.py: `select` (once per process), `gpu_unusable_reason` (the device probe), `library_versions`;
+- timestamps.py: ISO 8601 text to datetimes by column arithmetic (the GPU backend's parse, checked on pandas);
 - frames.py: the hooks the feature ops use on bare frames (`module_of`, `hasher_of`, `hash_buckets`, `like`,
-  `sample_values`, `index_values`, `read_parquet_piece` (a Dask worker's read), and `column_values` / `to_host`
-  for the exact order statistics).
+  `sample_values`, `host_copy`, `index_values`, `read_parquet_piece` (a Dask worker's read), and
+  `column_values` / `to_host` for the exact order statistics).
 
 May import: the basics (config, errors, files, evaluate) and RAPIDS; nothing else of pipelines/.
 """
@@ -24,6 +25,7 @@ from pipelines.backend.frames import (
     column_values,
     hash_buckets,
     hasher_of,
+    host_copy,
     index_values,
     like,
     module_of,
@@ -34,10 +36,12 @@ from pipelines.backend.frames import (
 from pipelines.backend.gpu import GpuBackend
 from pipelines.backend.memory import configure_gpu_memory
 from pipelines.backend.probe import CHOICES, ENV_VAR, gpu_unusable_reason, library_versions, select
+from pipelines.backend.timestamps import ISO_8601
 
 __all__ = [
     "CHOICES",
     "ENV_VAR",
+    "ISO_8601",
     "Backend",
     "CpuBackend",
     "GpuBackend",
@@ -47,6 +51,7 @@ __all__ = [
     "gpu_unusable_reason",
     "hash_buckets",
     "hasher_of",
+    "host_copy",
     "index_values",
     "library_versions",
     "like",

@@ -12,6 +12,7 @@ import torch
 
 from pipelines.backend.base import Backend
 from pipelines.backend.host import available_host_bytes
+from pipelines.backend.timestamps import ISO_8601
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -27,7 +28,10 @@ class CpuBackend(Backend):
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     def to_datetime(self, series: pd.Series) -> pd.Series:
-        parsed = pd.to_datetime(series.str.strip(), format="ISO8601", errors="coerce", utc=True)
+        """pandas' ISO 8601 parser, kept to the shapes the GPU backend parses (timestamps.ISO_8601): pandas alone
+        would also take 2024/01/31 or a bare year."""
+        text = series.str.strip()
+        parsed = pd.to_datetime(text.where(text.str.fullmatch(ISO_8601)), format="ISO8601", errors="coerce", utc=True)
         return parsed.dt.tz_localize(None)
 
     def from_pandas(self, frame: pd.DataFrame) -> pd.DataFrame:

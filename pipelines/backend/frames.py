@@ -50,6 +50,12 @@ def like(table: Any, frame: Any) -> Any:
     return module_of(frame).from_pandas(table)
 
 
+def host_copy(small: Any) -> Any:
+    """A small pandas or cuDF frame or series (a count per column, a lookup) as pandas, to read in Python: cuDF
+    refuses iteration (`items`, `tolist`), so what is read value by value is copied first (`to_pandas`)."""
+    return small if module_of(small) is pd else small.to_pandas()
+
+
 def column_values(series: Any) -> Any:
     """A column's values as an array of its device: NumPy for pandas, CuPy for cuDF (unverified on a GPU)."""
     return series.to_numpy() if module_of(series) is pd else series.values

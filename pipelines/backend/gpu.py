@@ -16,6 +16,7 @@ import torch
 from pipelines.backend.base import Backend, load_class
 from pipelines.backend.host import available_host_bytes
 from pipelines.backend.memory import configured_memory
+from pipelines.backend.timestamps import parse_iso8601
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -38,9 +39,9 @@ class GpuBackend(Backend):
         return self.df.read_parquet([str(p) for p in paths], columns=columns)
 
     def to_datetime(self, series: Any) -> Any:
-        """cuDF infers one format from the column's values; values of another format (or with a UTC offset,
-        which cuDF does not parse) become null, so such a column stays text and a time column is refused."""
-        return self.df.to_datetime(series.str.strip(), errors="coerce")
+        """Parsed on the device by column arithmetic (timestamps.parse_iso8601): cuDF's own to_datetime refuses
+        errors="coerce" on a column and takes one format, inferred from the first value, for all."""
+        return parse_iso8601(series)
 
     def from_pandas(self, frame: Any) -> Any:
         return self.df.from_pandas(frame)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipelines.backend import Backend
+from pipelines.backend import ISO_8601, Backend
 from pipelines.errors import DataError
 from pipelines.data.validate import column_kind
 
-ISO_8601 = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?")
+SHAPE = re.compile(ISO_8601)  # the shapes both backends parse
 SAMPLE = 100  # values of a text column looked at before the whole column is parsed
 
 
@@ -55,7 +55,7 @@ def parse_time_column(frame: Any, column: str, backend: Backend) -> Any:
 
 def _looks_like_timestamps(series: Any, backend: Backend) -> bool:
     sample = backend.head_values(series.dropna(), SAMPLE)
-    return bool(sample) and all(isinstance(v, str) and ISO_8601.fullmatch(v.strip()) for v in sample)
+    return bool(sample) and all(isinstance(v, str) and SHAPE.fullmatch(v.strip()) for v in sample)
 
 
 def _parse(series: Any, backend: Backend) -> tuple[Any, Any]:

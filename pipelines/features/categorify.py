@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.backend import hash_buckets, hasher_of, module_of
+from pipelines.backend import hash_buckets, hasher_of, host_copy, module_of
 from pipelines.data.validate import column_kind
 from pipelines.errors import ConfigError
 from pipelines.features import statistics
@@ -48,10 +48,11 @@ class Categorify(Op):
         self.categories_ = {}
         for column in self.columns:
             counts = stats["counts"][column]
-            counts = counts[counts >= self.min_count].sort_index()
-            # The most frequent first, ties in value order (a stable sort of the sorted values).
-            top = counts.sort_values(ascending=False, kind="stable").head(self.max_categories).index
-            values = top.to_pandas() if hasattr(top, "to_pandas") else top
+            table = counts[counts >= self.min_count].reset_index()
+            table.columns = ["value", "count"]
+            # The most frequent first, ties in value order; only the kept values leave the device.
+            top = table.sort_values(["count", "value"], ascending=[False, True]).head(self.max_categories)
+            values = host_copy(top["value"])
             self.categories_[column] = sorted(v.item() if hasattr(v, "item") else v for v in values)
         self.hasher_ = stats["hasher"]
         self.outputs_ = {c: CATEGORICAL for c in self.columns}

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pipelines.backend import host_copy
 from pipelines.cluster.frames import Frames, apply, is_partitioned
 from pipelines.data.split import Part
 from pipelines.data.target import TARGET
@@ -112,6 +113,7 @@ class Workflow:
             import dask
 
             counts = dask.compute(*counts)
+        counts = [host_copy(c) for c in counts]  # one number per column
         nulls = {c: int(n) for c, n in counts[0].items() if int(n)}
         if nulls:
             raise DataError(

@@ -41,6 +41,7 @@ FEATURE_CODE = (
     "pipelines.backend.frames",
     "pipelines.backend.cpu",  # their to_datetime parses a CSV's timestamps
     "pipelines.backend.gpu",
+    "pipelines.backend.timestamps",  # the shapes both parse, and the GPU's parse
     "pipelines.runs.cache",
 )
 META = "meta.json"
