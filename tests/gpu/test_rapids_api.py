@@ -172,6 +172,122 @@ def test_cuml_twins_take_the_baseline_parameters_and_convert_to_sklearn(rapids, 
     assert load_class(entry["classes"]["cuml"]) is cuml_class  # what GpuBackend.device_estimator loads
 
 
+@pytest.mark.parametrize(("task", "family"), ESTIMATORS, ids=lambda value: getattr(value, "name", value))
+def test_every_class_a_family_names_resolves_the_dask_twins_included(rapids, task, family):
+    """The cuml.dask twins import raft_dask, which only cuml-cu13[dask] installs: without it they fail here."""
+    for kind, path in family.classes[task].items():
+        cls = load_class(path)  # what Backend.estimator and Backend.cluster_estimator load
+        parameters = inspect.signature(cls).parameters
+        if kind == "cuml.dask" and not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            assert [p for p in [*family.params, "client", "output_type"] if p not in parameters] == []
+
+
+def check_device_bytes(value) -> None:
+    """A size dask-cuda takes per worker: a fraction in (0, 1], or what its parse_device_bytes reads (an int, or
+    text such as "5GB"; no device needed for either)."""
+    from dask_cuda.utils import parse_device_bytes
+
+    if isinstance(value, float):
+        assert 0 < value <= 1, f"a fraction of the device must be in (0, 1], found {value}"
+    else:
+        parse_device_bytes(value)
+
+
+SIZES = ("rmm_pool_size", "rmm_maximum_pool_size", "rmm_release_threshold", "device_memory_limit")
+
+
+def test_the_local_cuda_cluster_options_pass_dask_cudas_own_checks(rapids, monkeypatch):
+    """The keywords --cluster local-cuda starts its workers with: LocalCUDACluster takes each, its sizes parse as
+    dask-cuda parses them, and its RMM plugin accepts the combination (it is built before any worker starts)."""
+    import dask_cuda
+    from dask_cuda import LocalCUDACluster
+    from dask_cuda.plugins import RMMSetup
+    from distributed import LocalCluster
+
+    from pipelines.backend.gpu_cluster import local_cuda_cluster
+
+    started = []
+    monkeypatch.setattr(dask_cuda, "LocalCUDACluster", lambda **options: started.append(options))
+    local_cuda_cluster(1)
+    (options,) = started
+    # LocalCUDACluster passes the keywords it does not name on to LocalCluster
+    accepted = {**inspect.signature(LocalCluster).parameters, **inspect.signature(LocalCUDACluster).parameters}
+    assert [k for k in options if k not in accepted] == []
+    for name in SIZES:
+        if options.get(name) is not None:
+            check_device_bytes(options[name])
+    assert not (options.get("rmm_async") and options.get("rmm_pool_size")), "dask-cuda: no pool size with rmm_async"
+    RMMSetup(
+        initial_pool_size=options.get("rmm_pool_size"),
+        maximum_pool_size=options.get("rmm_maximum_pool_size"),
+        managed_memory=options.get("rmm_managed_memory", False),
+        async_alloc=options.get("rmm_async", False),
+        release_threshold=options.get("rmm_release_threshold"),
+        log_directory=None,
+        track_allocations=False,
+        external_lib_list=None,
+    )
+
+
+@pytest.mark.parametrize("value", ["90%", "ninety", 1.5])
+def test_a_size_dask_cuda_refuses_fails_the_check(rapids, value):
+    with pytest.raises((ValueError, AssertionError)):
+        check_device_bytes(value)
+
+
+# Arguments a cuDF function is called with where the backend calls it with a column (any list does, for the
+# checks cuDF makes before it touches the device).
+SAMPLE_ARGUMENTS = {"to_datetime": (["2024-01-31"],), "to_numeric": (["1"],), "to_timedelta": ([1],)}
+
+
+def _constant_keyword_calls(tree: ast.AST) -> list[tuple[str, dict]]:
+    """(function, {keyword: constant}) of each `<x>.df.<f>(...)` or `module_of(...).<f>(...)` call whose
+    function is in SAMPLE_ARGUMENTS."""
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        on_frames = (isinstance(owner, ast.Attribute) and owner.attr == "df") or (
+            isinstance(owner, ast.Call) and getattr(owner.func, "id", None) == "module_of"
+        )
+        if on_frames and node.func.attr in SAMPLE_ARGUMENTS:
+            keywords = {k.arg: k.value.value for k in node.keywords if k.arg and isinstance(k.value, ast.Constant)}
+            found.append((node.func.attr, keywords))
+    return found
+
+
+def _refused_before_the_device(function: str, keywords: dict) -> str | None:
+    """None when cuDF takes the call as far as the device (where there is none, it fails loading the driver)."""
+    import cudf
+
+    try:
+        getattr(cudf, function)(*SAMPLE_ARGUMENTS[function], **keywords)
+    except Exception as exc:
+        if type(exc).__name__ in ("DynamicLibNotFoundError", "CUDARuntimeError", "CUDADriverError"):
+            return None
+        return f"cudf.{function}(..., {keywords}): {type(exc).__name__}: {exc}"
+    return None
+
+
+def test_the_cudf_calls_with_set_keywords_pass_cudfs_checks(rapids):
+    problems = []
+    for path in _sources():
+        for function, keywords in _constant_keyword_calls(ast.parse(path.read_text())):
+            problem = _refused_before_the_device(function, keywords)
+            if problem:
+                problems.append(f"{path.relative_to(ROOT)}: {problem}")
+    assert problems == []
+
+
+def test_a_call_cudf_refuses_before_the_device_is_caught(rapids):
+    """The GPU backend's earlier parse: cuDF refuses errors="coerce" on a column before any device work."""
+    calls = _constant_keyword_calls(ast.parse('self.df.to_datetime(series.str.strip(), errors="coerce")'))
+    assert calls == [("to_datetime", {"errors": "coerce"})]
+    assert "NotImplementedError" in _refused_before_the_device(*calls[0])
+    assert _refused_before_the_device("to_datetime", {}) is None  # reaches the device (or its absence)
+
+
 def test_cudf_spill_option_and_manager_exist(rapids):
     from cudf.core.buffer.spill_manager import get_global_manager
 
@@ -195,64 +311,3 @@ def test_rapids_without_a_device_falls_back_to_cpu_with_the_reason(rapids):
         pytest.skip("a GPU is usable here")
     assert reason.startswith(("no CUDA device", "the CUDA probe failed", "torch was built without CUDA"))
     assert backends.select("auto").name == "cpu"
-
-
-# Method names the data path calls on objects that are not frames, though pandas frames have them too.
-NOT_FRAME_CALLS = {"get": "dict.get", "item": "NumPy scalar .item()", "pop": "list/set .pop()"}
-# Code that calls pandas on pandas frames only: the backend package (its CPU side; its GPU side goes through cuDF,
-# checked by the scans above), and datasets/nycflights13.py and datasets/synth.py, which stage and synthesize the
-# flights tables with pandas/pyarrow before any backend is chosen.
-HOST_ONLY = ("pipelines/backend/", "pipelines/datasets/nycflights13.py", "pipelines/datasets/synth.py")
-
-
-def _method_calls() -> list[tuple[str, int, str, set[str]]]:
-    """(file, line, method, keywords) of every `x.method(...)` in pipelines/ outside HOST_ONLY."""
-    calls = []
-    for path in _sources():
-        if path.relative_to(ROOT).as_posix().startswith(HOST_ONLY):
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                keywords = {k.arg for k in node.keywords if k.arg}
-                calls.append((str(path.relative_to(ROOT)), node.lineno, node.func.attr, keywords))
-    return calls
-
-
-def _frame_class_pairs(cudf) -> list[tuple[type, type]]:
-    from cudf.core.groupby.groupby import DataFrameGroupBy, SeriesGroupBy
-
-    return [
-        (pd.Series, cudf.Series),
-        (pd.DataFrame, cudf.DataFrame),
-        (pd.core.groupby.DataFrameGroupBy, DataFrameGroupBy),
-        (pd.core.groupby.SeriesGroupBy, SeriesGroupBy),
-    ]
-
-
-def test_every_pandas_method_the_data_path_calls_exists_in_cudf_and_takes_its_keywords(rapids):
-    """The feature ops, loaders and splits call the pandas API on cuDF frames: a pandas method (or keyword) that
-    cuDF lacks would fail only on the GPU. Calls are matched by name, so a non-frame call that shares a name
-    with a pandas method is listed in NOT_FRAME_CALLS."""
-    pairs = _frame_class_pairs(rapids["cudf"])
-    problems = []
-    calls = _method_calls()
-    for path, line, name, keywords in calls:
-        in_pandas = [(p, c) for p, c in pairs if hasattr(p, name)]
-        if not in_pandas or name in NOT_FRAME_CALLS:
-            continue
-        if not any(hasattr(c, name) for _, c in in_pandas):
-            problems.append(f"{path}:{line}: cuDF has no {name}()")
-            continue
-        for pandas_class, cudf_class in in_pandas:
-            if not hasattr(cudf_class, name):
-                continue
-            try:
-                pandas_takes = inspect.signature(getattr(pandas_class, name)).parameters
-            except (TypeError, ValueError):  # a property or an uninspectable attribute: not this call
-                continue
-            if not keywords <= set(pandas_takes):  # not this class's method (pandas would refuse the keywords)
-                continue
-            for problem in _keyword_problems(f"cudf.{cudf_class.__name__}.{name}", getattr(cudf_class, name), keywords):
-                problems.append(f"{path}:{line}: {problem}")
-    assert len(calls) > 100  # the scan sees the data path
-    assert problems == []
