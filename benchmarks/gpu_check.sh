@@ -66,8 +66,10 @@ step() {  # step NAME LIMIT_S COMMAND...: run it, keep its output, append its li
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$out/gpu-tier$tier.csv" 2>&1
 $python -m pip list --format=freeze > "$out/freeze-tier$tier.txt" 2>&1
 
-tests() {  # tests NAME LIMIT MARKERS
-    step "$1" "$2" $python -m pytest -m "$3" -q -rs -p no:cacheprovider --junitxml "$out/$1.xml"
+tests() {  # tests NAME LIMIT MARKERS [PYTEST ARGUMENTS...]
+    local name=$1 limit=$2 markers=$3
+    shift 3
+    step "$name" "$limit" $python -m pytest -m "$markers" -q -rs -p no:cacheprovider --junitxml "$out/$name.xml" "$@"
 }
 
 case "$tier" in
@@ -80,7 +82,11 @@ case "$tier" in
             --models xgboost --epochs 1 --json "$out/stages-10m-cpu.json"
         ;;
     2)
-        tests tests-tier2 150 "(rapids or rapids_api) and not cuml"
+        # First what only a device confirms of the fixes found by reading the code; the audit of the pandas calls
+        # runs the CPU pipeline, so it stays with the no-device checks.
+        tests device-fixes 60 "rapids and not cuml" tests/gpu/test_device_fixes.py
+        tests tests-tier2 150 "(rapids or rapids_api) and not cuml" --ignore tests/gpu/test_pandas_audit.py \
+            --deselect tests/gpu/test_device_fixes.py
         step handoff 60 $python -m benchmarks.handoff --backend gpu --json "$out/handoff.json"
         step stages 120 $python -m benchmarks.stages --backends cpu gpu --warmup --models xgboost \
             --json "$out/stages.json"

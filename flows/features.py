@@ -24,7 +24,7 @@ def build_features(config: RunConfig = RunConfig()) -> str:  # noqa: B008 (Prefe
     with placement_of(config, backend.name) as placement:
         logger.info("where the rows live: %s", placement.describe())
         values = {"recipe": recipe, "backend": backend, "placement": placement}
-        features = run_feature_stages(values, Ledger(enabled=backend.is_gpu), {}, stage_task, store=True)
+        features = run_feature_stages(values, Ledger.for_run(backend.is_gpu, strict=False), {}, stage_task, store=True)
     found = "already in" if features.cache["hit"] else "written to"
     logger.info("features %s the cache: %s", found, features.cache["path"])
     return features.cache["path"]

@@ -82,7 +82,7 @@ def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) ->
 def _run_stages(
     run: RunDirectory, config: RunConfig, progress: bool, logger: Any, backend: Any, placement: Placement
 ) -> str:
-    ledger, seconds = Ledger(enabled=backend.is_gpu), {}
+    ledger, seconds = Ledger.for_run(backend.is_gpu, config.strict_residency), {}
     values = {"recipe": recipe_for(config), "backend": backend, "config": config, "progress": progress}
     values.update(checkpoints=run.path(CHECKPOINTS), placement=placement)
     fixed_cost.mark("stages-begin")

@@ -72,8 +72,11 @@ class GpuBackend(Backend):
         return {**params, "output_type": "cupy"}
 
     def device_estimator(self, model: Any, classes: dict[str, str]) -> Any:
-        """cuML's twin of a saved scikit-learn model (`classes["cuml"]`'s `from_sklearn`), on the device."""
-        return load_class(classes["cuml"]).from_sklearn(model)
+        """cuML's twin of a saved scikit-learn model (`classes["cuml"]`'s `from_sklearn`), on the device, predicting
+        to CuPy as a fitted one does (`from_sklearn` sets "numpy", which would copy every prediction to the host)."""
+        twin = load_class(classes["cuml"]).from_sklearn(model)
+        twin.output_type = "cupy"
+        return twin
 
     def portable_estimator(self, model: Any) -> Any:
         """cuML's `as_sklearn`: the file loads anywhere, and `device_estimator` brings it back."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.backend import host_copy
 from pipelines.data.validate import column_kind
 
 BINS = 10
@@ -48,7 +49,9 @@ def shares(series: Any, spec: dict[str, Any]) -> list[float]:
         return [0.0] * (len(spec.get("edges", spec.get("values", []))) + 2)
     nulls = int(series.isna().sum())
     if spec["kind"] == "category":
-        counts = series.astype("str").value_counts().to_dict() if nulls < rows else {}
+        text = series.astype("str")
+        # Counted where the rows are; only the profile's values (at most TOP) come back to the host.
+        counts = host_copy(text[text.isin(spec["values"])].value_counts()) if nulls < rows else {}
         counts = {str(k): int(v) for k, v in counts.items()}
         known = [counts.get(value, 0) for value in spec["values"]]
         other = rows - nulls - sum(known)

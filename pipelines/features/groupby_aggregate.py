@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from pipelines.cluster.frames import Frames, takes_partitions
 from pipelines.data.target import TARGET
 from pipelines.errors import ConfigError
@@ -93,7 +95,8 @@ class GroupbyAggregate(Op):
             overall = _aggregated(tables, "all", [ALL], column, names)
             for aggregation, output in names.items():
                 value = 0.0 if aggregation == "count" or len(overall) == 0 else overall[output].iloc[0]
-                self.fallback_[output] = float(value) if value is not None and value == value else 0.0
+                # pd.isna: NaN, None, or the NA scalar cuDF gives for an all-null column (NA == NA is not a bool)
+                self.fallback_[output] = 0.0 if pd.isna(value) else float(value)
         self.outputs_ = {output: NUMERIC for output in self.fallback_}
         return self
 

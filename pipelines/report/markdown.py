@@ -43,6 +43,9 @@ def residency_notes(residency: dict[str, Any]) -> list[str]:
         f"device-to-device assembly of the features: {residency.get('device_to_device_assembly_bytes')} bytes",
     ]
     if not residency.get("enabled"):
+        source = residency.get("source", "")
+        if source.startswith("not traced"):
+            return [*lines, f"copies {source}"]
         return [*lines, "CPU backend: no device, so no host<->device copies to record"]
     calibration = residency.get("calibration") or {}
     if residency.get("sees_copies") is False:

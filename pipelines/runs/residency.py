@@ -1,9 +1,10 @@
 """The residency ledger: host<->device copy bytes per pipeline stage.
 
-On the GPU backend each stage runs under torch.profiler with CUDA activity on; its CUPTI activity records see
-every memcpy of the process (cuDF's and CuPy's as well as torch's). The ledger sums their bytes by direction.
-On the CPU backend there is no device: the ledger records no copies, and the handoff pointer checks (in the
-manifest beside it) are the evidence of zero-copy.
+Under --strict-residency on the GPU backend each stage runs under torch.profiler with CUDA activity on; its CUPTI
+activity records see every memcpy of the process (cuDF's and CuPy's as well as torch's). The ledger sums their
+bytes by direction. Tracing records every kernel of a stage as well, which slows the stage, so a run without
+--strict-residency is not traced (`for_run`). On the CPU backend there is no device: the ledger records no copies,
+and the handoff pointer checks (in the manifest beside it) are the evidence of zero-copy.
 
 `check(budget)` fails a run whose device-to-host bytes, over the stages between load and the end of training,
 exceed a small budget (room for scalars and small vocabularies, not for data).
@@ -44,6 +45,14 @@ class Ledger:
     enabled: bool
     stages: dict[str, dict[str, int]] = field(default_factory=dict)
     calibration: dict[str, int] | None = None  # {"copied_bytes", "seen_bytes"} of the known test copy
+    off: str = "none (CPU backend)"  # the manifest's "source" where the ledger is not enabled: why not
+
+    @classmethod
+    def for_run(cls, gpu: bool, strict: bool) -> Ledger:
+        """The ledger of a run: tracing on the GPU under --strict-residency only."""
+        if gpu and not strict:
+            return cls(enabled=False, off="not traced: --strict-residency traces each stage's copies")
+        return cls(enabled=gpu)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -101,7 +110,7 @@ class Ledger:
     def as_dict(self) -> dict[str, Any]:
         return {
             "enabled": self.enabled,
-            "source": "torch.profiler CUDA activity (CUPTI memcpy records)" if self.enabled else "none (CPU backend)",
+            "source": "torch.profiler CUDA activity (CUPTI memcpy records)" if self.enabled else self.off,
             "sees_copies": self.sees_copies,
             "calibration": self.calibration,
             "stages": self.stages,

@@ -136,9 +136,9 @@ def test_kill_9_during_training_then_resume(tmp_path, flights_dir):
     args = [
         "run",
         "--sample",
-        "0.25",
+        "0.05",
         "--epochs",
-        "6",
+        "3",
         "--model",
         "xgboost",
         "--no-progress",
@@ -169,7 +169,7 @@ def test_kill_9_during_training_then_resume(tmp_path, flights_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads((tmp_path / "runs" / "latest" / "manifest.json").read_text())
     assert manifest["training"]["mlp"]["resumed_from_epoch"] >= 1
-    assert manifest["config"]["sample"] == 0.25 and manifest["config"]["models"] == ["xgboost"]
+    assert manifest["config"]["sample"] == 0.05 and manifest["config"]["models"] == ["xgboost"]
     assert not staging.exists()
 
     again = devicepipe("run", "--resume", str(tmp_path / "runs" / "latest"), cwd=tmp_path)

@@ -41,6 +41,25 @@ def test_cpu_ledger_records_nothing_and_never_fails():
     assert ledger.as_dict()["stages"] == {} and ledger.as_dict()["enabled"] is False
 
 
+@pytest.mark.parametrize(
+    ("gpu", "strict", "enabled", "source"),
+    [
+        (True, True, True, "torch.profiler CUDA activity"),
+        (True, False, False, "not traced: --strict-residency traces"),
+        (False, True, False, "none (CPU backend)"),
+        (False, False, False, "none (CPU backend)"),
+    ],
+)
+def test_a_run_traces_its_copies_on_the_gpu_under_strict_residency_only(gpu, strict, enabled, source):
+    """Tracing records every kernel of a stage: only a run that asks for the check pays for it."""
+    ledger = Ledger.for_run(gpu, strict)
+    assert ledger.enabled is enabled and ledger.as_dict()["source"].startswith(source)
+    if not enabled:
+        with ledger.stage("load"):  # no profiler, no device touched
+            pass
+        assert ledger.as_dict()["stages"] == {}
+
+
 def test_a_ledger_blind_to_its_test_copy_refuses_to_vouch_and_says_so():
     """Zeros from a profiler that records nothing must not pass for perfect residency."""
     blind = Ledger(enabled=True, stages={"train": {"device_to_host_bytes": 0}})
@@ -76,3 +95,10 @@ def test_ledger_sees_a_real_copy(cuda_device):
     assert ledger.stages["copy"]["device_to_host_bytes"] >= 4 << 20
     assert ledger.sees_copies is True and ledger.calibration["seen_bytes"] >= CALIBRATION_BYTES
     assert ledger.stages["copy"]["host_to_device_bytes"] == 0  # the calibration copy is not charged to a stage
+
+
+def test_the_report_says_a_gpu_run_was_not_traced():
+    from pipelines.report.markdown import residency_notes
+
+    notes = residency_notes(Ledger.for_run(gpu=True, strict=False).as_dict())
+    assert notes[-1] == "copies not traced: --strict-residency traces each stage's copies"
