@@ -268,3 +268,31 @@ def test_the_gpu_selection_holds_for_the_process(gpu):
     assert backends.select("gpu") is chosen and chosen.is_gpu
     with pytest.raises(ConfigError, match="start a new process"):
         backends.select("gpu", rmm_pool=True)
+
+
+def test_a_device_too_busy_for_the_pool_is_a_reason_to_fall_back(monkeypatch):
+    """The memory settings are applied before the probe's first cuDF operation: a pool the device cannot give
+    (rmm.reinitialize failing) is a reason like any other, so --backend auto takes the CPU."""
+    import sys
+    import types
+
+    cupy = types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1)))
+    monkeypatch.setitem(sys.modules, "cudf", types.ModuleType("cudf"))
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+
+    def no_room(pool: bool, spill: bool) -> None:
+        raise MemoryError("std::bad_alloc: out_of_memory: CUDA error: out of memory")  # what rmm raises
+
+    monkeypatch.setattr(probe, "configure_gpu_memory", no_room)
+    reason = backends.gpu_unusable_reason(rmm_pool=True)
+    assert reason == (
+        "the GPU memory setup failed: MemoryError: std::bad_alloc: out_of_memory: CUDA error: out of memory"
+    )
+
+    def refused(pool: bool, spill: bool) -> None:
+        raise ConfigError("--rmm-pool needs a CUDA build of torch")
+
+    monkeypatch.setattr(probe, "configure_gpu_memory", refused)
+    with pytest.raises(ConfigError, match="needs a CUDA build"):  # the user's settings: shown, not a fallback
+        backends.gpu_unusable_reason(rmm_pool=True)
