@@ -8,8 +8,7 @@ device and is checked on the CPU against pandas' own ISO 8601 parser (tests/pipe
 
 What it accepts is what the CSV loader looks for (pipelines.data.timestamps): 2024-01-31, a T or a space, hours
 and minutes, seconds, a fraction (read to the microsecond), then Z or an offset (+02, +0200, +02:00), converted to
-UTC.
-A value that is not such a timestamp, or names no real date or time (2024-02-30, 24:00), becomes null.
+UTC. A value that is not such a timestamp, or names no real date or time (2024-02-30, 24:00), becomes null.
 """
 
 from __future__ import annotations
