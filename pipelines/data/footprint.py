@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.backend import Backend
-from pipelines.errors import DataError
 from pipelines.data.load import Source, resolve
+from pipelines.errors import DataError
 
 READ_FACTOR = 2.0  # reading a table holds it about twice (the file's columns and the frame)
 STRING_BYTES = 16  # an Arrow string value in memory: an 8-byte offset and a short text

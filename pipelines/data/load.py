@@ -19,10 +19,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pipelines.backend import Backend
-from pipelines.errors import DataError, SchemaError
 from pipelines.data.schemas import check_agreement
 from pipelines.data.timestamps import parse_timestamps
 from pipelines.data.validate import check_reserved_names
+from pipelines.errors import DataError, SchemaError
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz")

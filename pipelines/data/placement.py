@@ -2,7 +2,8 @@
 held on the workers of a Dask cluster (`OnDaskWorkers`, a run with --cluster). The stages and the model families
 are given one and ask it what to do with their rows; none of them asks whether there is a cluster.
 
-    read          an input as frames here, or as numbered partitions read on the workers (pipelines.data.read_partitioned)
+    read          an input as frames here, or as numbered partitions read on the workers
+                  (pipelines.data.read_partitioned)
     check_fits    the memory check before a row is read: this process's memory, or none (each worker has its limit)
     working       work on the rows: as is, or on the cluster with a lost worker turned into a ClusterError
     hold          a frame as is, or a dask DataFrame computed and held on the workers for the next passes

@@ -97,4 +97,3 @@ def _read_piece(kind: str, piece: Piece, columns: list[str] | None, offset: int)
             f"of {piece.path} ({type(exc).__name__}: {' '.join(str(exc).split())[:300]}). Check that the file is "
             "complete, and that every worker sees the input at the same path (the workers read it themselves)."
         ) from exc
-

@@ -1,4 +1,5 @@
-"""Splits (`Part`: one split, named): by time when a time column is given (fixed boundaries or 70/15/15 by time), else seeded random.
+"""Splits (`Part`: one split, named): by time when a time column is given (fixed boundaries or 70/15/15 by time),
+else seeded random.
 
 The time column holds datetimes, or numbers in time order (epoch seconds, a year).
 """
@@ -12,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from pipelines.backend import Backend
-from pipelines.errors import DataError
 from pipelines.cluster.frames import is_partitioned
 from pipelines.cluster.partitions import gathered, persisted, renumber, rows, take_rows, uniform_draw
 from pipelines.data.validate import column_kind
+from pipelines.errors import DataError
 
 NAMES = ("train", "valid", "test")
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.backend import Backend
-from pipelines.config import TASKS
-from pipelines.errors import ConfigError, DataError, SchemaError
 from pipelines.cluster.partitions import computed, is_partitioned, renumber, rows
+from pipelines.config import TASKS
 from pipelines.data.validate import column_kind
+from pipelines.errors import ConfigError, DataError, SchemaError
 
 TARGET = "__target__"
 

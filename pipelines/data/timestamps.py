@@ -13,8 +13,8 @@ import re
 from typing import Any
 
 from pipelines.backend import ISO_8601, Backend
-from pipelines.errors import DataError
 from pipelines.data.validate import column_kind
+from pipelines.errors import DataError
 
 SHAPE = re.compile(ISO_8601)  # the shapes both backends parse
 SAMPLE = 100  # values of a text column looked at before the whole column is parsed

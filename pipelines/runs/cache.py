@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pipelines
 from pipelines.backend import Backend
-from pipelines.features.feature_set import FeatureSet
+from pipelines.data.target import TARGET, TargetInfo
 from pipelines.datasets.base import Recipe
+from pipelines.features.feature_set import FeatureSet
 from pipelines.features.workflow import Workflow
 from pipelines.files import writing
-from pipelines.data.target import TARGET, TargetInfo
 
 FORMAT_VERSION = 3  # 3: null_share.parquet, the share of nulls per loaded column
 KEY_SETTINGS = ("dataset", "data", "target", "task", "time_column", "drop", "sample", "seed")
@@ -108,7 +108,16 @@ class FeatureCache:
         null_share = backend.read_parquet([shares])[shares.stem] if shares.exists() else None
         inputs = meta["inputs"]
         return FeatureSet(
-            workflow=workflow, frames=frames, targets=targets, target=target, inputs=inputs, counts=counts, notes=notes, cache=cache, profile=profile, null_share=null_share
+            workflow=workflow,
+            frames=frames,
+            targets=targets,
+            target=target,
+            inputs=inputs,
+            counts=counts,
+            notes=notes,
+            cache=cache,
+            profile=profile,
+            null_share=null_share,
         )
 
     def store(self, key: str, features: FeatureSet) -> Path:

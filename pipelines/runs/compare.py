@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import ConfigError
-from pipelines.runs.rundir import INCOMPLETE
 from pipelines.runs.listing import Run, read_run
+from pipelines.runs.rundir import INCOMPLETE
 
 
 def compare_runs(names: list[Path], root: Path | str) -> str:

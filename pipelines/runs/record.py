@@ -13,16 +13,16 @@ from typing import Any
 
 from pipelines import evaluate, models
 from pipelines.backend import Backend, library_versions
-from pipelines.scoring.bundle import FOLDER, drift_profile, save_bundle
 from pipelines.config import RunConfig
 from pipelines.features.feature_set import FeatureSet
-from pipelines.training.handoff import Handoff
-from pipelines.models import FittedModel
 from pipelines.files import writing
-from pipelines.report.markdown import markdown
+from pipelines.models import FittedModel
 from pipelines.report.data import ReportData, gather
 from pipelines.report.html import page
+from pipelines.report.markdown import markdown
 from pipelines.runs.rundir import RunDirectory, git_commit
+from pipelines.scoring.bundle import FOLDER, drift_profile, save_bundle
+from pipelines.training.handoff import Handoff
 
 # Options that act on the GPU backend alone: a run on the CPU given one notes that it did nothing.
 GPU_ONLY_OPTIONS = {"--strict-residency": "strict_residency", "--rmm-pool": "rmm_pool", "--spill": "spill"}

@@ -89,7 +89,15 @@ def test_store_then_load_round_trips(tmp_path, cpu):
     frames = {"train": workflow.transform(frame), "valid": workflow.transform(frame.head(10))}
     targets = {"train": pd.Series(np.ones(50, "float32")), "valid": pd.Series(np.zeros(10, "float32"))}
     target = TargetInfo("y", "classification", [0, 1])
-    features = FeatureSet(workflow=workflow, frames=frames, targets=targets, target=target, inputs={"t.csv": "ab"}, counts={"rows_loaded": 60}, notes=["n"])
+    features = FeatureSet(
+        workflow=workflow,
+        frames=frames,
+        targets=targets,
+        target=target,
+        inputs={"t.csv": "ab"},
+        counts={"rows_loaded": 60},
+        notes=["n"],
+    )
     store = FeatureCache(tmp_path)
     store.store("k1", features)
     entry = store.load("k1", cpu)
