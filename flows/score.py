@@ -48,7 +48,7 @@ def check_drift(
 
 @task(name="write-predictions", cache_policy=NO_CACHE, tags=["io"], timeout_seconds=600)
 def write(out: str, scores: Any, bundle: predict.Bundle, backend: Backend, rows: Any, keep: list[str]) -> str:
-    """Write the predictions as Parquet, atomically."""
+    """Write the predictions (Parquet, or CSV for an `out` ending in .csv), atomically."""
     return str(predict.write_predictions(out, scores, bundle, backend, rows, keep))
 
 
@@ -71,6 +71,7 @@ def score(
     out = out or str(Path("predictions") / f"score-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.parquet")
     chosen = backends.select(backend)
     bundle = open_bundle(model)
+    predict.check_out(out, data, bundle)
     rows = load(bundle, data, chosen)
     scores = score_rows(bundle, rows, chosen, model_name)
     report = check_drift(bundle, rows, scores, model_name, drift_warn, drift_alert)

@@ -14,7 +14,7 @@ from flows.cli.choices import BackendChoice
 def predict(
     model: Annotated[Path, typer.Option(help="A completed run directory (runs/<id> or runs/latest).")],
     data: Annotated[str, typer.Option(help="New rows: a Parquet or CSV file, folder or glob.")],
-    out: Annotated[Path, typer.Option(help="Where to write the predictions (Parquet).")],
+    out: Annotated[Path, typer.Option(help="Where to write the predictions: a .parquet or .csv file.")],
     model_name: Annotated[str | None, typer.Option(help="Which model of the run. Default: its best.")] = None,
     keep: Annotated[list[str] | None, typer.Option(help="Input column to copy beside the predictions.")] = None,
     backend: Annotated[BackendChoice, typer.Option(help="auto takes the GPU when one is usable.")] = BackendChoice.auto,
@@ -32,6 +32,7 @@ def predict(
     drift.check_thresholds(drift_warn, drift_alert)
     chosen = select_backend(backend.value)
     bundle = predicting.open_bundle(model)
+    out = predicting.check_out(out, data, bundle)
     rows = predicting.read_rows(bundle, data, chosen)
     scores = predicting.score_rows(bundle, rows, chosen, model_name)
     report = predicting.drift_report(bundle, rows, scores, model_name, drift_warn, drift_alert)

@@ -15,6 +15,7 @@ from pipelines.backend import Backend
 from pipelines.cluster.frames import is_partitioned
 from pipelines.cluster.partitions import computed, gathered, rows
 from pipelines.config import RunConfig
+from pipelines.data.load import resolve
 from pipelines.data.placement import IN_PROCESS, Placement
 from pipelines.data.profile import PROFILE_ROWS, profile_frame
 from pipelines.data.split import Part, sample_rows
@@ -72,6 +73,16 @@ class Recipe:
     def rows_to_score(self, data: str | Path, backend: Backend) -> Any:
         """New rows at `data` shaped as the training rows were, before the workflow transforms them."""
         raise NotImplementedError
+
+    def time_columns(self) -> list[str]:
+        """Columns of points in time (the split's): later rows always lie beyond the training ones, so they are
+        no drift features (what the workflow derives from them is)."""
+        return [self.config.time_column] if self.config.time_column else []
+
+    def files_to_score(self, data: str | Path) -> list[Path]:
+        """The files `rows_to_score(data)` reads (an output must never be one of them): those at `data`, where a
+        recipe reads nothing else."""
+        return list(resolve(data).files)
 
     def hash_inputs(self) -> dict[str, str]:
         """sha256 of every input file, for the manifest and the feature cache key: read once per run (the
@@ -140,7 +151,7 @@ def fit_features(
     if is_partitioned(there["train"].frame):
         loaded_there = is_partitioned(parts["train"].frame)
         notes = [*notes, _workers_note(placement.workers, there["train"].frame.npartitions, loaded_there)]
-    profile = training_profile(parts["train"].frame, dataset.target, recipe.config.seed)
+    profile = training_profile(parts["train"].frame, dataset.target, recipe.config.seed, recipe.time_columns())
     return FeatureSet(
         workflow=workflow,
         frames=frames,
@@ -165,9 +176,14 @@ def _workers_note(workers: int, partitions: int, loaded_there: bool) -> str:
     return f"features: the workflow was fitted on {workers} Dask workers ({count}: {where})"
 
 
-def training_profile(frame: Any, target: TargetInfo, seed: int) -> dict[str, Any]:
-    """The drift reference of the training rows (at most PROFILE_ROWS of them): every column but the target."""
-    columns = [c for c in frame.columns if c not in (TARGET, target.column)]
+def training_profile(frame: Any, target: TargetInfo, seed: int, time_columns: list[str] = ()) -> dict[str, Any]:
+    """The drift reference of the training rows (at most PROFILE_ROWS of them): every column but the target and
+    the time columns, which `left_out` names with the reason."""
+    left_out = {c: TIME_LEFT_OUT for c in time_columns if c in frame.columns}
+    columns = [c for c in frame.columns if c not in (TARGET, target.column, *left_out)]
     count = rows(frame)
     sample = gathered(sample_rows(frame, PROFILE_ROWS / count, seed) if count > PROFILE_ROWS else frame)
-    return {"rows": len(sample), "columns": profile_frame(sample, columns)}
+    return {"rows": len(sample), "columns": profile_frame(sample, columns), "left_out": left_out}
+
+
+TIME_LEFT_OUT = "a time column: new rows come later than the training rows by nature (what derives from it is profiled)"

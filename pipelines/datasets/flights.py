@@ -107,6 +107,13 @@ class Flights(Recipe):
         weather, planes = (load(resolve(paths[name]), backend) for name in ("weather", "planes"))
         return context.join_context(load(resolve(data), backend), weather, planes, backend)
 
+    def time_columns(self) -> list[str]:
+        return [TIME_COLUMN, "time_hour"]
+
+    def files_to_score(self, data: str | Path) -> list[Path]:
+        paths = self.paths()
+        return [*resolve(data).files, *(f for name in ("weather", "planes") for f in resolve(paths[name]).files)]
+
 
 def data_paths(folder: Path) -> dict[str, Path]:
     """DIR's flights (the folder flights/ of Parquet parts, or flights.parquet), weather.parquet and planes.parquet;

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from pipelines.backend import Backend
 from pipelines.cluster.frames import Frames
 from pipelines.cluster.partitions import rows
@@ -20,7 +22,7 @@ from pipelines.data.split import Part, random_split, sample_rows, time_fraction_
 from pipelines.data.target import TARGET, encode_target
 from pipelines.data.timestamps import parse_time_column
 from pipelines.datasets.base import Dataset, Recipe
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, DataError
 from pipelines.features.recipes import from_column_types
 from pipelines.features.workflow import Workflow
 
@@ -47,6 +49,7 @@ class Table(Recipe):
             require_columns(source, [config.time_column], "time column")
         if config.drop:
             require_columns(source, list(config.drop), "column to drop")
+        _refuse_nested(source, set(config.drop))
         return source
 
     def input_files(self) -> list[Path]:
@@ -82,3 +85,16 @@ class Table(Recipe):
         frame = load(resolve(data), backend)
         drop = [c for c in self.config.drop if c in frame.columns]
         return frame.drop(columns=drop) if drop else frame
+
+
+def _refuse_nested(source: Source, exempt: set[str]) -> None:
+    """DataError naming the columns of lists, structs or maps (Parquet's nested types): no feature is made of them."""
+    nested = [f for f in source.schema if f.name not in exempt and pa.types.is_nested(f.type)]
+    if nested:
+        found = ", ".join(f"{f.name!r} ({f.type})" for f in nested[:5])
+        drops = " ".join(f"--drop {f.name}" for f in nested[:5])
+        raise DataError(
+            f"Expected columns of numbers, text, categories, booleans or timestamps, but {found} hold nested values "
+            f"(lists, structs or maps), which no feature is made of. Leave them out with {drops}, or flatten them "
+            "into plain columns first."
+        )

@@ -78,6 +78,7 @@ def measure(
         "columns": columns,
         "predictions": predictions,
         "missing_columns": [c for c in profile["columns"] if c not in frame.columns],
+        "left_out": profile.get("left_out", {}),  # columns not measured, with the reason
         "moved": moved,
         "alerts": [name for name in moved if every[name]["level"] == "alert"],
     }
@@ -93,12 +94,15 @@ def check_thresholds(warn: float, alert: float) -> None:
 
 
 def summary(report: dict[str, Any]) -> str:
-    """One line for the terminal and the log: the alerts and warnings, or that nothing moved."""
+    """One line for the terminal and the log: the alerts and warnings, or that nothing moved; and which columns
+    were not measured."""
+    left_out = report.get("left_out", {})
+    unmeasured = f"; not measured: {', '.join(left_out)} (time columns)" if left_out else ""
     if not report["moved"]:
-        return f"drift: nothing moved (every PSI below {report['thresholds']['warn']})"
+        return f"drift: nothing moved (every PSI below {report['thresholds']['warn']}){unmeasured}"
     every = {**report["columns"], **{f"prediction:{k}": v for k, v in report["predictions"].items()}}
     shown = ", ".join(f"{name} {every[name]['psi']:.3f} ({every[name]['level']})" for name in report["moved"][:10])
-    return f"drift: {len(report['alerts'])} alert(s), {len(report['moved'])} moved: {shown}"
+    return f"drift: {len(report['alerts'])} alert(s), {len(report['moved'])} moved: {shown}{unmeasured}"
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -107,6 +111,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines = ["| column | PSI | level |", "|---|---|---|"]
     for name, entry in sorted(every.items(), key=lambda item: -item[1]["psi"]):
         lines.append(f"| {name} | {entry['psi']:.4f} | {entry['level']} |")
+    lines += [f"\nNot measured: {name}, {why}." for name, why in report.get("left_out", {}).items()]
     return "\n".join(lines)
 
 

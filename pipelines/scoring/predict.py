@@ -8,7 +8,10 @@ rewritten with the files it hashes).
 
 from __future__ import annotations
 
+import fnmatch
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,14 +26,15 @@ from pipelines.backend import Backend
 from pipelines.config import RunConfig
 from pipelines.data.split import sample_rows
 from pipelines.datasets import recipe_for
-from pipelines.errors import DataError
+from pipelines.errors import DataError, DevicepipeError, OutputError
 from pipelines.features.workflow import Workflow
-from pipelines.files import MANIFEST, atomic_path, sha256_file, write_text_atomic, writing
+from pipelines.files import MANIFEST, atomic_path, check_writable, sha256_file, write_text_atomic, writing
 from pipelines.models import Split, family
 from pipelines.scoring import drift
 from pipelines.scoring.bundle import FOLDER, PROFILE
 
 OUTPUT_COLUMNS = ("probability", "prediction")  # what write_predictions writes beside the --keep columns
+OUT_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".parq": "parquet", ".csv": "csv"}  # by --out's suffix
 
 
 class TamperedBundle(DataError):
@@ -65,8 +69,9 @@ def open_bundle(run_dir: Path | str) -> Bundle:
             f"{run_dir} is not a completed run directory (no {MANIFEST}). Pass a runs/<id> folder or runs/latest."
         )
     run_dir = run_dir.resolve()
-    manifest = json.loads((run_dir / MANIFEST).read_text())
-    recorded = manifest.get("files", {})
+    with _reading(run_dir / MANIFEST):
+        manifest = json.loads((run_dir / MANIFEST).read_text())
+        recorded = dict(manifest["files"])
     present = {str(p.relative_to(run_dir)) for p in (run_dir / FOLDER).rglob("*") if p.is_file()}
     checked = {name for name in recorded if name.startswith("model/")} | present | {"metrics.json"}
     for name in sorted(checked):
@@ -78,18 +83,75 @@ def open_bundle(run_dir: Path | str) -> Bundle:
                 f"{path} does not match the sha256 in {run_dir / MANIFEST}: the file was changed or is missing. "
                 "Refusing to load it; use an untouched copy of the run."
             )
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    config = RunConfig.from_dict(manifest["config"])
+    with _reading(run_dir / "metrics.json"):
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        lacking = [key for key in ("best_model", "models", "task") if key not in metrics]  # what scoring reads
+        if lacking:
+            raise KeyError(f"no {', '.join(lacking)}")
+    with _reading(run_dir / MANIFEST):
+        config = RunConfig.from_dict(manifest["config"])
     profile_path = run_dir / FOLDER / PROFILE
-    profile = json.loads(profile_path.read_text()) if profile_path.exists() else None
+    with _reading(profile_path):
+        profile = json.loads(profile_path.read_text()) if profile_path.exists() else None
+    with _reading(run_dir / FOLDER / "workflow.json"):
+        workflow = Workflow.load(run_dir / FOLDER / "workflow.json")
     return Bundle(
-        run_dir=run_dir,
-        manifest=manifest,
-        metrics=metrics,
-        config=config,
-        workflow=Workflow.load(run_dir / FOLDER / "workflow.json"),
-        profile=profile,
+        run_dir=run_dir, manifest=manifest, metrics=metrics, config=config, workflow=workflow, profile=profile
     )
+
+
+@contextmanager
+def _reading(what: Path | str) -> Iterator[None]:
+    """A bundle file its manifest vouches for that still cannot be read (the file and the manifest's hashes were
+    both rewritten, or a bug wrote it): a TamperedBundle naming it, not a traceback."""
+    try:
+        yield
+    except DevicepipeError:
+        raise
+    except Exception as exc:
+        said = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise TamperedBundle(
+            f"{what} could not be read ({type(exc).__name__}: {said}), though the manifest lists it: the run folder "
+            "is damaged. Use an untouched copy of the run, or train again."
+        ) from exc
+
+
+def check_out(out: Path | str, data: Path | str, bundle: Bundle) -> Path:
+    """Refuse, before any row is read, an --out that names a folder or no format written here (OUT_FORMATS), or
+    that would overwrite an input, land among the files `data` names (the next read would take the predictions
+    for rows), or change the run's folder; then check its folder is writable."""
+    path = Path(out).expanduser()
+    if path.is_dir():
+        raise OutputError(
+            f"--out {path} is a folder; expected a file name ending in .parquet or .csv. Name the file, for example "
+            f"--out {path / 'predictions.parquet'}."
+        )
+    if path.suffix.lower() not in OUT_FORMATS:
+        found = f"ends in {path.suffix!r}" if path.suffix else "has no suffix"
+        raise OutputError(
+            f"--out {path} {found}; expected .parquet (or .pq, .parq) for Parquet, or .csv for CSV. Give --out one "
+            "of these suffixes."
+        )
+    target = path.resolve()
+    for file in recipe_for(bundle.config).files_to_score(data):
+        if file.resolve() == target:
+            raise OutputError(
+                f"--out {path} is an input file ({file}); the predictions would overwrite it. Choose another --out."
+            )
+    folder = Path(data).expanduser()
+    among = folder.is_dir() and target.is_relative_to(folder.resolve())
+    if among or (any(ch in str(data) for ch in "*?[") and fnmatch.fnmatch(str(path), str(data))):
+        raise OutputError(
+            f"--out {path} is among the files --data {data} names: the next read of {data} would take the "
+            "predictions for rows. Write them outside it."
+        )
+    if target.is_relative_to(bundle.run_dir):
+        raise OutputError(
+            f"--out {path} is inside the run folder {bundle.run_dir}, whose files its manifest records. Write the "
+            "predictions outside it."
+        )
+    check_writable(path.parent, "--out")
+    return path
 
 
 def read_rows(bundle: Bundle, data: Path | str, backend: Backend) -> Any:
@@ -103,8 +165,11 @@ def score_rows(bundle: Bundle, rows: Any, backend: Backend, model: str | None = 
     if name not in bundle.models:
         raise DataError(f"Model {name!r} is not in {bundle.run_dir}: it has {', '.join(bundle.models)}.")
     features = bundle.workflow.transform(rows)
-    loaded = family(name).load(bundle.run_dir / FOLDER, bundle.task, backend, bundle.workflow)
-    return loaded.predict(Split(features))
+    adapter = family(name)
+    files = ", ".join(f.format(name=name) for f in adapter.files) or "its files"
+    with _reading(f"Model {name!r} ({files} in {bundle.run_dir / FOLDER})"):
+        loaded = adapter.load(bundle.run_dir / FOLDER, bundle.task, backend, bundle.workflow)
+        return loaded.predict(Split(features))
 
 
 def write_predictions(
@@ -115,7 +180,8 @@ def write_predictions(
     rows: Any = None,
     keep: list[str] | None = None,
 ) -> Path:
-    """Parquet with `keep` columns of the input, then `probability` and `prediction` (or `prediction`)."""
+    """`keep` columns of the input, then `probability` and `prediction` (or `prediction`): Parquet, or CSV for
+    a `path` ending in .csv (check_out refuses other suffixes)."""
     values = backend.to_numpy(scores.detach().float().contiguous())
     table: dict[str, Any] = {}
     for column in keep or []:
@@ -136,7 +202,10 @@ def write_predictions(
     frame = pd.DataFrame(table)
     path = Path(path)
     with writing("the predictions", "--out"), atomic_path(path) as tmp:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+        if OUT_FORMATS.get(path.suffix.lower()) == "csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
     return path
 
 
