@@ -10,11 +10,14 @@ from typing import Any
 
 from prefect import serve
 from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import get_current_settings
 
 from flows import defaults
 from flows.score import score
 from flows.server import crash_detection
 from flows.train import train
+from pipelines.errors import ConfigError
 
 NAMES = {"train": "train/train", "score": "score/score"}
 
@@ -59,4 +62,12 @@ def serve_all(limit: int = defaults.RUN_LIMIT, **options: Any) -> None:
 def trigger(name: str, parameters: dict[str, Any] | None = None, wait: bool = True) -> Any:
     """Start a run of deployment `name` ("train", "score" or "flow/deployment"); with `wait`, until it ends."""
     full = NAMES.get(name, name)
-    return run_deployment(name=full, parameters=parameters or {}, timeout=None if wait else 0)
+    if full.count("/") != 1 or not all(full.split("/")):
+        raise ConfigError(f"Expected train, score or FLOW/DEPLOYMENT, found {name!r}.")
+    try:
+        return run_deployment(name=full, parameters=parameters or {}, timeout=None if wait else 0)
+    except ObjectNotFound:
+        raise ConfigError(
+            f"The Prefect server at {get_current_settings().api.url} has no deployment {full!r}. `devicepipe serve` "
+            f"serves {' and '.join(NAMES.values())}; `prefect deployment ls` lists what the server has."
+        ) from None

@@ -65,6 +65,7 @@ def train(config: RunConfig = RunConfig(), progress: bool = True, resume: str | 
     except BaseException:
         if any(run.path(CHECKPOINTS).glob("*.pt")):
             run.keep_only(CONFIG, CHECKPOINTS)  # free what else it wrote: a resume writes it again
+            run.release()  # resumable at once, from this process too
             logger.error("the run stopped; its checkpoints are kept: devicepipe run --resume %s", run.staging)
         else:
             run.abort()  # nothing worth keeping: leave nothing half written

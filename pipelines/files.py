@@ -87,9 +87,7 @@ def check_writable(path: Path | str, option: str) -> None:
             f"{option} {path}: {existing} is a file, not a folder, so nothing can be written under it. "
             f"Give {option} a folder (it is created when missing)."
         )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(_not_writable(option, path, existing, "no permission to write there"))
-    try:
+    try:  # a file written there says why not (read-only file system, permission denied), where a mode bit cannot
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as exc:

@@ -30,6 +30,8 @@ from flows.cli.server import server_app
 from flows.server.selection import early_server
 from pipelines.errors import DevicepipeError
 
+INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -111,10 +113,10 @@ def _run_config(resume: Path | None, options: dict) -> object:
     """The run's settings: the interrupted run's saved ones with --resume, else the command's options."""
     # start-up time: imported when the command runs, not when the command line starts
     from pipelines.config import RunConfig
-    from pipelines.runs.rundir import CONFIG, RunDirectory
+    from pipelines.runs.rundir import resumable_config
 
     if resume is not None:
-        return RunConfig.from_dict(RunDirectory.reopen(resume).read_json(CONFIG))
+        return RunConfig.from_dict(resumable_config(resume))
     return RunConfig.from_dict({name: options[name] for name in RunConfig.__dataclass_fields__})
 
 
@@ -130,20 +132,23 @@ def main(argv: list[str] | None = None) -> None:
         # SQLite database and logs "database is locked" tracebacks; an explicit setting still wins.
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode, typer returns the code of an Exit (Ctrl-C is Exit(130)) instead of exiting
+        code = app(args=argv, standalone_mode=False)
     except DevicepipeError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(getattr(exc, "exit_code", 2))  # 3: a drift alert with --fail-on-drift
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except _click_errors() as exc:  # a usage error: the usage line and the message, exit 2
         exc.show()
         if getattr(exc, "ctx", None) is None:  # click knows no command here (a missing value): point to help
             typer.echo("Try 'devicepipe --help', or 'devicepipe COMMAND --help', for help.", err=True)
         sys.exit(exc.exit_code)
+    if isinstance(code, int) and code == INTERRUPTED:
+        typer.echo("interrupted", err=True)
     fixed_cost.mark("main-end")
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _click_errors() -> tuple[type[BaseException], ...]:

@@ -10,6 +10,7 @@ import typer
 
 from flows import defaults
 from pipelines.config import RunConfig
+from pipelines.errors import ConfigError
 
 
 def serve(
@@ -33,7 +34,16 @@ def serve(
 ) -> None:
     """Serve the train and score deployments on their schedules until interrupted (Ctrl-C)."""
     # start-up time: imported when the command runs, not when the command line starts
-    from flows.deployments import serve_all
+    from prefect.client.schemas.schedules import CronSchedule
+
+    try:
+        CronSchedule(cron=train_cron)
+    except ValueError as exc:
+        raise ConfigError(
+            f"--train-cron {train_cron!r} is not a cron expression (five fields: minute hour day month weekday, for "
+            f"example {defaults.TRAIN_CRON!r}). {str(exc).splitlines()[0]}"
+        ) from None
+    from flows.deployments import serve_all  # start-up time, as above
 
     parameters = {"sample": sample, "epochs": epochs, "output": str(output), "data_dir": str(data_dir), "models": model}
     serve_all(
@@ -53,7 +63,21 @@ def trigger(
 ) -> None:
     """Start a run of a served deployment; exits 0 when it completes."""
     # start-up time: imported when the command runs, not when the command line starts
-    from flows.deployments import trigger as start
+    from flows.server.process import verdict
+    from flows.server.selection import healthy
+
+    found = verdict()
+    if found["use"] == "temporary":
+        raise ConfigError(
+            "No Prefect server is configured or running, so no deployment is served to trigger. Start one with "
+            "`devicepipe server start`, serve the deployments with `devicepipe serve`, then trigger again."
+        )
+    if not healthy(found["url"]):
+        raise ConfigError(
+            f"Nothing answers at {found['url']} (PREFECT_API_URL). Start that server, or point PREFECT_API_URL at "
+            "the one `devicepipe serve` uses, and trigger again."
+        )
+    from flows.deployments import trigger as start  # start-up time, as above
 
     flow_run = start(name, wait=wait)
     state = flow_run.state

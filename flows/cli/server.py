@@ -42,6 +42,13 @@ def start() -> None:
     deadline = time.monotonic() + get_current_settings().server.ephemeral.startup_timeout_seconds
     while done.returncode == 0 and not healthy(url, timeout=1.0) and time.monotonic() < deadline:
         time.sleep(0.2)
+    if done.returncode != 0 and "already in use" in done.stdout + done.stderr:
+        port = get_current_settings().server.api.port
+        raise ConfigError(
+            f"Port {port} on this machine is taken, so Prefect's server cannot listen at {url}. Choose a free port "
+            "for the server and the runs that use it: `prefect config set PREFECT_SERVER_API_PORT=<port>` (or the "
+            "environment variable), then `devicepipe server start` again; or stop what holds the port."
+        )
     if done.returncode != 0 or not healthy(url):
         said = (done.stdout + done.stderr).strip().splitlines()[-3:]
         raise ConfigError(f"Prefect's server did not start at {url}: {' '.join(said) or 'no answer'}")

@@ -32,11 +32,13 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from pipelines.datasets.nycflights13 import stage_flights
-from pipelines.errors import ConfigError
-from pipelines.files import sha256_file
+from pipelines.errors import ConfigError, OutputError
+from pipelines.files import check_writable, sha256_file, writing
 
 VERSION = 1
 PARTITION_ROWS = 1_000_000
+MAX_PARTITIONS = 100_000  # part-00000 ... part-99999
+SPACE_MARGIN = 1.5  # bytes a synthetic row takes on disk, per byte a real one takes (measured: about 1.2)
 MANIFEST = "synth.json"
 CONTEXT = ("weather", "planes")  # copied beside the flights
 TAIL_SWAP = 0.1  # fraction of flights that fly another tail of their carrier
@@ -78,8 +80,35 @@ def check_arguments(out: Path | str, rows: int, seed: int, partition_rows: int) 
         raise ConfigError(f"--partition-rows must be at least 1, found {partition_rows}.")
     if seed < 0:
         raise ConfigError(f"--seed must be 0 or more, found {seed}.")
+    parts = -(-rows // partition_rows)
+    if parts > MAX_PARTITIONS:
+        raise ConfigError(
+            f"--rows {rows:,} in parts of --partition-rows {partition_rows:,} makes {parts:,} files; at most "
+            f"{MAX_PARTITIONS:,} are written. Raise --partition-rows (to {-(-rows // MAX_PARTITIONS):,} or more), or "
+            "lower --rows."
+        )
     _check_output(out)
+    check_writable(out, "--out")
     return out
+
+
+def check_space(out: Path, rows: int, source: Path) -> None:
+    """OutputError before anything is written when `rows` flights would not fit on `out`'s device: they take
+    about as many bytes a row as the real table's Parquet file (SPACE_MARGIN more, for the noise)."""
+    per_row = source.stat().st_size / pq.read_metadata(source).num_rows * SPACE_MARGIN
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    needed, free = int(rows * per_row), shutil.disk_usage(existing).free
+    if needed > free:
+        raise OutputError(
+            f"{rows:,} synthetic flights take about {_gib(needed)} on disk, but the device of --out {out} has "
+            f"{_gib(free)} free. Lower --rows (to about {int(free / per_row):,}), or choose an --out with more space."
+        )
+
+
+def _gib(count: float) -> str:
+    return f"{count / 2**30:,.1f} GiB"
 
 
 def _check_output(out: Path) -> None:
@@ -104,8 +133,9 @@ def synthesize(
     """Write `rows` synthetic flights under `out` (see the module docstring); returns what synth.json says."""
     out = check_arguments(out, rows, seed, partition_rows)
     staged = stage_flights(Path(data_dir))
+    check_space(out, rows, staged["flights"])
     source = Source.read(staged["flights"])
-    sizes = [min(partition_rows, rows - start) for start in range(0, rows, partition_rows)]
+    sizes = [min(partition_rows, rows - start) for start in range(0, rows, partition_rows)]  # <= MAX_PARTITIONS
     manifest = {
         "generator": "devicepipe.synth",
         "version": VERSION,
@@ -116,7 +146,11 @@ def synthesize(
         "sources": {f"{name}.parquet": sha256_file(staged[name]) for name in ("flights", *CONTEXT)},
         "perturbation": {"tail_swap": TAIL_SWAP, "departure_noise": DEPARTURE_NOISE, "flight_noise": FLIGHT_NOISE},
     }
-    with _building(out) as folder, tqdm(total=rows, unit="rows", unit_scale=True, disable=not progress) as bar:
+    with (
+        writing("the synthetic flights", "--out"),
+        _building(out) as folder,
+        tqdm(total=rows, unit="rows", unit_scale=True, disable=not progress) as bar,
+    ):
         (folder / "flights").mkdir()
         for index, (part, size) in enumerate(zip(manifest["partitions"], sizes, strict=True)):
             rng = np.random.default_rng(np.random.SeedSequence([seed, index]))

@@ -13,8 +13,8 @@ from typing import Any
 
 from pipelines.errors import ConfigError
 from pipelines.evaluate import PRIMARY
-from pipelines.runs.rundir import CONFIG, INCOMPLETE, latest_name
 from pipelines.files import MANIFEST
+from pipelines.runs.rundir import CONFIG, INCOMPLETE, latest_name, running
 
 METRICS = "metrics.json"
 NAME_TIME = "%Y%m%dT%H%M%SZ"  # the start time that begins a run's name
@@ -31,7 +31,7 @@ class Run:
 
     name: str
     path: Path
-    status: str  # "complete" | "incomplete" | "unreadable"
+    status: str  # "complete" | "running" | "incomplete" (interrupted) | "unreadable"
     started: datetime | None = None  # from the name
     latest: bool = False
     dataset: str | None = None
@@ -71,8 +71,20 @@ def read_run(path: Path, latest: bool = False) -> Run:
         metric = PRIMARY.get(_key(metrics, "task", METRICS))
         value = _key(_key(_key(_key(metrics, "models", METRICS), best, METRICS), "test", METRICS), metric, METRICS)
         return Run(
-            name=name, path=path, status="complete", started=started, latest=latest, dataset=config.get("dataset"), data=config.get("data"),
-            backend=metrics.get("backend"), best_model=best, metric=metric, value=value, problem=None, manifest=manifest, metrics=metrics,
+            name=name,
+            path=path,
+            status="complete",
+            started=started,
+            latest=latest,
+            dataset=config.get("dataset"),
+            data=config.get("data"),
+            backend=metrics.get("backend"),
+            best_model=best,
+            metric=metric,
+            value=value,
+            problem=None,
+            manifest=manifest,
+            metrics=metrics,
         )
     except Unreadable as exc:
         return Run(name=name, path=path, status="unreadable", started=started, latest=latest, problem=str(exc))
@@ -95,13 +107,31 @@ def runs_table(found: list[Run], root: Path | str) -> str:
 
 
 def _incomplete(path: Path, started: datetime | None) -> Run:
+    pid = running(path)
+    status = "incomplete" if pid is None else "running"
     resume = f"interrupted; continue it with: devicepipe run --resume {path}"
+    if pid is not None:
+        resume = f"running (pid {pid}): still being written" if pid else "running: still being written"
     try:
         config = _json(path / CONFIG)
     except Unreadable as exc:
-        return Run(name=path.name, path=path, status="incomplete", started=started, problem=f"interrupted, and cannot be resumed: {exc}")
-    return Run(name=path.name, path=path, status="incomplete", started=started, dataset=config.get("dataset"), data=config.get("data"),
-               backend=config.get("backend"), problem=resume)
+        return Run(
+            name=path.name,
+            path=path,
+            status="incomplete",
+            started=started,
+            problem=f"interrupted, and cannot be resumed: {exc}",
+        )
+    return Run(
+        name=path.name,
+        path=path,
+        status=status,
+        started=started,
+        dataset=config.get("dataset"),
+        data=config.get("data"),
+        backend=config.get("backend"),
+        problem=resume,
+    )
 
 
 def _listed(path: Path) -> bool:

@@ -4,6 +4,10 @@ run (by the start time in its name), whichever finishes last.
 
 Every file is written atomically, so an interrupted folder (`.incomplete-<name>`, kept to resume) holds only
 complete files; a hidden temporary file left by a process killed while writing is removed when it is resumed.
+
+The process writing a folder holds a lock on its `.run.lock` file (flock; the file holds the process id). The
+kernel releases it when that process ends, however it ends: a folder whose lock is free was interrupted and can be
+resumed at once; one whose lock is held belongs to a run still going, which `runs` shows and `--resume` refuses.
 """
 
 from __future__ import annotations
@@ -18,16 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.files import is_temporary, write_text_atomic
 from pipelines.errors import ConfigError
-from pipelines.files import sha256_file
-from pipelines.files import writing
-from pipelines.files import MANIFEST
+from pipelines.files import MANIFEST, is_temporary, sha256_file, write_text_atomic, writing
 
 CONFIG = "config.json"
 LATEST = "latest"
 LOCK = ".latest.lock"
 INCOMPLETE = ".incomplete-"
+RUN_LOCK = ".run.lock"  # in the folder, held while a process writes it (not a file of the run: no hash)
 
 
 class RunDirectory:
@@ -40,22 +42,17 @@ class RunDirectory:
         self.staging = self.root / f"{INCOMPLETE}{self.name}"
         with writing("the run directory", "--output"):
             self.staging.mkdir(parents=True, exist_ok=name is not None)
+            self._lock = _hold(self.staging)
 
     @classmethod
     def reopen(cls, path: Path | str) -> RunDirectory:
         """An interrupted run's folder (`<root>/.incomplete-<name>`), to resume it."""
         path = Path(path)
-        if not path.name.startswith(INCOMPLETE):
-            complete = (path / MANIFEST).exists()
-            raise ConfigError(
-                f"{path} is {'a complete run' if complete else 'not an interrupted run'}: --resume takes the "
-                f"{INCOMPLETE}<name> folder that an interrupted run leaves in its output folder."
-            )
-        if not (path / CONFIG).exists():
-            raise ConfigError(f"{path} has no {CONFIG}: it cannot be resumed; start a new run.")
+        resumable_config(path)
+        run = cls(path.parent, path.name.removeprefix(INCOMPLETE))  # locked: no other process writes it now
         for leftover in [p for p in path.rglob("*") if p.is_file() and is_temporary(p)]:
             leftover.unlink()  # half a file from a process killed while writing it
-        return cls(path.parent, path.name.removeprefix(INCOMPLETE))
+        return run
 
     def read_json(self, relative: str) -> Any:
         return json.loads((self.staging / relative).read_text())
@@ -79,7 +76,7 @@ class RunDirectory:
     def keep_only(self, *names: str) -> None:
         """Remove everything in the folder but `names` (files or folders): what a stopped run keeps to resume."""
         for entry in self.staging.iterdir():
-            if entry.name in names:
+            if entry.name in (*names, RUN_LOCK):
                 continue
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
 
@@ -87,7 +84,7 @@ class RunDirectory:
         return {
             str(p.relative_to(self.staging)): sha256_file(p)
             for p in sorted(self.staging.rglob("*"))
-            if p.is_file() and p.name != MANIFEST
+            if p.is_file() and p.name not in (MANIFEST, RUN_LOCK)
         }
 
     def commit(self, manifest: dict[str, Any]) -> Path:
@@ -103,13 +100,72 @@ class RunDirectory:
                 link = self.root / f".{LATEST}-{self.name}"
                 link.symlink_to(self.name)
                 os.replace(link, self.root / LATEST)
+        (self.final / RUN_LOCK).unlink(missing_ok=True)
+        self.release()
         return self.final
 
     def abort(self) -> None:
         """Remove everything this run wrote, the output folder too if the run created it."""
         shutil.rmtree(self.staging, ignore_errors=True)
+        self.release()
         if self._made_root and not any(self.root.iterdir()):
             self.root.rmdir()
+
+    def release(self) -> None:
+        """Let the folder go (its lock), for a resume in this process or another; idempotent."""
+        self._lock.close()
+
+
+def resumable_config(path: Path | str) -> dict[str, Any]:
+    """The saved settings of the interrupted run at `path`; ConfigError for a folder that is not one, or that a live
+    process still writes."""
+    path = Path(path)
+    if not path.name.startswith(INCOMPLETE):
+        complete = (path / MANIFEST).exists()
+        raise ConfigError(
+            f"{path} is {'a complete run' if complete else 'not an interrupted run'}: --resume takes the "
+            f"{INCOMPLETE}<name> folder that an interrupted run leaves in its output folder."
+        )
+    if not (path / CONFIG).exists():
+        raise ConfigError(f"{path} has no {CONFIG}: it cannot be resumed; start a new run.")
+    pid = running(path)
+    if pid is not None:
+        by = f" (pid {pid})" if pid else ""
+        raise ConfigError(
+            f"{path} is still running{by}: a second process would write the same folder. Wait for it to end, or "
+            f"stop it{f' (kill {pid})' if pid else ''} and resume then."
+        )
+    return json.loads((path / CONFIG).read_text())
+
+
+def running(folder: Path) -> int | None:
+    """The process id of the live process writing `folder` (0 when it has not written it yet), or None."""
+    try:
+        handle = open(folder / RUN_LOCK)  # noqa: SIM115 (closed below; a lock is tried on it)
+    except OSError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = handle.read().strip()
+            return int(text) if text.isdigit() else 0
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
+
+
+def _hold(folder: Path) -> Any:
+    """Take `folder`'s lock for this process (ConfigError when another holds it) and write this process's id."""
+    handle = open(folder / RUN_LOCK, "a+")  # noqa: SIM115 (held open until release)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigError(f"{folder} is being written by another process; see `devicepipe runs`.") from None
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def latest_name(root: Path) -> str | None:

@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.dask_cluster import free_port
+from tests.flows.cli.test_cli import assert_user_error
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -137,5 +138,15 @@ def test_serve_runs_on_schedule_and_trigger_starts_a_run(server, flights_dir, tm
         runs = _completed_runs(server, tmp_path)
         assert len(runs) >= len(scheduled) + 1
         assert all(r["deployment_id"] for r in runs)  # both came from the served deployment
+        for name, said in [("nope/nope", "has no deployment 'nope/nope'"), ("tran", "Expected train, score or")]:
+            unknown = subprocess.run(
+                [sys.executable, "-m", "flows.cli", "trigger", name],
+                env=server,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert_user_error(unknown, said)
     finally:
         _stop(serve)

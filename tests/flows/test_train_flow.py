@@ -12,13 +12,22 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run_dir(prefect_harness, flights_dir, tmp_path_factory) -> Path:
+def data_dir(flights_dir, tmp_path_factory) -> Path:
+    """The staged tables with a feature cache of this module's own: its first run computes its features whatever
+    other tests ran before it (in this process or beside it)."""
+    folder = tmp_path_factory.mktemp("data")
+    (folder / "raw").symlink_to(flights_dir / "raw", target_is_directory=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run_dir(prefect_harness, data_dir, tmp_path_factory) -> Path:
     from flows.train import train
     from pipelines.config import RunConfig
 
     output = tmp_path_factory.mktemp("runs")
     # spill: a GPU-only option on the CPU: noted, not an error
-    config = RunConfig(sample=0.04, epochs=2, output=str(output), data_dir=str(flights_dir), backend="cpu", spill=True)
+    config = RunConfig(sample=0.04, epochs=2, output=str(output), data_dir=str(data_dir), backend="cpu", spill=True)
     path = train(config, progress=False)
     return Path(path)
 
@@ -104,7 +113,7 @@ def test_saved_workflow_and_mlp_reload(run_dir):
     assert spec["n_numeric"] == len(workflow.numeric_)
 
 
-def test_a_second_run_takes_the_features_from_the_cache(run_dir, flights_dir, tmp_path):
+def test_a_second_run_takes_the_features_from_the_cache(run_dir, data_dir, tmp_path):
     from flows.train import train
     from pipelines.config import RunConfig
 
@@ -117,7 +126,7 @@ def test_a_second_run_takes_the_features_from_the_cache(run_dir, flights_dir, tm
                 sample=0.04,
                 epochs=1,
                 output=str(tmp_path),
-                data_dir=str(flights_dir),
+                data_dir=str(data_dir),
                 backend="cpu",
                 models=["xgboost"],
             ),

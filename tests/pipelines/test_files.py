@@ -32,12 +32,18 @@ def test_an_output_path_that_is_a_file_is_refused(tmp_path):
         output.check_writable(tmp_path / "runs", "--output")
 
 
-def test_a_folder_without_write_permission_is_refused(tmp_path, monkeypatch):
-    """What os.access says for a user without write permission (root is never refused by a file mode)."""
-    real = os.access
-    monkeypatch.setattr(output.os, "access", lambda path, mode: False if mode & os.W_OK else real(path, mode))
-    with pytest.raises(OutputError, match=r"cannot be written.*permission"):
+def test_a_read_only_file_system_is_named_as_such_where_os_access_also_says_no(tmp_path, monkeypatch):
+    """os.access answers "no" alike for a read-only file system and a folder without permission: the reason
+    comes from the failed write, not from the mode bits."""
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(output.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(output.tempfile, "TemporaryFile", refuse)
+    with pytest.raises(OutputError, match=r"cannot be written: a read-only file system") as raised:
         output.check_writable(tmp_path / "runs", "--output")
+    assert "permission" not in str(raised.value)
 
 
 @pytest.mark.parametrize(("code", "phrase"), [(errno.EROFS, "read-only"), (errno.EACCES, "ermission")])

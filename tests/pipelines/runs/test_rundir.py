@@ -8,7 +8,10 @@ import multiprocessing
 import os
 import shutil
 
-from pipelines.runs.rundir import RunDirectory
+import pytest
+
+from pipelines.errors import ConfigError
+from pipelines.runs.rundir import RUN_LOCK, RunDirectory, running
 
 
 def test_commit_renames_and_points_latest(tmp_path):
@@ -54,9 +57,10 @@ def test_every_file_is_written_whole_and_a_resume_drops_what_a_killed_writer_lef
     run = RunDirectory(tmp_path)
     run.write_json("config.json", {"epochs": 1})
     run.write_text("checkpoints/mlp.pt", "whole")
-    assert sorted(p.name for p in run.staging.rglob("*") if p.is_file()) == ["config.json", "mlp.pt"]
+    assert sorted(p.name for p in run.staging.rglob("*") if p.is_file()) == [".run.lock", "config.json", "mlp.pt"]
     (run.staging / "checkpoints" / ".mlp.pt.k2j4x_.tmp").write_text("half")
     (run.staging / ".metrics.json.a8df_3.tmp").write_text("{")
+    run.release()  # the writer ended
     again = RunDirectory.reopen(run.staging)
     final = again.commit({})
     assert set(json.loads((final / "manifest.json").read_text())["files"]) == {"config.json", "checkpoints/mlp.pt"}
@@ -101,3 +105,49 @@ def test_runs_finishing_at_once_leave_latest_on_the_newest(tmp_path):
         worker.join(120)
         assert worker.exitcode == 0
     assert os.readlink(tmp_path / "latest") == max(names)
+
+
+def test_a_folder_being_written_is_locked_until_its_writer_lets_go(tmp_path):
+    """The writer holds the folder's lock: a second writer and a resume are refused naming its pid; released (or
+    its process gone), the folder resumes at once. Commit and abort let go too."""
+    run = RunDirectory(tmp_path)
+    run.write_json("config.json", {"epochs": 1})
+    assert running(run.staging) == os.getpid()
+    with pytest.raises(ConfigError, match=rf"still running \(pid {os.getpid()}\).*kill {os.getpid()}"):
+        RunDirectory.reopen(run.staging)
+    with pytest.raises(ConfigError, match="being written by another process"):
+        RunDirectory(tmp_path, run.name)
+    run.release()
+    assert running(run.staging) is None
+    again = RunDirectory.reopen(run.staging)
+    assert running(again.staging) == os.getpid()
+    final = again.commit({})
+    assert running(final) is None and not (final / RUN_LOCK).exists()
+    assert "files" in json.loads((final / "manifest.json").read_text())
+    assert RUN_LOCK not in json.loads((final / "manifest.json").read_text())["files"]
+
+
+def _hold_and_wait(folder, ready, done):
+    run = RunDirectory(folder, "20260101T000000Z-abcdef")
+    run.write_json("config.json", {"epochs": 1})
+    ready.set()
+    done.wait(60)
+
+
+def test_the_lock_of_a_killed_writer_is_free_at_once(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    ready, done = context.Event(), context.Event()
+    writer = context.Process(target=_hold_and_wait, args=(tmp_path, ready, done))
+    writer.start()
+    try:
+        assert ready.wait(60)
+        staging = tmp_path / ".incomplete-20260101T000000Z-abcdef"
+        assert running(staging) == writer.pid
+        with pytest.raises(ConfigError, match=f"pid {writer.pid}"):
+            RunDirectory.reopen(staging)
+    finally:
+        writer.kill()
+        writer.join()
+    assert running(staging) is None
+    RunDirectory.reopen(staging).abort()
+    assert not staging.exists()
