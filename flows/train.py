@@ -35,6 +35,14 @@ from pipelines.runs.rundir import CONFIG, RunDirectory
 from pipelines.stages import MODEL_STAGES, check_run, fitted_models, run_feature_stages, run_stages
 
 CHECKPOINTS = "checkpoints"
+_committed: list[str] = []  # the run directories this process's flow runs completed, in order
+
+
+def committed_runs() -> list[str]:
+    """The run directories written whole by the train flows of this process (a run is committed before its flow
+    run reports its final state to the server)."""
+    return list(_committed)
+
 
 write_run_task = task(write_run, name="write-run", cache_policy=NO_CACHE, timeout_seconds=1800, tags=["io"])
 
@@ -63,6 +71,8 @@ def train(config: RunConfig = RunConfig(), progress: bool = True, resume: str | 
     try:
         return _train(run, config, progress, logger)
     except BaseException:
+        if run.committed:
+            raise  # written whole before the failure (the Prefect server lost after the commit, say): kept
         if any(run.path(CHECKPOINTS).glob("*.pt")):
             run.keep_only(CONFIG, CHECKPOINTS)  # free what else it wrote: a resume writes it again
             run.release()  # resumable at once, from this process too
@@ -70,6 +80,9 @@ def train(config: RunConfig = RunConfig(), progress: bool = True, resume: str | 
         else:
             run.abort()  # nothing worth keeping: leave nothing half written
         raise
+    finally:
+        if run.committed:
+            _committed.append(str(run.final))
 
 
 def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) -> str:

@@ -5,6 +5,7 @@ console that shows bad input found inside the flow as a message, not a traceback
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import typer
@@ -13,6 +14,8 @@ from flows import fixed_cost
 from flows.server.selection import PrefectServer
 from pipelines.config import RunConfig
 from pipelines.errors import DevicepipeError
+
+CLIENT_RETRIES = 3
 
 
 def train_on(server: PrefectServer, config: RunConfig, progress: bool, resume: Path | None) -> str:
@@ -24,8 +27,10 @@ def train_on(server: PrefectServer, config: RunConfig, progress: bool, resume: P
     # included: the flow's selection returns this same backend.
     chosen = select_backend(config.backend, rmm_pool=config.rmm_pool, spill=config.spill)
     server.settle()  # before Prefect is imported: PREFECT_API_URL names the server this run uses
+    # A server that stops answering is retried for 2 + 4 + 8 s a request, not Prefect's 62 s (an explicit setting wins)
+    os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", str(CLIENT_RETRIES))
     # Prefect is imported with the flow, only now that the server is settled (and not when the command line starts)
-    from flows.train import train
+    from flows.train import committed_runs, train
     from pipelines.models import warm_up
 
     _console_without_user_tracebacks()
@@ -34,17 +39,59 @@ def train_on(server: PrefectServer, config: RunConfig, progress: bool, resume: P
     warm_up(config, chosen)
     server.ready()
     fixed_cost.mark("flow-call")
-    run_dir = train(config, progress=progress, resume=None if resume is None else str(resume))
+    try:
+        run_dir = train(config, progress=progress, resume=None if resume is None else str(resume))
+    except Exception as exc:
+        if not lost_server(exc):
+            raise
+        run_dir = _after_a_lost_server(server, committed_runs())
     fixed_cost.mark("flow-returned")
     return run_dir
 
 
+class ServerLost(DevicepipeError):
+    """The Prefect server stopped answering before the run's results were written: not the input's fault."""
+
+    exit_code = 1
+
+
+def lost_server(exc: BaseException) -> bool:
+    """Whether `exc`, or an exception it was raised from, is a connection to the Prefect API that failed."""
+    import httpx
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, httpx.TransportError):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _after_a_lost_server(server: PrefectServer, committed: list[str]) -> str:
+    """The run directory, with a warning, when the run was written before the server went; else ServerLost."""
+    where = server.url or "PREFECT_API_URL"
+    if committed:
+        typer.echo(
+            f"warning: the Prefect server at {where} stopped answering after the run was written: {committed[-1]} is "
+            "complete; the server may not show this flow run's final state.",
+            err=True,
+        )
+        return committed[-1]
+    raise ServerLost(
+        f"The Prefect server at {where} stopped answering, so the run stopped (an interrupted run with a checkpoint "
+        "is kept: `devicepipe runs` lists it with its --resume command). Start the server again, or unset "
+        "PREFECT_API_URL to use a temporary one, and run again."
+    )
+
+
 class _UserErrorWithoutTraceback(logging.Filter):
-    """Bad input found inside a flow (say, a 3-class target) is logged as its message, not a traceback.
+    """Bad input found inside a flow (say, a 3-class target), or a Prefect server that stopped answering, is logged
+    as its message, not a traceback.
     Records reach the console handler after Prefect's API handler, so the UI keeps the traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], DevicepipeError):
+        if record.exc_info and (isinstance(record.exc_info[1], DevicepipeError) or lost_server(record.exc_info[1])):
             record.exc_info, record.exc_text = None, None
         return True
 

@@ -61,6 +61,11 @@ class RunDirectory:
     def final(self) -> Path:
         return self.root / self.name
 
+    @property
+    def committed(self) -> bool:
+        """Whether `commit` has renamed the folder into place (the run is complete)."""
+        return not self.staging.exists() and (self.final / MANIFEST).exists()
+
     def path(self, relative: str) -> Path:
         target = self.staging / relative
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -44,9 +44,16 @@ def test_an_unreachable_scheduler_exits_2_and_leaves_no_run(tmp_path, monkeypatc
     assert not [p for p in (tmp_path / "runs").glob("*") if p.name != ".lock"]
 
 
-def test_xgboost_on_a_local_cluster_scores_like_one_process(tmp_path):
-    table = write_table(tmp_path / "t.parquet", 6000)
-    alone = _run(tmp_path, table, "none")
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory) -> tuple[Path, dict]:
+    """A 6,000-row table and its run in one process, which the cluster runs of the same table are compared with."""
+    folder = tmp_path_factory.mktemp("alone")
+    table = write_table(folder / "t.parquet", 6000)
+    return table, _run(folder, table, "none")
+
+
+def test_xgboost_on_a_local_cluster_scores_like_one_process(tmp_path, alone):
+    table, alone = alone
     spread = _run(tmp_path, table, "local", "--n-workers", "2", "--partition-size", "1MiB")
     assert spread["config"]["cluster"] == "local" and spread["config"]["n_workers"] == 2
     assert spread["training"]["dask_workers"] == 2 and alone["training"]["dask_workers"] is None
@@ -56,11 +63,13 @@ def test_xgboost_on_a_local_cluster_scores_like_one_process(tmp_path):
     # The features were fitted on the workers, to the same values: the same linear model, to the last bit.
     assert any("fitted on 2 Dask workers" in note for note in spread["notes"])
     assert spread["linear"] == alone["linear"]
+    # scikit-learn has no Dask estimators: the logistic regression fits in the run's process, and says so.
+    assert spread["linear_training"]["dask_workers"] is None
+    assert any("logistic_regression: UserWarning: fitted in the run's process" in n for n in spread["notes"])
 
 
-def test_xgboost_on_a_running_scheduler(tmp_path, scheduler):
-    table = write_table(tmp_path / "t.parquet", 6000)
-    alone = _run(tmp_path, table, "none")
+def test_xgboost_on_a_running_scheduler(tmp_path, scheduler, alone):
+    table, alone = alone
     spread = _run(tmp_path, table, scheduler)
     assert spread["config"]["cluster"] == scheduler and spread["training"]["dask_workers"] == 2
     assert spread["auc"] == pytest.approx(alone["auc"], abs=0.02)
@@ -147,13 +156,6 @@ def test_nccl_processes_fetch_their_rows_from_a_local_cuda_cluster(tmp_path, gpu
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     mlp = json.loads((tmp_path / "runs" / "latest" / "manifest.json").read_text())["training"]["mlp"]
     assert mlp["processes"] == 2 and mlp["shards_from"] == "dask_workers"
-
-
-def test_on_a_cpu_cluster_the_estimators_say_they_fit_in_the_run_s_process(tmp_path):
-    """scikit-learn has no Dask estimators: the logistic regression fits in the run's process, and says so."""
-    spread = _run(tmp_path, write_table(tmp_path / "t.parquet", 3000), "local")
-    assert spread["linear_training"]["dask_workers"] is None
-    assert any("logistic_regression: UserWarning: fitted in the run's process" in n for n in spread["notes"])
 
 
 def _run(tmp_path: Path, table: Path | list[str], cluster: str, *options: str) -> dict:

@@ -75,7 +75,7 @@ def test_a_device_full_while_writing_the_run_keeps_only_complete_files(
     assert "No space left on the device" in err and "Traceback" not in err
     (staging,) = (tmp_path / "runs").glob(".incomplete-*")
     files = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
-    assert files == ["checkpoints/mlp.pt", "config.json"]
+    assert files == [".run.lock", "checkpoints/mlp.pt", "config.json"]  # and the lock that the next writer takes
     assert not (tmp_path / "runs" / "latest").exists()
 
     monkeypatch.setattr(skops.io, "dump", real_dump)

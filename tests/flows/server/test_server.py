@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 
 from tests.conftest import ROOT, write_table
 from tests.dask_cluster import free_port
+from tests.prefect_server import prefect_server
 
 TASKS = ["select-backend", "cache-lookup", "load", "split", "features", "cache-store", "handoff", "baselines"]
 TASKS += ["train", "write-run"]
@@ -158,20 +158,8 @@ def test_a_run_killed_with_sigkill_takes_its_temporary_server_down(tmp_path):
 def real_server(tmp_path_factory):
     """`prefect server start` on a free port with its own Prefect home; yields (api url, home)."""
     home = tmp_path_factory.mktemp("server-home")
-    port = free_port()
-    env = _env(home, PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    log = open(home / "server.log", "w")  # noqa: SIM115 (closed below)
-    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen([*command, "--no-ui"], env=env, stdout=log, stderr=log, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        _wait(lambda: _healthy(url) or server.poll() is not None, 120, "the Prefect server")
-        assert server.poll() is None, (home / "server.log").read_text()[-3000:]
+    with prefect_server(home, _env(home)) as (_, url):
         yield url, home
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
-        log.close()
 
 
 @pytest.mark.slow

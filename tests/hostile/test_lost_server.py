@@ -1,0 +1,73 @@
+"""The Prefect server a run records to goes away mid-run (killed). Once the run's folder is written, losing the
+server is a warning and exit 0; before that, the run stops with one message and exit 1 (not the input's fault).
+Either way after a bounded wait (Prefect's client retries 2 + 4 + 8 s a request), with no traceback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import ROOT, write_table
+from tests.prefect_server import prefect_server
+
+pytestmark = pytest.mark.slow
+
+
+def _started(tmp_path):
+    return "Beginning flow run" in (tmp_path / "run.log").read_text()
+
+
+def _writing(tmp_path):
+    return bool(list(tmp_path.glob("runs/.incomplete-*/model")))  # write-run has begun writing the bundle
+
+
+@pytest.mark.parametrize(
+    ("when", "code", "said"),
+    [
+        (_writing, 0, "stopped answering after the run was written"),
+        (_started, 1, "stopped answering, so the run stopped"),
+    ],
+    ids=["while-writing-the-run", "as-the-flow-starts"],
+)
+def test_a_server_killed_mid_run(tmp_path, when, code, said):
+    home = tmp_path / "server-home"
+    home.mkdir()
+    write_table(tmp_path / "t.parquet", 2000)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with prefect_server(home, env) as (server, url):
+        args = ["run", "--data", "t.parquet", "--target", "y", "--model", "logistic_regression", "--no-progress"]
+        log = tmp_path / "run.log"
+        with open(log, "w") as out:
+            run = subprocess.Popen(
+                [sys.executable, "-m", "flows.cli", *args],
+                cwd=tmp_path,
+                env={**env, "PREFECT_API_URL": url},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            deadline = time.monotonic() + 300
+            while not when(tmp_path):
+                assert run.poll() is None, log.read_text()[-3000:]
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+            exit_code = run.wait(240)
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+                run.wait()
+    output = log.read_text()
+    assert exit_code == code, output[-3000:]
+    assert f"the Prefect server at {url} {said}".lower() in output.lower(), output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert (tmp_path / "runs" / "latest" / "metrics.json").exists() == (code == 0)
+    if code:
+        assert not list((tmp_path / "runs").glob("*")), "a run stopped before its first checkpoint leaves nothing"

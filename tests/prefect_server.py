@@ -1,0 +1,47 @@
+"""A real Prefect server for a test: `prefect server start` (no UI) on 127.0.0.1, its database in a folder of the
+test's, in a process group of its own so that a test can kill it whole."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.dask_cluster import free_port
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def prefect_server(home: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, str]]:
+    """(the server's process, its API URL), answering its health check; stopped (its group) on leaving."""
+    env = {**env, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    port = free_port()
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    with open(home / "server.log", "w") as log:
+        server = subprocess.Popen([*command, "--no-ui"], env=env, stdout=log, stderr=log, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 120
+        while not healthy(url, timeout=1.0):
+            assert server.poll() is None, (home / "server.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "Prefect's server did not answer within 120 s"
+            time.sleep(0.2)
+        yield server, url
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=60)
