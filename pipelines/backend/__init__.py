@@ -5,7 +5,7 @@ live here too); tests/pipelines/backend/test_backend.py enforces it. Every other
 shares, or asks the `Backend` for the piece that differs. The CPU/GPU boundary is the file boundary:
 
 - base.py: `Backend`, the frozen dataclass both paths share, with the methods that are the same on both and
-  abstract declarations of those that differ;
+  abstract declarations of those that differ; and `csv_delimiter` (a tab for .tsv files, else a comma);
 - cpu.py: `CpuBackend` and `cpu_backend()`: pandas, NumPy, scikit-learn; no RAPIDS import;
 - gpu.py: `GpuBackend`: every cuDF/CuPy/cuML call of the backend's methods, RAPIDS imported inside functions
   so that the module imports where RAPIDS is not installed;
@@ -19,7 +19,7 @@ shares, or asks the `Backend` for the piece that differs. The CPU/GPU boundary i
 May import: the basics (config, errors, files, evaluate) and RAPIDS; nothing else of pipelines/.
 """
 
-from pipelines.backend.base import Backend
+from pipelines.backend.base import Backend, csv_delimiter
 from pipelines.backend.cpu import CpuBackend, cpu_backend
 from pipelines.backend.frames import (
     column_values,
@@ -48,6 +48,7 @@ __all__ = [
     "column_values",
     "configure_gpu_memory",
     "cpu_backend",
+    "csv_delimiter",
     "gpu_unusable_reason",
     "hash_buckets",
     "hasher_of",

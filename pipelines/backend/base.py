@@ -17,6 +17,11 @@ import numpy as np
 import torch
 
 
+def csv_delimiter(path: Path | str) -> str:
+    """Tab for a .tsv file, else a comma."""
+    return "\t" if str(path).lower().endswith(".tsv") else ","
+
+
 @dataclass(kw_only=True, frozen=True)
 class Backend(ABC):
     """What differs between the CPU and GPU paths, behind one value."""
@@ -43,7 +48,7 @@ class Backend(ABC):
         """Read one or more Parquet files into one frame of this backend."""
 
     def read_csv(self, path: Path) -> Any:
-        return self.df.read_csv(str(path))
+        return self.df.read_csv(str(path), sep=csv_delimiter(path))
 
     @abstractmethod
     def to_datetime(self, series: Any) -> Any:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipelines.backend import Backend
+from pipelines.backend import Backend, csv_delimiter
 from pipelines.data.schemas import check_agreement
 from pipelines.data.timestamps import parse_timestamps
 from pipelines.data.validate import check_reserved_names
@@ -139,10 +139,30 @@ def _unified(schemas: list[pa.Schema]) -> pa.Schema:
 
 def _csv_schema(path: Path) -> pa.Schema:
     try:
-        with pacsv.open_csv(path) as reader:
-            return reader.schema
+        with pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=csv_delimiter(path))) as reader:
+            schema = reader.schema
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"{path} is not a readable CSV file ({exc}). Expected a header row and rows.") from exc
+    _check_header(path, schema.names)
+    return schema
+
+
+def _check_header(path: Path, names: list[str]) -> None:
+    """DataError for a header that names a column twice (a reader would rename one silently) or that is one
+    column holding another separator."""
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(
+            f"{path} has more than one column named {', '.join(repr(name) for name in repeated)}; expected one "
+            "column per name. Rename the repeated columns in its header."
+        )
+    separators = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+    found = [what for sep, what in separators.items() if len(names) == 1 and sep in names[0]]
+    if found:
+        raise DataError(
+            f"{path} was read as one column, {names[0]!r}: its fields are separated by {found[0]}, and CSV is read "
+            "comma-separated (tab-separated for .tsv). Save it with commas, and run again."
+        )
 
 
 def _name(source: Source) -> str:

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pipelines.backend import Backend
+import numpy as np
+import pandas as pd
+
+from pipelines.backend import Backend, host_copy
 from pipelines.cluster.frames import is_partitioned
 from pipelines.cluster.partitions import computed, gathered, rows
 from pipelines.config import RunConfig
@@ -20,6 +23,7 @@ from pipelines.data.placement import IN_PROCESS, Placement
 from pipelines.data.profile import PROFILE_ROWS, profile_frame
 from pipelines.data.split import Part, sample_rows
 from pipelines.data.target import TARGET, TargetInfo
+from pipelines.errors import DataError
 from pipelines.features.feature_set import FeatureSet, OnWorkers
 from pipelines.features.workflow import Workflow
 from pipelines.files import sha256_file
@@ -104,8 +108,24 @@ def load_dataset(recipe: Recipe, backend: Backend, placement: Placement = IN_PRO
     with placement.working("Loading the data on the cluster"):
         dataset = recipe.load(backend, placement)
         dataset.frame = placement.hold(dataset.frame)
+        refuse_infinite(dataset.frame)
         dataset.null_share = null_share(dataset.frame)
     return dataset
+
+
+def refuse_infinite(frame: Any) -> None:
+    """DataError naming the float columns that hold inf or -inf, with their rows in the whole input (every split)."""
+    floats = [c for c, dtype in frame.dtypes.items() if c != TARGET and pd.api.types.is_float_dtype(dtype)]
+    if not floats:
+        return
+    counts = host_copy(computed((frame[floats].abs() == np.inf).sum()))
+    infinite = {column: int(count) for column, count in counts.items() if count}
+    if infinite:
+        raise DataError(
+            f"The input holds infinite values (inf or -inf), rows per column: {infinite}. Features must be finite "
+            "numbers: replace those values in the input (by a bound, or by an empty value, which is filled with the "
+            f"training median), or leave the column(s) out ({' '.join(f'--drop {c}' for c in infinite)})."
+        )
 
 
 def null_share(frame: Any) -> Any:
