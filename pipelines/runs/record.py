@@ -62,12 +62,18 @@ def run_notes(features: FeatureSet, fitted: dict[str, FittedModel], config: RunC
 
 
 def gpu_only_note(config: RunConfig, backend: Backend) -> str | None:
-    """A note when options that act on the GPU alone were given to a run on the CPU."""
-    given = [option for option, name in GPU_ONLY_OPTIONS.items() if getattr(config, name)]
-    if not given or backend.is_gpu:
+    """A note when options that act on the GPU alone were given to a run on the CPU, and what --gpus N does there."""
+    if backend.is_gpu:
         return None
+    given = [option for option, name in GPU_ONLY_OPTIONS.items() if getattr(config, name)]
     verb = "acts" if len(given) == 1 else "act"
-    return f"{', '.join(given)} {verb} on the GPU backend only; this run was on the CPU, where it did nothing"
+    notes = [f"{', '.join(given)} {verb} on the GPU backend only; this run was on the CPU, where it did nothing"]
+    if config.gpus > 1:
+        notes.append(
+            f"--gpus {config.gpus} on the CPU: the MLP trained in {config.gpus} processes (gloo) sharing this "
+            "machine's cores, which tries the path of a training across GPUs but does not make it faster"
+        )
+    return "; ".join(notes[0 if given else 1 :]) or None
 
 
 def residency_record(ledger: dict[str, Any], handoff: Handoff) -> dict[str, Any]:

@@ -87,6 +87,8 @@ def test_the_mlp_across_two_processes_from_the_command_line(tmp_path, cluster, s
     manifest = json.loads((tmp_path / "runs" / "latest" / "manifest.json").read_text())
     assert manifest["config"]["gpus"] == 2 and manifest["training"]["mlp"]["processes"] == 2
     assert manifest["training"]["mlp"]["shards_from"] == shards_from
+    said = "--gpus 2 on the CPU: the MLP trained in 2 processes (gloo)"
+    assert any(said in note for note in manifest["notes"]) and said in result.stderr
     assert len(manifest["training"]["mlp"]["history"]) >= 1
     assert "leaked semaphore" not in result.stderr  # the processes clean up what multiprocessing registered
 
