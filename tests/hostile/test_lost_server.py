@@ -1,6 +1,7 @@
 """The Prefect server a run records to goes away mid-run (killed). Once the run's folder is written, losing the
 server is a warning and exit 0; before that, the run stops with one message and exit 1 (not the input's fault).
-Either way after a bounded wait (Prefect's client retries 2 + 4 + 8 s a request), with no traceback."""
+Either way after a bounded wait (by default Prefect's client retries 2 + 4 + 8 s a request; here, set to one
+retry, 2 s), with no traceback."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def test_a_server_killed_mid_run(tmp_path, when, code, said):
             run = subprocess.Popen(
                 [sys.executable, "-m", "flows.cli", *args],
                 cwd=tmp_path,
-                env={**env, "PREFECT_API_URL": url},
+                env={**env, "PREFECT_API_URL": url, "PREFECT_CLIENT_MAX_RETRIES": "1"},  # an explicit setting wins
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
