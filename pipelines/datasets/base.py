@@ -115,7 +115,7 @@ def load_dataset(recipe: Recipe, backend: Backend, placement: Placement = IN_PRO
 
 def refuse_infinite(frame: Any) -> None:
     """DataError naming the float columns that hold inf or -inf, with their rows in the whole input (every split)."""
-    floats = [c for c, dtype in frame.dtypes.items() if c != TARGET and pd.api.types.is_float_dtype(dtype)]
+    floats = [c for c in frame.columns if c != TARGET and pd.api.types.is_float_dtype(frame[c].dtype)]
     if not floats:
         return
     counts = host_copy(computed((frame[floats].abs() == np.inf).sum()))
