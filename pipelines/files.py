@@ -76,12 +76,17 @@ NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR}
 
 
+def nearest_existing(path: Path) -> Path:
+    """`path`, or the nearest folder above it that exists (where a write to `path` would land)."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
+
+
 def check_writable(path: Path | str, option: str) -> None:
     """OutputError unless files can be written under `path` (which need not exist yet)."""
     path = Path(path)
-    existing = path
-    while not existing.exists() and existing.parent != existing:
-        existing = existing.parent
+    existing = nearest_existing(path)
     if not existing.is_dir():
         raise OutputError(
             f"{option} {path}: {existing} is a file, not a folder, so nothing can be written under it. "

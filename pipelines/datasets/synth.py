@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from pipelines.datasets.nycflights13 import stage_flights
 from pipelines.errors import ConfigError, OutputError
-from pipelines.files import check_writable, sha256_file, writing
+from pipelines.files import check_writable, nearest_existing, sha256_file, writing
 
 VERSION = 1
 PARTITION_ROWS = 1_000_000
@@ -96,10 +96,7 @@ def check_space(out: Path, rows: int, source: Path) -> None:
     """OutputError before anything is written when `rows` flights would not fit on `out`'s device: they take
     about as many bytes a row as the real table's Parquet file (SPACE_MARGIN more, for the noise)."""
     per_row = source.stat().st_size / pq.read_metadata(source).num_rows * SPACE_MARGIN
-    existing = out
-    while not existing.exists():
-        existing = existing.parent
-    needed, free = int(rows * per_row), shutil.disk_usage(existing).free
+    needed, free = int(rows * per_row), shutil.disk_usage(nearest_existing(out)).free
     if needed > free:
         raise OutputError(
             f"{rows:,} synthetic flights take about {_gib(needed)} on disk, but the device of --out {out} has "

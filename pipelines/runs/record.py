@@ -66,14 +66,18 @@ def gpu_only_note(config: RunConfig, backend: Backend) -> str | None:
     if backend.is_gpu:
         return None
     given = [option for option, name in GPU_ONLY_OPTIONS.items() if getattr(config, name)]
-    verb = "acts" if len(given) == 1 else "act"
-    notes = [f"{', '.join(given)} {verb} on the GPU backend only; this run was on the CPU, where it did nothing"]
+    notes = []
+    if given:
+        verb = "acts" if len(given) == 1 else "act"
+        notes.append(
+            f"{', '.join(given)} {verb} on the GPU backend only; this run was on the CPU, where it did nothing"
+        )
     if config.gpus > 1:
         notes.append(
             f"--gpus {config.gpus} on the CPU: the MLP trained in {config.gpus} processes (gloo) sharing this "
             "machine's cores, which tries the path of a training across GPUs but does not make it faster"
         )
-    return "; ".join(notes[0 if given else 1 :]) or None
+    return "; ".join(notes) or None
 
 
 def residency_record(ledger: dict[str, Any], handoff: Handoff) -> dict[str, Any]:

@@ -13,24 +13,13 @@ import torch
 from safetensors.torch import save_file
 
 from tests.conftest import write_table
+from tests.hostile.conftest import train_small
 
 
 @pytest.fixture(scope="module")
 def trained(prefect_harness, tmp_path_factory) -> Path:
-    from flows.train import train
-    from pipelines.config import RunConfig
-
-    folder = tmp_path_factory.mktemp("trained")
-    config = RunConfig(
-        data=str(write_table(folder / "train.parquet", 400)),
-        target="y",
-        epochs=1,
-        models=["logistic_regression", "xgboost"],
-        output=str(folder / "runs"),
-        data_dir=str(folder / "data"),
-        backend="cpu",
-    )
-    return Path(train(config, progress=False))
+    data = write_table(tmp_path_factory.mktemp("trained") / "train.parquet", 400)
+    return train_small(data, "y", "logistic_regression", "xgboost")
 
 
 def _junk_safetensors(path: Path) -> None:

@@ -12,26 +12,16 @@ import pytest
 from pipelines.errors import OutputError
 from tests.conftest import write_table
 from tests.flows.cli.test_cli import assert_user_error, devicepipe
+from tests.hostile.conftest import train_small
 
 
 @pytest.fixture(scope="module")
 def bundle(prefect_harness, tmp_path_factory):
     """A small run's bundle, trained in this process (the subject here is scoring)."""
-    from flows.train import train
-    from pipelines.config import RunConfig
     from pipelines.scoring.predict import open_bundle
 
-    folder = tmp_path_factory.mktemp("trained")
-    config = RunConfig(
-        data=str(write_table(folder / "train.parquet", 400)),
-        target="y",
-        epochs=1,
-        models=["logistic_regression"],
-        output=str(folder / "runs"),
-        data_dir=str(folder / "data"),
-        backend="cpu",
-    )
-    return open_bundle(train(config, progress=False))
+    data = write_table(tmp_path_factory.mktemp("trained") / "train.parquet", 400)
+    return open_bundle(train_small(data, "y", "logistic_regression"))
 
 
 def _new_rows(path: Path) -> Path:

@@ -12,6 +12,7 @@ import pytest
 
 from pipelines.scoring.bundle import FOLDER, PROFILE
 from tests.flows.cli.test_cli import devicepipe
+from tests.hostile.conftest import train_small
 
 
 def _rows(count: int, start: str, seed: int) -> pd.DataFrame:
@@ -29,22 +30,9 @@ def _rows(count: int, start: str, seed: int) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def trained(prefect_harness, tmp_path_factory):
-    from flows.train import train
-    from pipelines.config import RunConfig
-
-    folder = tmp_path_factory.mktemp("timed")
-    _rows(600, "2024-01-01", 0).to_csv(folder / "sales.csv", index=False)
-    config = RunConfig(
-        data=str(folder / "sales.csv"),
-        target="sold",
-        time_column="sold_at",
-        epochs=1,
-        models=["logistic_regression"],
-        output=str(folder / "runs"),
-        data_dir=str(folder / "data"),
-        backend="cpu",
-    )
-    return train(config, progress=False)
+    data = tmp_path_factory.mktemp("timed") / "sales.csv"
+    _rows(600, "2024-01-01", 0).to_csv(data, index=False)
+    return train_small(data, "sold", "logistic_regression", time_column="sold_at")
 
 
 def test_later_rows_of_a_time_split_table_score_without_a_drift_alert(trained, tmp_path):
