@@ -14,9 +14,11 @@ its device), permutation importance for the MLP, each on at most IMPORTANCE_ROWS
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
+import torch
 
 from pipelines import evaluate
 from pipelines.backend import Backend
@@ -24,7 +26,7 @@ from pipelines.features.feature_set import FeatureSet
 from pipelines.models import FittedModel, Split
 from pipelines.training.handoff import Handoff
 
-IMPORTANCE_ROWS = 5000
+IMPORTANCE_ROWS = 2000
 IMPORTANCE_SPLIT = "valid"
 METHODS = {  # method -> (what the numbers are, the axis label of its figure)
     "TreeSHAP": (
@@ -74,6 +76,18 @@ class ReportData:
     def task(self) -> str:
         return self.metrics["task"]
 
+    @cached_property
+    def curve_labels(self) -> dict[str, str]:
+        """Each model's legend label with its test metric (AUC or RMSE) recomputed from the predictions the
+        figures draw, once for the page, report.md and every legend."""
+        metric = evaluate.PRIMARY[self.task]
+        y = torch.from_numpy(self.y_test)
+        measure = evaluate.METRICS[self.task][metric]
+        return {
+            name: f"{name} ({metric.upper()} {float(measure(y, torch.from_numpy(p))):.4f})"
+            for name, p in self.predictions.items()
+        }
+
 
 def gather(
     run: str,
@@ -85,8 +99,10 @@ def gather(
     residency: dict[str, Any] | None,
     notes: list[str],
     backend: Backend,
+    found: list[Importance] | None = None,
 ) -> ReportData:
-    """The report's values for a finished run (after its last stage: the copies to the host happen here)."""
+    """The report's values for a finished run (after its last stage: the copies to the host happen here).
+    `found`: the importances, if already computed (`importances`)."""
     predictions = {name: host(backend, model.predictions["test"]) for name, model in fitted.items()}
     return ReportData(
         run=run,
@@ -97,7 +113,7 @@ def gather(
         y_test=host(backend, handoff.data["test"].y),
         predictions=predictions,
         histories={name: model.model.history for name, model in fitted.items() if model.model.history},
-        importances=importances(features, handoff, fitted, metrics["task"]),
+        importances=importances(features, handoff, fitted, metrics["task"]) if found is None else found,
         data=data_summary(features, backend),
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from html import escape
+from typing import Any
 
 from pipelines.report import figures
 from pipelines.report import markdown as report
@@ -30,6 +31,9 @@ figcaption { color: #555; font-size: 13px; max-width: 640px; }
 .columns { display: flex; flex-wrap: wrap; gap: 32px; align-items: flex-start; }
 pre { background: #f4f4f6; padding: 10px; overflow-x: auto; }
 """
+
+
+DRAWN = ("curves", "stages")  # the sections that show figures `draw` made
 
 
 def table(header: list[str], rows: list[list[str]], best: str | None = None) -> str:
@@ -61,27 +65,38 @@ def metrics_section(data: ReportData) -> str:
     return "<h2>Test metrics</h2>" + table(header, rows, best) + note
 
 
-def curves_section(data: ReportData) -> str:
-    y, predictions = data.y_test, data.predictions
-    labels = figures.curve_labels(data.task, y, predictions)
+def draw(data: ReportData) -> dict[str, Any]:
+    """Every figure that needs no importance, drawn once: the curves on the test split, each learning curve and
+    the seconds per stage (a run draws them while its importances are computed)."""
+    y, predictions, labels = data.y_test, data.predictions, data.curve_labels
     if data.task == "classification":
-        drawn = [
+        curves = [
             ("ROC curve", figures.roc(y, predictions, labels)),
             ("Precision-recall", figures.precision_recall(y, predictions, labels)),
         ]
     else:
-        drawn = [
+        curves = [
             ("Residuals", figures.residuals(y, predictions, labels)),
             ("Predicted vs actual", figures.predicted_vs_actual(y, predictions, labels)),
         ]
-    drawn.append(("Calibration", figures.calibration(data.task, y, predictions, labels)))
+    curves.append(("Calibration", figures.calibration(data.task, y, predictions, labels)))
+    return {
+        "curves": curves,
+        "learning": {name: figures.learning_curve(name, history) for name, history in data.histories.items()},
+        "stages": figures.bars("Seconds per stage", data.seconds, "seconds", ordered=True),
+    }
+
+
+def curves_section(data: ReportData, drawn: dict[str, Any]) -> str:
     caption = report.curves_line(data)
-    parts = [f"<div><h3>{escape(title)}</h3>" + figure(png, f"{title}: {caption}") + "</div>" for title, png in drawn]
+    parts = [
+        f"<div><h3>{escape(title)}</h3>" + figure(png, f"{title}: {caption}") + "</div>"
+        for title, png in drawn["curves"]
+    ]
     curves = f"<h2>Curves on the test split</h2><p>{escape(caption)}</p><div class='figures'>" + "".join(parts)
     curves += "</div>"
     for name, history in data.histories.items():
-        png = figures.learning_curve(name, history)
-        curves += f"<h3>{escape(name)} learning curve</h3>" + figure(png, f"{name} learning curve")
+        curves += f"<h3>{escape(name)} learning curve</h3>" + figure(drawn["learning"][name], f"{name} learning curve")
         curves += table(*report.history_table(history))
     return curves
 
@@ -99,9 +114,8 @@ def importance_section(data: ReportData) -> str:
     return "".join(parts)
 
 
-def stages_section(data: ReportData) -> str:
-    png = figures.bars("Seconds per stage", data.seconds, "seconds", ordered=True)
-    chart, numbers = figure(png, "Seconds per stage"), table(*report.seconds_table(data))
+def stages_section(data: ReportData, drawn: dict[str, Any]) -> str:
+    chart, numbers = figure(drawn["stages"], "Seconds per stage"), table(*report.seconds_table(data))
     return f"<h2>Seconds per stage</h2><div class='columns'>{chart}{numbers}</div>"
 
 
@@ -129,8 +143,9 @@ def notes_section(data: ReportData) -> str:
     return f"<h2>Notes</h2><ul>{items}</ul>"
 
 
-def page(data: ReportData) -> str:
-    """The whole page."""
+def page(data: ReportData, drawn: dict[str, Any] | None = None) -> str:
+    """The whole page; `drawn`: the figures `draw` made, if it was called already."""
+    drawn = draw(data) if drawn is None else drawn
     sections = {
         "metrics": ("Metrics", metrics_section),
         "curves": ("Curves", curves_section),
@@ -141,7 +156,10 @@ def page(data: ReportData) -> str:
         "notes": ("Notes", notes_section),
     }
     nav = "".join(f'<a href="#{key}">{label}</a>' for key, (label, _) in sections.items())
-    body = "".join(f'<section id="{key}">{build(data)}</section>' for key, (_, build) in sections.items())
+    body = "".join(
+        f'<section id="{key}">{build(data, drawn) if key in DRAWN else build(data)}</section>'
+        for key, (_, build) in sections.items()
+    )
     title = f"devicepipe run {data.run}"
     subtitle = escape(report.task_line(data.metrics).replace("`", ""))
     return (

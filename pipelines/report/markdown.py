@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.evaluate import METRICS
-from pipelines.report import figures
 from pipelines.report.data import ReportData
 
 Table = tuple[list[str], list[list[str]]]  # a header and rows of cells, drawn as markdown or HTML
@@ -137,8 +136,7 @@ def history_table(history: list[dict[str, Any]]) -> Table:
 
 def curves_line(data: ReportData) -> str:
     """Each model's curve metric on the test split, recomputed from its predictions (the figures' legends)."""
-    labels = figures.curve_labels(data.task, data.y_test, data.predictions)
-    return f"On the test split ({len(data.y_test):,} rows): " + ", ".join(labels.values())
+    return f"On the test split ({len(data.y_test):,} rows): " + ", ".join(data.curve_labels.values())
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:

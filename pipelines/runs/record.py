@@ -7,6 +7,7 @@ the notebooks.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,7 @@ from pipelines.config import RunConfig
 from pipelines.features.feature_set import FeatureSet
 from pipelines.files import writing
 from pipelines.models import FittedModel
-from pipelines.report.data import ReportData, gather
-from pipelines.report.html import page
+from pipelines.report.data import ReportData, gather, importances
 from pipelines.report.markdown import markdown
 from pipelines.runs.rundir import RunDirectory, git_commit
 from pipelines.scoring.bundle import FOLDER, drift_profile, save_bundle
@@ -94,10 +94,14 @@ def residency_record(ledger: dict[str, Any], handoff: Handoff) -> dict[str, Any]
     }
 
 
-def write_report(run: RunDirectory, data: ReportData) -> None:
-    """report.md and report.html, from the report's host values (after training)."""
+def write_report(run: RunDirectory, data: ReportData, drawn: dict[str, Any] | None = None) -> None:
+    """report.md and report.html, from the report's host values (after training); `drawn`: figures already drawn
+    (pipelines.report.html.draw)."""
+    # start-up time: matplotlib comes with the figures, imported when a run is written, not when the flow starts
+    from pipelines.report.html import page
+
     run.write_text("report.md", markdown(data))
-    run.write_text("report.html", page(data))
+    run.write_text("report.html", page(data, drawn))
 
 
 def write_run(
@@ -113,12 +117,22 @@ def write_run(
 ) -> Path:
     """Write metrics, the bundle, the report and the manifest; the run directory appears only when complete.
     `cluster`: a run with --cluster, its workers and their peak memory (pipelines.cluster.memory)."""
+    # start-up time: matplotlib comes with the figures, imported when a run is written, not when the flow starts
+    from pipelines.report.html import draw
+
     with writing("the run directory", "--output"):
         metrics = metrics_document(features, fitted, config.task, backend)
         notes = run_notes(features, fitted, config, backend)
         run.write_json("metrics.json", metrics)
-        save_bundle(run.path(FOLDER), features.workflow, fitted, drift_profile(features, fitted))
-        write_report(run, gather(run.name, metrics, features, handoff, fitted, seconds, residency, notes, backend))
+        # The importances (the models' own native code, which lets go of the GIL) run beside what is mostly Python:
+        # the bundle (skops, JSON) and the figures that need no importance. All of them only read the fitted models.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="importance") as pool:
+            pending = pool.submit(importances, features, handoff, fitted, config.task)
+            save_bundle(run.path(FOLDER), features.workflow, fitted, drift_profile(features, fitted))
+            data = gather(run.name, metrics, features, handoff, fitted, seconds, residency, notes, backend, found=[])
+            drawn = draw(data)
+            data.importances = pending.result()
+        write_report(run, data, drawn)
         manifest = {
             "config": config.as_dict(),
             "inputs": features.inputs,
