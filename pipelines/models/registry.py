@@ -7,6 +7,7 @@ the order of metrics.json.
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 
 from pipelines.backend import Backend
@@ -61,13 +62,30 @@ def check(config: RunConfig) -> None:
     selected(config, "baselines")
 
 
+_warming: threading.Thread | None = None  # warm_up's thread, while it may still be importing
+
+
 def warm_up(config: RunConfig, backend: Backend) -> None:
-    """Import what the run's families need to fit (ModelAdapter.warm_up), ahead of their stages. Best effort: a
-    family that cannot run here says so in its stage, where the flow records it, not here."""
-    for stage in ("baselines", "train"):
-        for name in selected(config, stage, backend.name):
-            with contextlib.suppress(Exception):  # the stage reports it
-                FAMILIES[name].warm_up(config.task, backend)
+    """Import what the run's families need to fit (ModelAdapter.warm_up) in a thread of its own, while the flow
+    starts and the feature stages run (Prefect's requests and the stages' native code let go of the GIL); the
+    model stages wait for it (`warmed`). Best effort: a family that cannot run here says so in its stage, where the
+    flow records it, not here."""
+    global _warming
+
+    def work() -> None:
+        for stage in ("baselines", "train"):
+            for name in selected(config, stage, backend.name):
+                with contextlib.suppress(Exception):  # the stage reports it
+                    FAMILIES[name].warm_up(config.task, backend)
+
+    _warming = threading.Thread(target=work, name="warm-up", daemon=True)
+    _warming.start()
+
+
+def warmed() -> None:
+    """Wait until `warm_up`'s imports are done, if it was called: a model stage imports nothing beside them."""
+    if _warming is not None:
+        _warming.join()
 
 
 def fit_stage(
@@ -82,6 +100,7 @@ def fit_stage(
 ) -> dict[str, FittedModel]:
     """Fit and score every family of `stage` selected for this run; a family that checkpoints writes
     `checkpoints/<name>.pt` (and resumes from it); `placement`: where the run's rows live."""
+    warmed()
     splits = {
         name: Split(features.frames[name], features.targets[name], handoff.data[name], features.on_workers.get(name))
         for name in features.frames
