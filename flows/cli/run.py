@@ -16,6 +16,8 @@ from pipelines.config import RunConfig
 from pipelines.errors import DevicepipeError
 
 CLIENT_RETRIES = 3
+# Imported by the warm-up thread too: the report's figures (matplotlib), which the run's last task draws
+REPORT_MODULES = ("pipelines.report.html",)
 
 
 def train_on(server: PrefectServer, config: RunConfig, progress: bool, resume: Path | None) -> str:
@@ -36,7 +38,7 @@ def train_on(server: PrefectServer, config: RunConfig, progress: bool, resume: P
     _console_without_user_tracebacks()
     fixed_cost.watch_prefect_log()
     typer.echo(server.describe(), err=True)
-    warm_up(config, chosen)
+    warm_up(config, chosen, also=REPORT_MODULES)
     server.ready()
     fixed_cost.mark("flow-call")
     try:

@@ -94,8 +94,8 @@ class ModelAdapter:
 
     @classmethod
     def warm_up(cls, task: str, backend: Backend) -> None:
-        """Import what `fit` will need, ahead of the stage: a command does this while its Prefect server starts,
-        so that the import and the server's start overlap. Nothing else; the stage still does all the work."""
+        """Import what `fit` and `save` will need, ahead of the stage (`pipelines.models.warm_up`: in a thread of
+        its own while the flow starts and the feature stages run). Nothing else; the stage still does all the work."""
 
     @property
     def history(self) -> list[dict[str, Any]]:

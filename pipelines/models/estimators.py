@@ -63,6 +63,7 @@ class Estimator(ModelAdapter):
     @classmethod
     def warm_up(cls, task: str, backend: Backend) -> None:
         load_class(cls.pair(task, backend)[backend.estimator_family])
+        import skops.io  # noqa: F401 (`save` writes the model with it: about a second of import)
 
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
         params = {**self.params, **self.family_params.get(self.backend.estimator_family, {})}

@@ -7,6 +7,7 @@ the order of metrics.json.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import threading
 from pathlib import Path
 
@@ -65,11 +66,11 @@ def check(config: RunConfig) -> None:
 _warming: threading.Thread | None = None  # warm_up's thread, while it may still be importing
 
 
-def warm_up(config: RunConfig, backend: Backend) -> None:
-    """Import what the run's families need to fit (ModelAdapter.warm_up) in a thread of its own, while the flow
-    starts and the feature stages run (Prefect's requests and the stages' native code let go of the GIL); the
-    model stages wait for it (`warmed`). Best effort: a family that cannot run here says so in its stage, where the
-    flow records it, not here."""
+def warm_up(config: RunConfig, backend: Backend, also: tuple[str, ...] = ()) -> None:
+    """Import what the run's families need to fit and save (ModelAdapter.warm_up), then the modules named in
+    `also`, in a thread of its own while the flow starts and the feature stages run (Prefect's requests and the
+    stages' native code let go of the GIL); the model stages wait for it (`warmed`). Best effort: a family that
+    cannot run here says so in its stage, where the flow records it, not here."""
     global _warming
 
     def work() -> None:
@@ -77,6 +78,8 @@ def warm_up(config: RunConfig, backend: Backend) -> None:
             for name in selected(config, stage, backend.name):
                 with contextlib.suppress(Exception):  # the stage reports it
                     FAMILIES[name].warm_up(config.task, backend)
+        for module in also:
+            importlib.import_module(module)
 
     _warming = threading.Thread(target=work, name="warm-up", daemon=True)
     _warming.start()
