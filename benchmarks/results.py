@@ -2,6 +2,8 @@
 the benchmark commands parse their arguments and report user errors.
 
 Each run is written as one JSON object, so that a figure in docs/benchmarks.md can be traced to where it came from.
+torch and devicepipe's backend are imported only when a record describes its machine: benchmarks/peer.py (Polars +
+XGBoost) imports this module before its timed work and must not pay for torch there.
 """
 
 from __future__ import annotations
@@ -12,19 +14,26 @@ import os
 import platform
 import shlex
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+from pipelines.errors import ConfigError, DataError, DevicepipeError  # noqa: F401 (the peer's user errors)
 
-from pipelines.backend import library_versions
-from pipelines.errors import DevicepipeError
+if TYPE_CHECKING:
+    import torch
 
 
-def machine(device: torch.device) -> dict[str, Any]:
-    """CPU model, cores, memory, torch threads, library versions and, for CUDA, the card."""
+def machine(device: torch.device | None) -> dict[str, Any]:
+    """CPU model, cores, memory, torch threads, library versions and, for CUDA, the card (None: the CPU)."""
+    # start-up time: torch and the backend are imported once a benchmark describes its machine, after its work
+    import torch
+
+    from pipelines.backend import library_versions
+
+    device = torch.device("cpu") if device is None else device
     info = {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
@@ -45,7 +54,7 @@ def record(
     argv: list[str],
     args: argparse.Namespace,
     results: dict[str, Any],
-    device: torch.device,
+    device: torch.device | None,
     load: CpuLoad,
 ) -> dict[str, Any]:
     """One benchmark run: what was run (as a command line), where, when, under what load, what it measured."""
@@ -94,10 +103,12 @@ def _cpu_times() -> tuple[float | None, float | None, float]:
     return busy, busy + (idle + iowait) / tick, own
 
 
-def base_parser(module: str, description: str) -> argparse.ArgumentParser:
+def base_parser(
+    module: str, description: str, threads_help: str = "torch.set_num_threads (default: torch's)"
+) -> argparse.ArgumentParser:
     """The arguments every benchmark takes: --threads, --seed, --json."""
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
-    parser.add_argument("--threads", type=positive_int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--threads", type=positive_int, default=None, help=threads_help)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="write the results here as JSON")
     return parser
@@ -107,8 +118,22 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Nam
     """Parse `argv` and apply --threads (torch's thread count is process-wide)."""
     args = parser.parse_args(argv)
     if args.threads:
+        # start-up time: only the benchmarks that pass --threads pay for torch here
+        import torch
+
         torch.set_num_threads(args.threads)
     return args
+
+
+def process_seconds() -> float | None:
+    """Seconds since this process started (its interpreter's start-up included), from /proc/self/stat (Linux, in
+    clock ticks of 10 ms); None elsewhere."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # starttime: the 22nd field, ticks after boot
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 def write_json(path: Path, run: dict[str, Any]) -> None:

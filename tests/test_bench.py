@@ -1,34 +1,68 @@
-"""`devicepipe bench`: both sides on the same small synthetic flights, one report as a table, JSON and PNG."""
+"""`devicepipe bench`: the naive way, the peer (Polars + XGBoost), devicepipe's stages and `devicepipe run` on the
+same small synthetic flights, one report as a table, JSON and PNG."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.flows.cli.test_cli import assert_user_error, devicepipe
 
 
 @pytest.mark.slow
-def test_bench_runs_both_sides_and_writes_table_json_and_chart(flights_dir, tmp_path):
+def test_bench_runs_three_sides_and_the_run_and_writes_table_json_and_chart(flights_dir, tmp_path):
     from pipelines.datasets.synth import synthesize
 
-    synthesize(tmp_path / "synth", 20_000, seed=0, data_dir=flights_dir, progress=False)
+    synthesize(tmp_path / "synth", 6000, seed=0, data_dir=flights_dir, progress=False)
     result = devicepipe(
-        "bench", "--source", str(tmp_path / "synth"), "--out", str(tmp_path / "out"), "--epochs", "1", cwd=tmp_path
+        *("bench", "--source", str(tmp_path / "synth"), "--out", str(tmp_path / "out")),
+        *("--epochs", "1", "--naive-epochs", "1", "--model", "xgboost"),
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "end to end" in result.stdout and "test AUC, naive" in result.stdout
+    for line in ("end to end", "test AUC, naive", "test AUC, polars+xgboost", "test AUC, devicepipe run (end to end)"):
+        assert line in result.stdout, result.stdout
     (report_path,) = (tmp_path / "out").glob("bench-*.json")
     (chart,) = (tmp_path / "out").glob("bench-*.png")
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
     report = json.loads(report_path.read_text())
-    rows = {row["step"]: row for row in report["comparison"]["rows"]}
-    assert rows["end to end"]["naive"] > 0 and rows["end to end"]["devicepipe"] > 0
-    assert rows["xgboost"]["naive"] is None and rows["random_forest"]["devicepipe"] is None
-    for side in ("naive", "devicepipe"):
-        assert all(0.5 < auc <= 1 for auc in report["comparison"]["auc"][side].values()), report["comparison"]
+    table, run = report["comparison"], report["devicepipe_run"]
+    rows = {row["step"]: row for row in table["rows"]}
+    end = rows["end to end"]
+    assert all(end[side] > 0 for side in ("naive", "peer", "devicepipe"))
+    assert end["vs_peer"] == round(end["devicepipe"] / end["peer"], 2)
+    assert end["speedup"] == round(end["naive"] / end["devicepipe"], 2)
+    assert rows["xgboost"]["naive"] is None and rows["xgboost"]["peer"] > 0 and rows["xgboost"]["devicepipe"] > 0
+    assert rows["random_forest"]["devicepipe"] is None and rows["logistic_regression"]["peer"] is None  # --model
+    whole = rows["a fresh process, start to end"]
+    assert whole["devicepipe"] == run["wall_seconds"] > sum(run["stage_seconds"].values()) > 0
+    assert whole["peer"] == report["peer"]["results"]["start_to_result"] > end["peer"]
+    assert whole["naive"] == report["process_seconds"]["naive"] > end["naive"]
+    assert run["command"].startswith("devicepipe run --dataset flights --data ") and "--no-cache" in run["command"]
+    for side in ("naive", "peer", "devicepipe", "devicepipe_run"):
+        assert all(0.5 < auc <= 1 for auc in table["auc"][side].values()), table["auc"]
+    assert set(table["auc"]["devicepipe_run"]) == set(table["auc"]["devicepipe"]) == {"xgboost", "mlp"}
+    ours = report["devicepipe"]["results"]["by_backend"]["cpu"]
+    assert table["auc"]["devicepipe_run"]["xgboost"] == pytest.approx(table["auc"]["devicepipe"]["xgboost"], abs=1e-6)
+    assert report["naive"]["results"]["rows"] == report["peer"]["results"]["rows"] == ours["rows"] == run["rows"]
+    best = table["best"]
+    assert table["auc_minus_peer"]["devicepipe"] == round(best["devicepipe"]["auc"] - best["peer"]["auc"], 4)
     assert "load" in report["machine"] and report["machine"]["cores"] >= 1
+
+
+def test_bench_without_polars_says_how_to_install_it_before_running(tmp_path):
+    (tmp_path / "synth").mkdir()
+    args = ["bench", "--source", str(tmp_path / "synth"), "--out", str(tmp_path / "out")]
+    code = f"import sys; sys.modules['polars'] = None; from flows.cli import main; main({args!r})"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert_user_error(result, 'pip install -e ".[bench]"')
+    assert not (tmp_path / "out").exists()
 
 
 def test_bench_refuses_a_source_that_is_not_a_folder(tmp_path):

@@ -43,7 +43,9 @@ def test_environment_yml_matches_pyproject():
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     pip = _requirements([d for d in pip_section if not d.startswith("-")])
     extras = project["optional-dependencies"]
-    wanted = _requirements(project["dependencies"] + extras["gpu-cu13"] + extras["notebooks"], CONDA_EXTRAS)
+    wanted = _requirements(
+        project["dependencies"] + extras["gpu-cu13"] + extras["notebooks"] + extras["bench"], CONDA_EXTRAS
+    )
     assert "raft-dask" in wanted
     for name, spec in wanted.items():
         if name in PIP_ONLY:
@@ -81,6 +83,8 @@ def test_the_gpu_extras_bring_cumls_dask_estimators():
 def test_extras_and_console_script():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["scripts"]["devicepipe"] == "flows.cli:main"
-    assert {"gpu-cu13", "gpu-cu12", "dev", "notebooks"} <= set(project["optional-dependencies"])
+    extras = project["optional-dependencies"]
+    assert {"gpu-cu13", "gpu-cu12", "dev", "notebooks", "bench"} <= set(extras)
+    assert _requirements(extras["bench"])["polars"] == _requirements(extras["dev"])["polars"]  # the tests run the peer
     torch_spec = _requirements(project["dependencies"])["torch"]
     assert ">=2.6" in torch_spec
