@@ -52,8 +52,9 @@ def bench(
     ] = False,
     repeat: Annotated[int, typer.Option(min=1, help="--fixed-cost: runs per way of finding the server.")] = 5,
 ) -> None:
-    """The naive way (pandas, get_dummies, scikit-learn, DataLoader) and devicepipe, side by side (CPU); or, with
-    --fixed-cost, what every run pays before its first stage and after its last, on a 2,000-row table."""
+    """The naive way (pandas, get_dummies, scikit-learn, DataLoader), a Polars + XGBoost script and devicepipe
+    (its stages, and `devicepipe run` end to end), side by side (CPU); or, with --fixed-cost, what every run pays
+    before its first stage and after its last, on a 2,000-row table."""
     if fixed_cost:
         return _bench_fixed_cost(repeat, out)
     from benchmarks.bench import bench as run_bench
