@@ -79,7 +79,8 @@ def warm_up(config: RunConfig, backend: Backend, also: tuple[str, ...] = ()) -> 
                 with contextlib.suppress(Exception):  # the stage reports it
                     FAMILIES[name].warm_up(config.task, backend)
         for module in also:
-            importlib.import_module(module)
+            with contextlib.suppress(Exception):  # imported again, and any error raised, where it is used
+                importlib.import_module(module)
 
     _warming = threading.Thread(target=work, name="warm-up", daemon=True)
     _warming.start()
