@@ -31,6 +31,19 @@ def write_table(path: Path, rows: int) -> Path:
     return path
 
 
+def split_rows(flights) -> dict[str, int]:
+    """Rows per split of the flights that flew (an arrival delay), on the flights recipe's dates: what the
+    benchmark scripts (naive, peer) must report."""
+    from pipelines.datasets import flights as recipe
+
+    when = flights[flights["arr_delay"].notna()]["sched_dep"]
+    return {
+        "train": int((when < recipe.VALID_START).sum()),
+        "valid": int(((when >= recipe.VALID_START) & (when < recipe.TEST_START)).sum()),
+        "test": int((when >= recipe.TEST_START).sum()),
+    }
+
+
 @pytest.fixture(scope="session")
 def cpu():
     return backends.cpu_backend()

@@ -17,7 +17,7 @@ from benchmarks import peer
 from pipelines.datasets import flights as recipe
 from pipelines.datasets.flights_context import LEAKAGE
 from pipelines.errors import DataError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, split_rows
 
 pl = pytest.importorskip("polars")  # the dev extra installs it (the bench extra's)
 
@@ -81,13 +81,7 @@ def test_start_to_result_counts_the_process_start_and_the_imports(written):
 
 def test_rows_are_the_flown_flights_split_on_the_recipes_dates(written, sources):
     assert (peer.VALID_START, peer.TEST_START) == (recipe.VALID_START, recipe.TEST_START)
-    flown = sources["flights"][sources["flights"]["arr_delay"].notna()]
-    when = flown["sched_dep"]
-    expected = {
-        "train": int((when < recipe.VALID_START).sum()),
-        "valid": int(((when >= recipe.VALID_START) & (when < recipe.TEST_START)).sum()),
-        "test": int((when >= recipe.TEST_START).sum()),
-    }
+    expected = split_rows(sources["flights"])
     assert written["results"]["rows"] == expected and min(expected.values()) > 0
     staged = peer.run_peer(sources["staged"])  # sched_dep built from the calendar columns
     assert staged["rows"] == expected
