@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import serve
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import get_current_settings
@@ -16,6 +15,7 @@ from prefect.settings import get_current_settings
 from flows import defaults
 from flows.score import score
 from flows.server import crash_detection
+from flows.server.runner import serve
 from flows.train import train
 from pipelines.errors import ConfigError
 

@@ -4,13 +4,13 @@ console that shows bad input found inside the flow as a message, not a traceback
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
 import typer
 
 from flows import fixed_cost
+from flows.server.lost import lost_server, quiet_console
 from flows.server.selection import PrefectServer
 from pipelines.config import RunConfig
 from pipelines.errors import DevicepipeError
@@ -35,7 +35,7 @@ def train_on(server: PrefectServer, config: RunConfig, progress: bool, resume: P
     from flows.train import committed_runs, train
     from pipelines.models import warm_up
 
-    _console_without_user_tracebacks()
+    quiet_console()
     fixed_cost.watch_prefect_log()
     typer.echo(server.describe(), err=True)
     warm_up(config, chosen, also=REPORT_MODULES)
@@ -57,19 +57,6 @@ class ServerLost(DevicepipeError):
     exit_code = 1
 
 
-def lost_server(exc: BaseException) -> bool:
-    """Whether `exc`, or an exception it was raised from, is a connection to the Prefect API that failed."""
-    import httpx
-
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, httpx.TransportError):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
 def _after_a_lost_server(server: PrefectServer, committed: list[str]) -> str:
     """The run directory, with a warning, when the run was written before the server went; else ServerLost."""
     where = server.url or "PREFECT_API_URL"
@@ -85,22 +72,3 @@ def _after_a_lost_server(server: PrefectServer, committed: list[str]) -> str:
         "is kept: `devicepipe runs` lists it with its --resume command). Start the server again, or unset "
         "PREFECT_API_URL to use a temporary one, and run again."
     )
-
-
-class _UserErrorWithoutTraceback(logging.Filter):
-    """Bad input found inside a flow (say, a 3-class target), or a Prefect server that stopped answering, is logged
-    as its message, not a traceback.
-    Records reach the console handler after Prefect's API handler, so the UI keeps the traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and (isinstance(record.exc_info[1], DevicepipeError) or lost_server(record.exc_info[1])):
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-def _console_without_user_tracebacks() -> None:
-    from prefect.logging.configuration import setup_logging
-
-    setup_logging()
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_UserErrorWithoutTraceback())

@@ -44,7 +44,9 @@ def serve(
             f"example {defaults.TRAIN_CRON!r}). {str(exc).splitlines()[0]}"
         ) from None
     from flows.deployments import serve_all  # start-up time, as above
+    from flows.server.lost import quiet_console  # start-up time, as above
 
+    quiet_console()
     parameters = {"sample": sample, "epochs": epochs, "output": str(output), "data_dir": str(data_dir), "models": model}
     serve_all(
         limit=limit,

@@ -69,6 +69,46 @@ def test_a_server_killed_mid_run(tmp_path, when, code, said):
     assert exit_code == code, output[-3000:]
     assert f"the Prefect server at {url} {said}".lower() in output.lower(), output[-3000:]
     assert "Traceback" not in output, output[-3000:]
+    assert "Error logging to API" not in output, output[-3000:]  # said once, not for each batch of logs
     assert (tmp_path / "runs" / "latest" / "metrics.json").exists() == (code == 0)
     if code:
         assert not list((tmp_path / "runs").glob("*")), "a run stopped before its first checkpoint leaves nothing"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_serve_whose_server_is_killed_stops_within_seconds(tmp_path, stop):
+    """Prefect's runner would ask the lost server to pause each deployment, each request retried for about a
+    minute, and fail with a traceback; devicepipe's stops at once and says why in one line."""
+    home = tmp_path / "server-home"
+    home.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with prefect_server(home, env) as (server, url):
+        log = tmp_path / "serve.log"
+        with open(log, "w") as out:
+            serve = subprocess.Popen(
+                [sys.executable, "-m", "flows.cli", "serve", "--score-interval", "0"],
+                cwd=tmp_path,
+                env={**env, "PREFECT_HOME": str(home), "PREFECT_API_URL": url},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            deadline = time.monotonic() + 120
+            while "polling for scheduled runs" not in log.read_text():
+                assert serve.poll() is None, log.read_text()[-3000:]
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.2)
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+            time.sleep(1)
+            serve.send_signal(stop)
+            exit_code = serve.wait(30)  # Prefect's own runner: about 65 s
+        finally:
+            if serve.poll() is None:
+                os.killpg(serve.pid, signal.SIGKILL)
+                serve.wait()
+    output = log.read_text()
+    assert exit_code == 0, output[-3000:]
+    assert f"The Prefect server at {url} no longer answers: serve stops without pausing" in output, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
