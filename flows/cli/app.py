@@ -15,6 +15,7 @@ import atexit
 import gc
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         # The command itself (not a call from Python): at exit, the interpreter need not walk the hundreds of
         # thousands of objects that torch, Prefect and the rest create at import to collect garbage.
         atexit.register(gc.freeze)  # registered first, so it runs last
+        warnings.showwarning = _one_line
     if not os.environ.get("PREFECT_API_URL"):
         # On the embedded temporary server, its telemetry heartbeat races the first writes to the fresh
         # SQLite database and logs "database is locked" tracebacks; an explicit setting still wins.
@@ -149,6 +151,12 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("interrupted", err=True)
     fixed_cost.mark("main-end")
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+    """A library's warning as one line on stderr ("warning: ... (UserWarning)"), instead of Python's two lines
+    naming a file and quoting its source; each is shown once per place it comes from, as by default."""
+    sys.stderr.write(f"warning: {str(message).splitlines()[0] if str(message) else ''} ({category.__name__})\n")
 
 
 def _click_errors() -> tuple[type[BaseException], ...]:

@@ -9,6 +9,7 @@ scikit-learn's metrics; scatter plots draw a seeded sample of at most SCATTER_PO
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +18,10 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
+
+# A column name in a script the figures' font lacks (CJK, emoji) is drawn as boxes; the report's tables beside the
+# figures show it whole, so matplotlib's warning for each missing glyph is not shown.
+warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
 
 SCATTER_POINTS = 4000
 BINS = 10
