@@ -147,6 +147,17 @@ def test_a_linear_model_fits_a_seeded_sample_beyond_its_row_bound_and_says_so(cp
     assert fitted.scores["test"]["auc"] > 0.8
 
 
+def test_scikit_learn_s_logistic_regression_has_a_smaller_row_bound_that_says_why(cpu, monkeypatch):
+    from pipelines.models.estimators import LogisticRegression
+
+    monkeypatch.setattr(LogisticRegression, "sklearn_rows", 200)  # below fit_rows: the solver's bound applies
+    features = _features("classification", cpu)
+    config = RunConfig(models=["logistic_regression"])
+    fitted = models.fit_stage("baselines", features, hand_off(features, cpu), config, cpu)["logistic_regression"]
+    (note,) = [w for w in fitted.warnings if "seeded sample" in w]
+    assert "seeded sample of 200 of the 400 training rows (scikit-learn's solver takes time" in note
+
+
 def test_linear_models_read_numbers_then_one_hot_codes_in_one_float32_matrix(cpu):
     features = _features("classification", cpu)
     workflow, test = features.workflow, features.frames["test"].copy()
