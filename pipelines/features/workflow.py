@@ -26,6 +26,8 @@ from pipelines.features import state
 from pipelines.features.base import CATEGORICAL, NUMERIC, Op
 from pipelines.files import write_text_atomic
 
+INF = float("inf")
+
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # version 1: the same without Parquet tables
 
@@ -106,22 +108,23 @@ class Workflow:
         return frame
 
     def _check_output(self, frame: Any, name: str) -> None:
-        """DataError for nulls or infinite values left in the features (counted in one pass over partitions)."""
-        numeric = frame[self.numeric_].astype("float64")
-        counts = [frame[self.columns].isna().sum(), (numeric.abs() == float("inf")).sum()]
-        if is_partitioned(frame):
-            import dask
-
-            counts = dask.compute(*counts)
-        counts = [host_copy(c) for c in counts]  # one number per column
-        nulls = {c: int(n) for c, n in counts[0].items() if int(n)}
+        """DataError for nulls or infinite values left in the features. Nulls are counted, and each numeric column's
+        extremes found, in one pass over partitions, without a copy of the features; infinities are counted only
+        where an extreme is infinite (the error's message)."""
+        numeric = frame[self.numeric_]
+        found = [frame[self.columns].isna().sum(), numeric.max(), numeric.min()]
+        found = [host_copy(c) for c in _computed(frame, found)]  # one number per column
+        nulls = {c: int(n) for c, n in found[0].to_dict().items() if int(n)}
         if nulls:
             raise DataError(
                 f"Features for {name} still have nulls in {nulls}: every numeric column needs FillMissing "
                 "before the end of the workflow."
             )
-        infinite = {c: int(n) for c, n in counts[1].items() if int(n)}
-        if infinite:
+        largest, smallest = found[1].to_dict(), found[2].to_dict()
+        columns = [c for c in self.numeric_ if abs(float(largest[c])) == INF or abs(float(smallest[c])) == INF]
+        if columns:
+            (counts,) = _computed(frame, [(frame[columns].astype("float64").abs() == INF).sum()])
+            infinite = {c: int(n) for c, n in host_copy(counts).to_dict().items() if int(n)}
             raise DataError(
                 f"Features for {name} have infinite values in {infinite}: the input holds values too large for "
                 "float32. Clip or drop those columns (--drop)."
@@ -192,6 +195,15 @@ class Workflow:
         workflow.categorical_ = document["categorical"]
         workflow.cardinalities_ = document["cardinalities"]
         return workflow
+
+
+def _computed(frame: Any, results: list[Any]) -> list[Any]:
+    """`results` (reductions of `frame`), computed together where `frame` is a dask DataFrame."""
+    if not is_partitioned(frame):
+        return results
+    import dask  # only for partitions
+
+    return list(dask.compute(*results))
 
 
 def _check_added(op: Op, frame: Any, name: str) -> None:

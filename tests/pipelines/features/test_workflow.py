@@ -30,6 +30,7 @@ from pipelines.features import (
     TargetEncode,
     Workflow,
 )
+from pipelines.features.base import Op
 from pipelines.features.recipes import from_column_types
 
 REPO = Path(__file__).resolve().parents[3]
@@ -406,3 +407,42 @@ def test_two_ops_writing_one_column_are_refused():
     ops = [DatetimeParts("sched_dep", parts=("hour",)), DatetimeParts("sched_dep", parts=("hour", "day"))]
     with pytest.raises(SchemaError, match="'sched_dep_hour'"):
         Workflow(ops).fit(Part("train", _flights(rows=12)))
+
+
+class _PassThrough(Op):
+    """Declares its columns numeric features as they are: what the output check is there for."""
+
+    def __init__(self, columns: list[str]):
+        self.columns = list(columns)
+
+    def finish(self, stats, order):
+        self.outputs_ = dict.fromkeys(self.columns, "numeric")
+        return self
+
+    def transform(self, frame):
+        return frame[self.columns]
+
+
+@pytest.mark.parametrize("partitioned", [False, True], ids=["frame", "dask"])
+def test_the_output_check_names_columns_left_with_nulls_or_infinities_with_their_counts(partitioned):
+    import dask.dataframe as dd
+
+    from pipelines.errors import DataError
+
+    def part(frame: pd.DataFrame) -> Part:
+        return Part("train", dd.from_pandas(frame, npartitions=2) if partitioned else frame)
+
+    frame = pd.DataFrame(
+        {
+            "a": [1.0, np.inf, 3.0, -np.inf, 5.0, 6.0],
+            "b": [1.0, 2.0, 3.0, 4.0, np.nan, np.nan],
+            "n": np.arange(6, dtype="int64"),
+        }
+    )
+    finite = frame.assign(a=frame["a"].clip(-9, 9))
+    with pytest.raises(DataError, match=r"train still have nulls in \{'b': 2\}"):
+        Workflow([_PassThrough(["a", "b", "n"])]).fit(part(finite))
+    with pytest.raises(DataError, match=r"train have infinite values in \{'a': 2\}: the input holds values too large"):
+        Workflow([_PassThrough(["a", "b", "n"])]).fit(part(frame.fillna({"b": 0.0})))
+    fitted = Workflow([_PassThrough(["a", "b", "n"])]).fit(part(finite.fillna({"b": 0.0})))
+    assert fitted.numeric_ == ["a", "b", "n"]
