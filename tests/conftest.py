@@ -98,6 +98,7 @@ def prefect_harness():
         yield
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: without the plugin, nothing to answer
 def pytest_xdist_auto_num_workers(config):
     """`-n auto`: one worker more than the cores. Many tests wait (on a Prefect server, a Dask cluster, a command
     they started, the 90 s a crashed run takes to be marked), and a third worker on two cores fills that time: the
