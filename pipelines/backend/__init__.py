@@ -13,8 +13,8 @@ shares, or asks the `Backend` for the piece that differs. The CPU/GPU boundary i
 - probe.py: `select` (once per process), `gpu_unusable_reason` (the device probe), `library_versions`;
 - timestamps.py: ISO 8601 text to datetimes by column arithmetic (the GPU backend's parse, checked on pandas);
 - frames.py: the hooks the feature ops use on bare frames (`module_of`, `hasher_of`, `hash_buckets`, `like`,
-  `sample_values`, `host_copy`, `index_values`, `read_parquet_piece` (a Dask worker's read), and
-  `column_values` / `to_host` for the exact order statistics).
+  `category_codes`, `sample_values`, `host_copy`, `index_values`, `read_parquet_piece` (a Dask worker's read),
+  and `column_values` / `to_host` for the exact order statistics).
 
 May import: the basics (config, errors, files, evaluate) and RAPIDS; nothing else of pipelines/.
 """
@@ -22,6 +22,7 @@ May import: the basics (config, errors, files, evaluate) and RAPIDS; nothing els
 from pipelines.backend.base import Backend, csv_delimiter
 from pipelines.backend.cpu import CpuBackend, cpu_backend
 from pipelines.backend.frames import (
+    category_codes,
     column_values,
     hash_buckets,
     hasher_of,
@@ -45,6 +46,7 @@ __all__ = [
     "Backend",
     "CpuBackend",
     "GpuBackend",
+    "category_codes",
     "column_values",
     "configure_gpu_memory",
     "cpu_backend",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.backend import hash_buckets, hasher_of, host_copy, module_of
+from pipelines.backend import category_codes, hash_buckets, hasher_of, host_copy
 from pipelines.data.validate import column_kind
 from pipelines.errors import ConfigError
 from pipelines.features import statistics
@@ -72,17 +72,11 @@ class Categorify(Op):
                 f"Categorify hashed values with {self.hasher_} when fitted, and {hasher_of(frame)} hashes "
                 "differently: transform on the backend it was fitted on, or refit without hash_buckets."
             )
-        dataframes = module_of(frame)
         frame = frame.copy(deep=False)
         for column in self.columns:
-            categories = self.categories_[column]
-            dtype = dataframes.CategoricalDtype(categories=categories)
-            # Unknown values are nulled before the cast (pandas will refuse values outside the categories);
-            # null then becomes -1 in pandas' codes and null in cuDF's: both map to the reserved code 0.
-            known = frame[column].where(frame[column].isin(categories))
-            codes = known.astype(dtype).cat.codes.fillna(-1).astype("int32") + 1
+            codes = category_codes(frame[column], self.categories_[column])
             if self.hash_buckets:
-                codes = codes.where(codes > UNKNOWN, self._hashed(frame[column], len(categories)))
+                codes = codes.where(codes > UNKNOWN, self._hashed(frame[column], len(self.categories_[column])))
             frame[column] = codes.astype("int32")
         return frame
 
