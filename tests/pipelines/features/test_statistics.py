@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
@@ -70,18 +72,22 @@ def test_counts_are_added_and_ordered_by_value_whatever_the_order_of_merging():
     q=st.floats(0.0, 1.0),
 )
 def test_quantiles_and_medians_from_order_statistics_are_pandas_values(values, q):
+    """On one frame (NumPy's selection) and on partitions (counted windows), the same values as pandas'."""
     series = pd.Series(values, dtype="float64")
-    frames = Frames(series.to_frame("x"))
     count = len(series)
     wanted = statistics.quantile_ranks(count, q) + statistics.median_ranks(count)
-    order = order_statistics(frames, {"x": (count, wanted)})["x"]
-    assert statistics.quantile(count, q, order) == series.quantile(q)
-    assert statistics.median(count, order) == series.median()
+    for frame in (series.to_frame("x"), dd.from_pandas(series.to_frame("x"), npartitions=2)):
+        order = order_statistics(Frames(frame), {"x": (count, wanted)})["x"]
+        assert statistics.quantile(count, q, order) == series.quantile(q)
+        assert statistics.median(count, order) == series.median()
+        assert all(math.copysign(1.0, v) == 1.0 for v in order.values() if v == 0.0)  # -0.0 read as 0.0
 
 
-def test_order_statistics_narrow_down_where_the_values_are_too_many_to_gather():
+@pytest.mark.parametrize("partitions", [None, 3], ids=["one-frame", "partitions"])
+def test_order_statistics_narrow_down_where_the_values_are_too_many_to_gather(partitions):
     values = np.random.default_rng(0).normal(size=600_000) * 1e-3 + 7.0  # tightly packed: several rounds
-    frames = Frames(pd.DataFrame({"x": values}))
+    frame = pd.DataFrame({"x": values})
+    frames = Frames(frame if partitions is None else dd.from_pandas(frame, npartitions=partitions))
     ranks = [0, 1, 299_999, 300_000, 599_999]
     found = order_statistics(frames, {"x": (len(values), ranks)})["x"]
     assert [found[r] for r in ranks] == [float(v) for v in np.sort(values)[ranks]]
