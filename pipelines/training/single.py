@@ -77,7 +77,8 @@ def build_fit(
     `scale`: the regression target's mean and std over all training rows; `wrap`: the model as the steps run it."""
     device = rows.y.device
     model = TabularMLP(rows.numeric.shape[1], cardinalities, config.hidden, config.dropout, config.norm).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    # fused: one kernel for every parameter's update (a tenth of a CPU step at 2,048 rows a batch; CUDA too)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     # drop_last: a last batch of one row would break BatchNorm; the rows it skips differ every epoch.
     tensors = (rows.numeric, rows.codes, rows.y)
     loader = DeviceLoader(tensors, batch_size, seed=config.seed, drop_last=True, batches=batches)
