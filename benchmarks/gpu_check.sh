@@ -5,8 +5,10 @@
 #                                     the torch/CuPy GPU tests, the loader benchmark on CUDA, the MLP trained
 #                                     on CUDA from the CPU backend's frames (benchmarks.train_cuda), and 10M
 #                                     synthetic rows through the stages on the CPU backend (the GPU's baseline)
-#   bash benchmarks/gpu_check.sh 2    + cuDF (~9 transfers): the cuDF tests, the handoff benchmark on cuDF,
+#   bash benchmarks/gpu_check.sh 2    + cuDF (~9 transfers): the cuDF tests, the GPU peer (cuDF + XGBoost on
+#                                     CUDA) beside `devicepipe run --backend gpu` timed with its fixed parts,
 #                                     seconds per stage on both backends with XGBoost and the MLP (no cuML),
+#                                     the handoff benchmark on cuDF,
 #                                     the same 10M synthetic rows through the stages on the GPU backend
 #   bash benchmarks/gpu_check.sh 3    + cuML (~6 more): the cuML tests, every baseline on both backends
 #   bash benchmarks/gpu_check.sh 4    + dask-cuda: 100M synthetic rows through the features on a LocalCUDACluster
@@ -87,9 +89,14 @@ case "$tier" in
         tests device-fixes 60 "rapids and not cuml" tests/gpu/test_device_fixes.py
         tests tests-tier2 150 "(rapids or rapids_api) and not cuml" --ignore tests/gpu/test_pandas_audit.py \
             --deselect tests/gpu/test_device_fixes.py
-        step handoff 60 $python -m benchmarks.handoff --backend gpu --json "$out/handoff.json"
+        # The ratio first: the GPU peer (cuDF + XGBoost on CUDA) and `devicepipe run --backend gpu` end to end,
+        # its fixed parts apart in the marks (docs/benchmarks.md: the fixed cost)
+        step peer-gpu 45 $python -m benchmarks.peer_gpu --library cudf --json "$out/peer-gpu.json"
+        step run-gpu 75 env DEVICEPIPE_FIXED_COST_LOG="$out/run-gpu-marks.jsonl" $python -m flows.cli run \
+            --backend gpu --model xgboost --epochs 3 --no-cache --no-progress --output "$out/run-gpu"
         step stages 120 $python -m benchmarks.stages --backends cpu gpu --warmup --models xgboost \
             --json "$out/stages.json"
+        step handoff 60 $python -m benchmarks.handoff --backend gpu --json "$out/handoff.json"
         step synth-10m 40 $python -m flows.cli data synth --rows 10000000 --out "$out/s10m" --no-progress
         step stages-10m-gpu 90 $python -m benchmarks.stages --backends gpu --dataset flights --data "$out/s10m" \
             --models xgboost --epochs 1 --json "$out/stages-10m-gpu.json"

@@ -142,3 +142,72 @@ def test_nothing_of_devicepipe_is_in_the_peers_data_path():
     modules |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     ours = {name for name in modules if name.split(".")[0] in ("pipelines", "flows", "benchmarks")}
     assert ours == {"benchmarks.results"}, ours
+
+
+def test_the_gpu_peer_on_pandas_has_the_polars_peers_rows_and_features(written, sources):
+    """benchmarks.peer_gpu is the same script on the frame API cuDF mirrors: run here on pandas (XGBoost on the
+    CPU), every split holds the same rows with the same features, value for value, as the Polars peer's."""
+    from benchmarks import peer_gpu
+
+    result = peer_gpu.run_peer_gpu(sources["parts"], library="pandas")
+    assert result["rows"] == written["results"]["rows"]
+    assert result["device"] == "cpu" and result["features"] == len(peer.FEATURES)
+    assert 0.5 < result["auc"]["xgboost"] <= 1  # categories coded otherwise than Polars': on 6,000 rows, another AUC
+    paths = peer.peer_paths(sources["parts"])
+    polars, pandas = peer.features(peer.load(paths)), peer_gpu.features(pd, peer_gpu.load(pd, paths))
+    for split in ("train", "valid", "test"):
+        expected, found = polars[f"X_{split}"].to_pandas(), pandas[f"X_{split}"].reset_index(drop=True)
+        for name in peer.CATEGORICAL:
+            expected[name], found[name] = expected[name].astype(str), found[name].astype(str)
+        pd.testing.assert_frame_equal(found, expected, check_dtype=False)
+        assert list(pandas[f"y_{split}"]) == list(polars[f"y_{split}"])
+    staged = peer_gpu.run_peer_gpu(sources["staged"], library="pandas")  # sched_dep from the calendar columns
+    assert staged["rows"] == result["rows"] and staged["auc"] == result["auc"]
+
+
+def test_the_gpu_peer_counts_as_the_polars_peer():
+    from benchmarks import peer_gpu
+
+    at = pd.Timestamp(2013, 3, 4, 9)
+    rows = [("EWR", "ORD", "N1", 10.0), ("EWR", "ORD", "N1", None), ("EWR", "BOS", None, 30.0), ("JFK", "ORD", "N2", 0)]
+    frame = pd.DataFrame(
+        {
+            "origin": [r[0] for r in rows],
+            "dest": [r[1] for r in rows],
+            "tailnum": [r[2] for r in rows],
+            "arr_delay": [r[3] for r in rows],
+            "carrier": ["UA"] * len(rows),
+            "time_hour": [at] * len(rows),
+            "sched_dep": [at] * len(rows),
+            **{name: [1.0] * len(rows) for name in peer.FEATURES if name not in (*peer.COUNTS, *peer.CATEGORICAL)},
+        }
+    )
+    data = peer_gpu.features(pd, frame.drop(columns="weekday"))
+    X, y = data["X_train"], data["y_train"]
+    assert len(X) == 3 and list(y) == [0, 1, 0]
+    assert X["origin_hour_flights"].tolist() == [3, 3, 1]
+    assert X["dest_day_flights"].tolist() == [3, 1, 3] and X["carrier_day_flights"].tolist() == [4, 4, 4]
+    assert X["plane_day_flights"].iloc[[0, 2]].tolist() == [2, 1] and pd.isna(X["plane_day_flights"].iloc[1])
+    assert X["weekday"].tolist() == [1, 1, 1]  # Monday, as Polars numbers it
+    assert all(str(X[name].dtype) == "category" for name in peer.CATEGORICAL)
+
+
+def test_the_gpu_peer_without_cudf_says_what_to_install(sources):
+    code = "import runpy; runpy.run_module('benchmarks.peer_gpu', run_name='__main__', alter_sys=True)"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    try:
+        import cudf  # noqa: F401 (where RAPIDS is installed, the library is there: nothing to refuse)
+
+        pytest.skip("cuDF is importable here")
+    except ImportError:
+        pass
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--source", str(sources["parts"])],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert "--library cudf: cudf cannot be imported" in done.stderr and "--library pandas" in done.stderr
