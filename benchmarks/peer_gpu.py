@@ -138,7 +138,9 @@ def run_peer_gpu(
         start = time.perf_counter()
         value = fn(*args)
         if library == "cudf":  # the device's work done before the clock stops
-            importlib.import_module("cupy").cuda.runtime.deviceSynchronize()
+            import cupy  # only with cuDF, on a GPU
+
+            cupy.cuda.runtime.deviceSynchronize()
         seconds[step] = time.perf_counter() - start
         if progress is not None:
             progress(step, seconds[step])

@@ -44,16 +44,31 @@ def _called_name(func: ast.expr) -> str | None:
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
 
 
+# The GPU peer is the competitor's script, written with cuDF and CuPy as its author would; nothing imports it.
+COMPETITORS = {ROOT / "benchmarks" / "peer_gpu.py"}
+
+
 def test_only_the_backend_package_imports_rapids():
     offenders = {}
     for folder in ("pipelines", "flows", "notebooks", "benchmarks"):
         for path in (ROOT / folder).rglob("*.py"):
-            if path.is_relative_to(PACKAGE):
+            if path.is_relative_to(PACKAGE) or path in COMPETITORS:
                 continue
             leaked = _imported_modules(path) & RAPIDS
             if leaked:
                 offenders[str(path.relative_to(ROOT))] = sorted(leaked)
     assert offenders == {}
+
+
+def test_the_competitors_scripts_import_rapids_and_nothing_imports_them():
+    assert all(_imported_modules(path) & RAPIDS for path in COMPETITORS)
+    names = {f"benchmarks.{path.stem}" for path in COMPETITORS}
+    for folder in ("pipelines", "flows", "notebooks", "benchmarks"):
+        for path in (ROOT / folder).rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+            imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+            assert not imported & names, path
 
 
 def test_the_backend_package_does_import_rapids():
