@@ -13,10 +13,18 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import typer
 
-from flows.server.selection import PrefectServer, background_server_url, background_url, healthy
+from flows.server.selection import (
+    PID_FILE,
+    STARTUP_SECONDS,
+    PrefectServer,
+    background_server_url,
+    background_url,
+    healthy,
+)
 from pipelines.errors import ConfigError
 
 server_app = typer.Typer(no_args_is_help=True, help="A Prefect server kept running for the runs that follow.")
@@ -39,8 +47,11 @@ def start() -> None:
         return
     done = _prefect("server", "start", "--background")
     url = background_url()
-    deadline = time.monotonic() + get_current_settings().server.ephemeral.startup_timeout_seconds
-    while done.returncode == 0 and not healthy(url, timeout=1.0) and time.monotonic() < deadline:
+    # As for a temporary server: at least STARTUP_SECONDS, since on a busy machine the first start (a fresh
+    # database's migrations) can take longer than Prefect's 20 s; a higher setting wins
+    seconds = max(STARTUP_SECONDS, get_current_settings().server.ephemeral.startup_timeout_seconds)
+    deadline = time.monotonic() + seconds
+    while done.returncode == 0 and not healthy(url, timeout=1.0) and time.monotonic() < deadline and _starting():
         time.sleep(0.2)
     if done.returncode != 0 and "already in use" in done.stdout + done.stderr:
         port = get_current_settings().server.api.port
@@ -51,9 +62,27 @@ def start() -> None:
         )
     if done.returncode != 0 or not healthy(url):
         said = (done.stdout + done.stderr).strip().splitlines()[-3:]
+        if done.returncode == 0:  # started, but not answering: stopped, so that nothing is left running
+            _prefect("server", "stop")
+            said = [
+                f"no answer within {seconds} s, so it was stopped (on a slow machine, raise "
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)"
+            ]
         raise ConfigError(f"Prefect's server did not start at {url}: {' '.join(said) or 'no answer'}")
     typer.echo(f"Prefect server running in the background at {url} (UI: {url.removesuffix('/api')}).")
     typer.echo("`devicepipe run` records to it from now on; `devicepipe server stop` stops it.")
+
+
+def _starting() -> bool:
+    """Whether the process Prefect recorded for its background server is still alive."""
+    from prefect.settings import get_current_settings
+
+    try:
+        pid = int((Path(get_current_settings().home) / PID_FILE).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 @server_app.command()
