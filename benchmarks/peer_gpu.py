@@ -34,7 +34,18 @@ import numpy as np
 import xgboost as xgb
 from sklearn.metrics import roc_auc_score
 
-from benchmarks.peer import CATEGORICAL, FEATURES, FLIGHTS, TEST_START, VALID_START, WEATHER, XGBOOST, peer_paths
+from benchmarks.peer import (
+    CATEGORICAL,
+    FEATURES,
+    FLIGHTS,
+    TEST_START,
+    VALID_START,
+    WEATHER,
+    XGBOOST,
+    add_source_arguments,
+    peer_paths,
+    source_of,
+)
 from benchmarks.results import (
     ConfigError,
     CpuLoad,
@@ -169,7 +180,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     load_meter = CpuLoad()
-    source = Path(args.source if args.source is not None else args.data_dir)
+    source = source_of(args)
 
     def report(step: str, took: float) -> None:
         print(f"[peer-gpu] {step}: {took:.2f} s", file=sys.stderr, flush=True)
@@ -191,9 +202,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = base_parser(MODULE, __doc__.splitlines()[0], threads_help="unused (XGBoost on CUDA)")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--data-dir", default="data", help="nycflights13 as devicepipe stages it (DIR/raw/)")
-    where.add_argument("--source", default=None, help="a folder of flights, weather.parquet and planes.parquet")
+    add_source_arguments(parser)
     parser.add_argument("--library", choices=sorted(DEVICE), default="cudf", help="cudf (GPU) or pandas (CPU)")
     return parser
 

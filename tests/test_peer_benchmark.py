@@ -95,23 +95,27 @@ def test_features_are_known_before_departure(written):
     assert {"origin_hour_flights", "dest_day_flights", "carrier", "origin", "dest", "plane_year"} <= set(names)
 
 
-def test_the_counts_include_cancelled_flights_and_the_categories_stay_categories():
-    """Three flights from EWR in one hour, one of them cancelled: all three were scheduled, two were flown."""
+def _one_hour() -> dict[str, list]:
+    """Three flights from EWR in one hour (one of them cancelled, one without a tail number) and one from JFK, with
+    every input column the peers' features read."""
     at = datetime(2013, 3, 4, 9)
     rows = [("EWR", "ORD", "N1", 10.0), ("EWR", "ORD", "N1", None), ("EWR", "BOS", None, 30.0), ("JFK", "ORD", "N2", 0)]
-    frame = pl.DataFrame(
-        {
-            "origin": [r[0] for r in rows],
-            "dest": [r[1] for r in rows],
-            "tailnum": [r[2] for r in rows],
-            "arr_delay": [r[3] for r in rows],
-            "carrier": ["UA"] * len(rows),
-            "time_hour": [at] * len(rows),
-            "sched_dep": [at] * len(rows),
-            **{name: [1.0] * len(rows) for name in peer.FEATURES if name not in (*peer.COUNTS, *peer.CATEGORICAL)},
-        }
-    )
-    data = peer.features(frame.drop("weekday"))
+    inputs = [name for name in peer.FEATURES if name not in (*peer.COUNTS, *peer.CATEGORICAL, "weekday")]
+    return {
+        "origin": [r[0] for r in rows],
+        "dest": [r[1] for r in rows],
+        "tailnum": [r[2] for r in rows],
+        "arr_delay": [r[3] for r in rows],
+        "carrier": ["UA"] * len(rows),
+        "time_hour": [at] * len(rows),
+        "sched_dep": [at] * len(rows),
+        **{name: [1.0] * len(rows) for name in inputs},
+    }
+
+
+def test_the_counts_include_cancelled_flights_and_the_categories_stay_categories():
+    """Three flights from EWR in one hour, one of them cancelled: all three were scheduled, two were flown."""
+    data = peer.features(pl.DataFrame(_one_hour()))
     X, y = data["X_train"], data["y_train"]
     assert len(X) == 3 and list(y) == [0, 1, 0]  # the cancelled flight dropped; delayed: arr_delay > 15
     assert X["origin_hour_flights"].to_list() == [3, 3, 1]
@@ -168,21 +172,7 @@ def test_the_gpu_peer_on_pandas_has_the_polars_peers_rows_and_features(written, 
 def test_the_gpu_peer_counts_as_the_polars_peer():
     from benchmarks import peer_gpu
 
-    at = pd.Timestamp(2013, 3, 4, 9)
-    rows = [("EWR", "ORD", "N1", 10.0), ("EWR", "ORD", "N1", None), ("EWR", "BOS", None, 30.0), ("JFK", "ORD", "N2", 0)]
-    frame = pd.DataFrame(
-        {
-            "origin": [r[0] for r in rows],
-            "dest": [r[1] for r in rows],
-            "tailnum": [r[2] for r in rows],
-            "arr_delay": [r[3] for r in rows],
-            "carrier": ["UA"] * len(rows),
-            "time_hour": [at] * len(rows),
-            "sched_dep": [at] * len(rows),
-            **{name: [1.0] * len(rows) for name in peer.FEATURES if name not in (*peer.COUNTS, *peer.CATEGORICAL)},
-        }
-    )
-    data = peer_gpu.features(pd, frame.drop(columns="weekday"))
+    data = peer_gpu.features(pd, pd.DataFrame(_one_hour()))
     X, y = data["X_train"], data["y_train"]
     assert len(X) == 3 and list(y) == [0, 1, 0]
     assert X["origin_hour_flights"].tolist() == [3, 3, 1]

@@ -13,14 +13,13 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import typer
 
 from flows.server.selection import (
-    PID_FILE,
     STARTUP_SECONDS,
     PrefectServer,
+    background_pid_file,
     background_server_url,
     background_url,
     healthy,
@@ -75,14 +74,12 @@ def start() -> None:
 
 def _starting() -> bool:
     """Whether the process Prefect recorded for its background server is still alive."""
-    from prefect.settings import get_current_settings
+    import psutil  # start-up time: only while a server starts
 
     try:
-        pid = int((Path(get_current_settings().home) / PID_FILE).read_text().strip())
-        os.kill(pid, 0)
+        return psutil.pid_exists(int(background_pid_file().read_text().strip()))
     except (OSError, ValueError):
         return False
-    return True
 
 
 @server_app.command()

@@ -62,11 +62,16 @@ def background_url() -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{api.port}/api"
 
 
-def background_server_url() -> str | None:
-    """The URL of a server started in the background and still answering, or None."""
+def background_pid_file() -> Path:
+    """Where `prefect server start --background` records its server's process: PID_FILE in PREFECT_HOME."""
     from prefect.settings import get_current_settings
 
-    if not (Path(get_current_settings().home) / PID_FILE).exists():
+    return Path(get_current_settings().home) / PID_FILE
+
+
+def background_server_url() -> str | None:
+    """The URL of a server started in the background and still answering, or None."""
+    if not background_pid_file().exists():
         return None
     url = background_url()
     return url if healthy(url) else None
