@@ -144,7 +144,13 @@ def _browser(binary: str, profile: Path, width: int):
     ]
     # A session of its own: its helper processes (renderer, crash handler) end with it, not after the profile's
     # removal, where one still writing there made the removal fail ("Directory not empty: 'Default'").
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # Its scratch folders (org.chromium.Chromium.*) go under the profile, which is removed, not into /tmp.
+    scratch = profile / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env
+    )
     try:
         active = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 30

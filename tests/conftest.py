@@ -106,6 +106,13 @@ def pytest_xdist_auto_num_workers(config):
     return (os.cpu_count() or 1) + 1
 
 
+def pytest_sessionfinish(session):
+    """This test process's shared Prefect server (tests/prefect_server.py), if a test started it, ends here."""
+    from tests.prefect_server import stop_shared  # here: a session that runs no command need not import it
+
+    stop_shared()
+
+
 def pytest_terminal_summary(terminalreporter):
     """A run that checked the layers says which, at its end."""
     if any("test_layers.py" in report.nodeid for report in terminalreporter.stats.get("passed", [])):

@@ -3,13 +3,15 @@ test's, in a process group of its own so that a test can kill it whole."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from flows.server.selection import healthy
@@ -37,3 +39,37 @@ def prefect_server(home: Path, env: dict[str, str]) -> Iterator[tuple[subprocess
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=60)
+
+
+class _Shared:
+    """One running server per test process (an xdist worker), started on first use and stopped at the session's
+    end (conftest's pytest_sessionfinish) or the process's exit."""
+
+    def __init__(self) -> None:
+        self.url: str | None = None
+        self.stack = ExitStack()
+
+    def api_url(self) -> str:
+        if self.url is None:
+            home = Path(self.stack.enter_context(tempfile.TemporaryDirectory(prefix="devicepipe-test-prefect-")))
+            _, self.url = self.stack.enter_context(prefect_server(home, dict(os.environ)))
+            atexit.register(self.stop)
+        return self.url
+
+    def stop(self) -> None:
+        self.url = None
+        self.stack.close()
+
+
+_shared = _Shared()
+
+
+def shared_api_url() -> str:
+    """The API URL of this test process's running server. Commands that are not about finding or starting a
+    server run against it, as a user's runs do against `devicepipe server start`'s: a temporary server per
+    command costs about 3 s of CPU, which a suite of commands on two cores pays in minutes."""
+    return _shared.api_url()
+
+
+def stop_shared() -> None:
+    _shared.stop()

@@ -12,11 +12,13 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
+from tests.prefect_server import shared_api_url
 
 
 def devicepipe(*args: str, cwd) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("PREFECT_API_URL", None)
+    """The command in a fresh process, against this test process's running Prefect server (the temporary server
+    each command would start otherwise is tested in tests/flows/server/)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_API_URL": shared_api_url()}
     return subprocess.run(
         [sys.executable, "-m", "flows.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )

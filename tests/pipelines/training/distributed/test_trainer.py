@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +32,7 @@ import torch
 from pipelines.errors import ConfigError
 from pipelines.models.base import FitOptions, Split, fit_and_score
 from pipelines.models.mlp import MLP
+from pipelines.training.distributed import from_cluster
 from pipelines.training.distributed.trainer import TrainingProcessFailed, plan, shard_rows, train_mlp_distributed
 from pipelines.training.handoff import hand_off
 from pipelines.training.train import train_mlp
@@ -144,7 +146,8 @@ def test_a_nan_in_one_shard_raises_non_finite_loss_from_the_processes(tmp_path):
 
 def test_the_processes_end_when_their_parent_is_killed(tmp_path):
     """A parent killed with SIGKILL cannot stop its processes: each asks the kernel for a signal when it dies."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DDP_JOB_PIDS": str(tmp_path)}
+    # TMPDIR: the parent's scratch folder, which a SIGKILL leaves behind, stays in the test's folder
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DDP_JOB_PIDS": str(tmp_path), "TMPDIR": str(tmp_path)}
     command = [sys.executable, "-m", "tests.pipelines.training.distributed.ddp_job", str(tmp_path / "mlp.pt"), "linger"]
     parent = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     pids = [tmp_path / f"rank-{rank}.pid" for rank in range(2)]
@@ -304,3 +307,14 @@ def test_processes_that_fetch_their_rows_from_the_cluster_train_as_shards_sent_f
     a, b = here.result.model.state_dict(), fetched.result.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
     assert _losses(fetched.result, "classification") == _losses(here.result, "classification")
+
+
+def test_a_process_fetching_on_a_gpu_receives_on_its_own_device(client, monkeypatch):
+    """cuDF partitions are deserialised in the client's event-loop thread, or in Dask's offload thread for large
+    messages: both get the process's device before the fetch (each thread's CUDA device is GPU 0 until set)."""
+    set_in: list[tuple[str, int]] = []
+    monkeypatch.setattr(torch.cuda, "set_device", lambda index: set_in.append((threading.current_thread().name, index)))
+    client.sync(from_cluster._use_device, 1)
+    (loop, _), (offload, _) = set_in
+    assert [index for _, index in set_in] == [1, 1] and threading.main_thread().name not in (loop, offload)
+    assert offload.startswith("Dask-Offload") and loop != offload
