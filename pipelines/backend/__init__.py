@@ -11,6 +11,8 @@ shares, or asks the `Backend` for the piece that differs. The CPU/GPU boundary i
   so that the module imports where RAPIDS is not installed;
 - memory.py: `configure_gpu_memory`: the RMM pool and cuDF spilling, once per process;
 - probe.py: `select` (once per process), `gpu_unusable_reason` (the device probe), `library_versions`;
+- transfers.py: `model_transfers`, the block in which a library's copies are its model's, not the data's (the
+  residency ledger records them apart);
 - timestamps.py: ISO 8601 text to datetimes by column arithmetic (the GPU backend's parse, checked on pandas);
 - frames.py: the hooks the feature ops use on bare frames (`module_of`, `hasher_of`, `hash_buckets`, `like`,
   `category_codes`, `sample_values`, `host_copy`, `index_values`, `read_parquet_piece` (a Dask worker's read),
@@ -38,6 +40,7 @@ from pipelines.backend.gpu import GpuBackend
 from pipelines.backend.memory import configure_gpu_memory
 from pipelines.backend.probe import CHOICES, ENV_VAR, gpu_unusable_reason, library_versions, select
 from pipelines.backend.timestamps import ISO_8601
+from pipelines.backend.transfers import model_transfers, transfers_handled_by
 
 __all__ = [
     "CHOICES",
@@ -58,9 +61,11 @@ __all__ = [
     "index_values",
     "library_versions",
     "like",
+    "model_transfers",
     "module_of",
     "read_parquet_piece",
     "sample_values",
     "select",
     "to_host",
+    "transfers_handled_by",
 ]

@@ -4,8 +4,9 @@ the keys that fall in 65,536 equal ranges of the window that holds a wanted rank
 window narrows to the one range that holds it. A window with few values left (a column of at most GATHER values
 from the start) is gathered whole, sorted and read off.
 Exact whatever the partitioning (counts add up exactly), in a few passes over the data; pandas (NumPy) and,
-through the backend's array helpers, cuDF (CuPy: unverified). One pandas frame is read once instead: NumPy's
-`partition` puts the wanted ranks in place (the same values, in a fifth of the time).
+through the backend's array helpers, cuDF (CuPy: unverified). One frame is read once instead: NumPy's `partition`
+puts the wanted ranks of a pandas column in place (the same values, in a fifth of the time), and a cuDF column is
+sorted on its device, from which only the wanted values are copied (8 bytes each, not the column).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ TOP = (1 << 64) - 1
 def order_statistics(frames: Any, wanted: dict[str, tuple[int, list[int]]]) -> dict[str, dict[int, float]]:
     """{column: {rank: value}}: the values at the 0-based ranks of each column's sorted non-null values, `wanted`
     giving per column the number of its non-null values and the ranks."""
-    if not frames.partitioned and module_of(frames.frame) is pd:  # one pandas frame: NumPy selects in place
-        return {column: _selected(frames.frame[column], ranks) for column, (_, ranks) in wanted.items()}
+    if not frames.partitioned:  # one frame: selected where it lives, only the wanted values leave it
+        select = _selected if module_of(frames.frame) is pd else _sorted_on_device
+        return {column: select(frames.frame[column], ranks) for column, (_, ranks) in wanted.items()}
     found: dict[str, dict[int, float]] = {column: {} for column in wanted}
     # A window: (column, lowest key, highest key, values below it, values in it) -> ranks inside it.
     windows = {(column, 0, TOP, 0, size): sorted(set(ranks)) for column, (size, ranks) in wanted.items() if ranks}
@@ -53,6 +55,17 @@ def _selected(series: Any, ranks: list[int]) -> dict[int, float]:
     wanted = sorted(set(ranks))
     ordered = np.partition(series.astype("float64").dropna().to_numpy(), wanted)
     return {rank: float(ordered[rank]) + 0.0 for rank in wanted}  # + 0.0: -0.0 as 0.0, as the keys read it
+
+
+def _sorted_on_device(series: Any, ranks: list[int]) -> dict[int, float]:
+    """The same for a cuDF column: sorted on the device, and only the values at `ranks` (8 bytes each) copied to
+    the host (unverified on a GPU)."""
+    if not ranks:
+        return {}
+    wanted = sorted(set(ranks))
+    ordered = series.astype("float64").dropna().sort_values(ignore_index=True)
+    picked = to_host(column_values(ordered.iloc[wanted]))
+    return {rank: float(value) + 0.0 for rank, value in zip(wanted, picked, strict=True)}
 
 
 def _narrow(window: tuple, ranks: list[int], counts: np.ndarray, found: dict[int, float]) -> dict[tuple, list[int]]:

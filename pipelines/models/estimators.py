@@ -9,12 +9,13 @@ trusts only skops' defaults and the types the family lists (`trusted_types`), an
 from __future__ import annotations
 
 import warnings
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 
-from pipelines.backend import Backend
+from pipelines.backend import Backend, model_transfers
 from pipelines.backend.base import load_class
 from pipelines.cluster.partitions import partition_lengths
 from pipelines.data.placement import Placement
@@ -89,7 +90,9 @@ class Estimator(ModelAdapter):
             )
             frame = sample_rows(frame.assign(__label=target), most / len(frame), options.seed)
             frame, target = frame.drop(columns=["__label"]), frame["__label"]
-        self.estimator.fit(self.design(frame), target)
+        design = self.design(frame)
+        with model_transfers(f"{self.backend.estimator_family}'s {self.name} fit (what it keeps on the host)"):
+            self.estimator.fit(design, target)
 
     def _row_budget(self) -> tuple[int | None, str]:
         """The most training rows the estimator sees on this backend (None: all), and why."""
@@ -118,7 +121,7 @@ class Estimator(ModelAdapter):
         import dask.array as da
 
         xp, width = self.backend.xp, self.design(frame._meta).shape[1]
-        design, values = dask.delayed(self.design), dask.delayed(_values)
+        design, values = dask.delayed(self.design), dask.delayed(attrgetter("values"))  # NumPy; CuPy for cuDF
         x_meta, y_meta = xp.empty((0, width), dtype=xp.float32), xp.empty((0,), dtype=target.dtype)
         parts = [(x, y, n) for x, y, n in zip(frame.to_delayed(), target.to_delayed(), lengths, strict=True) if n]
         x = [da.from_delayed(design(part), (n, width), dtype=xp.float32, meta=x_meta) for part, _, n in parts]
@@ -179,11 +182,6 @@ class Estimator(ModelAdapter):
                 "use it. Use an untouched copy of the run, or train it again."
             )
         return cls(task, backend, workflow, backend.device_estimator(model, cls.pair(task, backend)))
-
-
-def _values(series: Any) -> Any:
-    """A series' values as the backend's array (NumPy; CuPy for cuDF)."""
-    return series.values
 
 
 class UntrustedModel(DataError):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipelines.backend import Backend
+from pipelines.backend import Backend, model_transfers
 from pipelines.data.split import sample_rows
 from pipelines.features.workflow import Workflow
 from pipelines.files import atomic_path
@@ -57,7 +57,8 @@ class XGBoost(ModelAdapter):
             self.model = self._fit_on_cluster(options, params, *pairs)
             return
         self.model = _new(self.task, **params)
-        self.model.fit(train.frame, y_train, eval_set=[(valid.frame, y_valid)], verbose=False)
+        with model_transfers("XGBoost's fit (its trees, built on the device, kept on the host)"):
+            self.model.fit(train.frame, y_train, eval_set=[(valid.frame, y_valid)], verbose=False)
 
     def _fit_on_cluster(self, options: FitOptions, params: dict[str, Any], train: tuple, valid: tuple) -> Any:
         """The booster trained through XGBoost's Dask interface (pipelines.models.xgboost_dask), as an ordinary

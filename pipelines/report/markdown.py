@@ -55,6 +55,13 @@ def residency_notes(residency: dict[str, Any]) -> list[str]:
         )
     elif residency.get("sees_copies"):
         lines.append(f"the ledger saw its {calibration.get('copied_bytes')}-byte test copy: its counts are live")
+    for stage, models in (residency.get("model_transfers") or {}).items():
+        for whose, copies in models.items():
+            lines.append(
+                f"not budgeted, in {stage}: {whose} copied {copies.get('device_to_host_bytes', 0):,} bytes of its "
+                f"model to the host ({copies.get('device_to_host_copies', 0):,} copies) and "
+                f"{copies.get('host_to_device_bytes', 0):,} bytes to the device"
+            )
     return lines
 
 

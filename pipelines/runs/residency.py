@@ -7,7 +7,10 @@ bytes by direction. Tracing records every kernel of a stage as well, which slows
 and the handoff pointer checks (in the manifest beside it) are the evidence of zero-copy.
 
 `check(budget)` fails a run whose device-to-host bytes, over the stages between load and the end of training,
-exceed a small budget (room for scalars and small vocabularies, not for data).
+exceed a small budget (room for scalars and small vocabularies, not for data). What a library copies of its own
+model while it fits (XGBoost and cuML keep their trees on the host) is the model's, not the data's: a family wraps
+that fit in `pipelines.backend.model_transfers`, and the ledger traces the block as a segment of its own, records
+it under `models` (stage, whose model, bytes) and leaves it out of the budget.
 
 A ledger that records nothing would look like perfect residency: where CUPTI's activity records are not
 available to the process (profiling restricted to administrators, a CUPTI library that does not match the
@@ -21,11 +24,12 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.backend.transfers import transfers_handled_by
 from pipelines.errors import DevicepipeError
 
 DIRECTIONS = {"HtoD": "host_to_device", "DtoH": "device_to_host", "DtoD": "device_to_device"}
@@ -38,7 +42,7 @@ class ResidencyError(DevicepipeError):
     """Data left the device between load and the end of training."""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Ledger:
     """Copy bytes and counts per stage; `enabled` only where there is a device to copy to and from."""
 
@@ -46,6 +50,7 @@ class Ledger:
     stages: dict[str, dict[str, int]] = field(default_factory=dict)
     calibration: dict[str, int] | None = None  # {"copied_bytes", "seen_bytes"} of the known test copy
     off: str = "none (CPU backend)"  # the manifest's "source" where the ledger is not enabled: why not
+    models: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # stage -> whose model -> copies
 
     @classmethod
     def for_run(cls, gpu: bool, strict: bool) -> Ledger:
@@ -56,14 +61,23 @@ class Ledger:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        """The stage's copies, traced; those inside a `model_transfers` block (pipelines.backend.transfers) are
+        recorded apart, in `models`, and kept out of the stage's (the data's) counts."""
         if not self.enabled:
             yield
             return
         if self.calibration is None:
             self.calibrate()
-        with _profiled() as copies:
-            yield
-        self.stages[name] = copies
+        traced = _Segments()
+        traced.open()
+        try:
+            with transfers_handled_by(traced.model_block):
+                yield
+        finally:
+            traced.close()
+        self.stages[name] = traced.data
+        if traced.models:
+            self.models[name] = traced.models
 
     def calibrate(self) -> None:
         """Copy CALIBRATION_BYTES host-to-device under the profiler and record how many bytes it saw."""
@@ -103,9 +117,14 @@ class Ledger:
             per_stage = {s: v.get("device_to_host_bytes", 0) for s, v in self.stages.items() if s in STRICT_STAGES}
             raise ResidencyError(
                 f"Strict residency: {moved} bytes went from the device to the host between load and the end of "
-                f"training, more than the budget of {budget_bytes} (per stage: {per_stage}). Find the stage "
+                f"training, more than the budget of {budget_bytes} (per stage: {per_stage}; not counted: "
+                f"{self.model_bytes()} bytes the models' libraries copied of their own models). Find the stage "
                 "that copies (to_pandas, to_numpy, .cpu(), .item() in a loop) or run without --strict-residency."
             )
+
+    def model_bytes(self, direction: str = "device_to_host") -> int:
+        """The bytes the models' libraries copied of their own models (not budgeted), over every stage."""
+        return sum(c.get(f"{direction}_bytes", 0) for models in self.models.values() for c in models.values())
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -115,7 +134,44 @@ class Ledger:
             "calibration": self.calibration,
             "stages": self.stages,
             "device_to_host_bytes_load_to_train": self.total("device_to_host"),
+            "model_transfers": self.models,
         }
+
+
+class _Segments:
+    """A stage traced in segments: the data's, and between them each model block's, each a profile of its own
+    (one profiler at a time), so nothing is matched up afterwards."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, int] = {}
+        self.models: dict[str, dict[str, int]] = {}
+        self._segment: ExitStack | None = None
+        self._copies: dict[str, int] = {}
+
+    def open(self) -> None:
+        self._segment = ExitStack()
+        self._copies = self._segment.enter_context(_profiled())
+
+    def close(self) -> None:
+        if self._segment is not None:
+            segment, self._segment = self._segment, None
+            segment.close()
+            _add(self.data, self._copies)
+
+    @contextmanager
+    def model_block(self, label: str) -> Iterator[None]:
+        self.close()
+        try:
+            with _profiled() as copies:
+                yield
+        finally:
+            self.open()
+        _add(self.models.setdefault(label, {}), copies)
+
+
+def _add(into: dict[str, int], copies: dict[str, int]) -> None:
+    for key, value in copies.items():
+        into[key] = into.get(key, 0) + value
 
 
 @contextmanager

@@ -6,11 +6,14 @@ tests/gpu/test_pandas_audit.py) catch their kind where RAPIDS is installed, and 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.cluster.frames import Frames
 from pipelines.errors import DataError
 from pipelines.features import FillMissing, GroupbyAggregate, Part, Standardize, Workflow
+from pipelines.features.order import order_statistics
 
 pytestmark = [pytest.mark.gpu, pytest.mark.rapids]
 
@@ -70,3 +73,13 @@ def test_a_reloaded_cuml_model_predicts_to_cupy(gpu):
     model = LogisticRegression().fit(x, [0, 0, 1, 1])
     twin = gpu.device_estimator(model, Family.classes["classification"])
     assert isinstance(twin.predict_proba(gpu.from_pandas(x)), cupy.ndarray)
+
+
+def test_order_statistics_of_one_cudf_frame_are_pandas_values(gpu):
+    """Item 8 of the GPU path: one frame's order statistics are selected on the device (sorted there, only the
+    wanted values copied), the same values as pandas'."""
+    values = pd.Series(np.random.default_rng(0).normal(size=300_000)).where(lambda s: s > -2.5)
+    count, ranks = int(values.notna().sum()), [0, 1, 150_000, 299_000]
+    ranks = [r for r in ranks if r < count]
+    found = order_statistics(Frames(gpu.from_pandas(values.to_frame("x"))), {"x": (count, ranks)})["x"]
+    assert [found[r] for r in ranks] == [float(v) for v in np.sort(values.dropna().to_numpy())[ranks]]

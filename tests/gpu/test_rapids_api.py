@@ -311,3 +311,21 @@ def test_rapids_without_a_device_falls_back_to_cpu_with_the_reason(rapids):
         pytest.skip("a GPU is usable here")
     assert reason.startswith(("no CUDA device", "the CUDA probe failed", "torch was built without CUDA"))
     assert backends.select("auto").name == "cpu"
+
+
+def test_the_device_only_selection_calls_exist_on_cudf_series_with_their_keywords(rapids):
+    """features/order.py's `_sorted_on_device` runs on cuDF only (the CPU audit never sees it): every Series
+    method it calls exists on cuDF's Series and takes the keywords it passes."""
+    tree = ast.parse((ROOT / "pipelines" / "features" / "order.py").read_text())
+    (function,) = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_sorted_on_device"]
+    keywords = {id(n.func): {k.arg for k in n.keywords if k.arg} for n in ast.walk(function) if isinstance(n, ast.Call)}
+    used = {(n.attr, frozenset(keywords.get(id(n), ()))) for n in ast.walk(function) if isinstance(n, ast.Attribute)}
+    used = {(name, kw) for name, kw in used if hasattr(pd.Series, name)}
+    assert {name for name, _ in used} >= {"astype", "dropna", "sort_values", "iloc"}
+    problems = []
+    for name, kw in sorted(used):
+        if not hasattr(rapids["cudf"].Series, name):
+            problems.append(f"cudf.Series.{name}: missing")
+            continue
+        problems += _keyword_problems(f"cudf.Series.{name}", getattr(rapids["cudf"].Series, name), kw)
+    assert problems == []

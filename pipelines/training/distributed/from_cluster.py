@@ -5,9 +5,9 @@ A run with --cluster keeps the training features on the cluster's workers (Featu
 parent does not copy each process's shard into shared memory: it publishes the partitions on the scheduler
 (`published`) and gives each process a `ClusterShare`, the same contiguous rows
 `pipelines.training.distributed.trainer.shard_rows` would cut. The process connects to the scheduler, fetches the
-partitions that hold its rows, hands their columns to torch zero-copy as the handoff stage does
-(pipelines.training.handoff.device_data) and assembles them on its own device. Every wait is bounded by the run's
-timeout; a worker lost meanwhile is a ClusterError naming the process.
+partitions that hold its rows (received on its own GPU: `_use_device`), hands their columns to torch zero-copy as
+the handoff stage does (pipelines.training.handoff.device_data) and assembles them on its own device. Every wait is
+bounded by the run's timeout; a worker lost meanwhile is a ClusterError naming the process.
 """
 
 from __future__ import annotations
@@ -87,6 +87,8 @@ class ClusterShare:
 
         rows, pieces = self.rows, self.pieces()
         with worker_losses(f"Training process {rank} fetching its rows"), _client(rows.address, timeout) as client:
+            if device.type == "cuda":
+                client.sync(_use_device, device.index)
             published = client.get_dataset(rows.dataset)
             futures = [published[name][i] for name in ("frames", "targets") for i, _, _ in pieces]
             try:
@@ -102,6 +104,16 @@ class ClusterShare:
         target = _joined([part.iloc[a:b] for part, (_, a, b) in zip(targets, pieces, strict=True)])
         data, _, _ = device_data(frame, rows.columns, _backend(rows.backend), target, check_nulls=False)
         return DeviceData(*(tensor.to(device) for tensor in (data.numeric, data.codes, data.y)))
+
+
+async def _use_device(index: int) -> None:
+    """The CUDA device `index` current in the client's event-loop thread and in Dask's offload thread, where the
+    cuDF partitions it receives are deserialised (the offload thread for messages over `distributed.comm.offload`):
+    they land on this process's GPU, not on GPU 0, each thread's device until it is set (unverified on a GPU)."""
+    from distributed.utils import offload  # here: this module imports in processes that never fetch
+
+    torch.cuda.set_device(index)
+    await offload(torch.cuda.set_device, index)
 
 
 def _backend(name: str) -> Backend:

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from pipelines import models
+from pipelines.backend import transfers_handled_by
 from pipelines.config import RunConfig
 from pipelines.data.placement import OnDaskWorkers
 from pipelines.data.split import Part
@@ -58,8 +59,11 @@ def test_every_family_fits_predicts_and_reloads_the_same(name, task, cpu, tmp_pa
     features = _features(task, cpu)
     handoff = hand_off(features, cpu)
     config = RunConfig(task=task, epochs=2, models=[name] if models.FAMILIES[name].stage == "baselines" else [])
-    stage = models.FAMILIES[name].stage
-    fitted = models.fit_stage(stage, features, handoff, config, cpu, checkpoints=tmp_path / "checkpoints")[name]
+    stage, blocks = models.FAMILIES[name].stage, []
+    with transfers_handled_by(lambda label: blocks.append(label) or contextlib.nullcontext()):
+        fitted = models.fit_stage(stage, features, handoff, config, cpu, checkpoints=tmp_path / "checkpoints")[name]
+    # a baseline's library fit is the one block whose copies are its model's (the residency ledger keeps them apart)
+    assert len(blocks) == (1 if stage == "baselines" else 0), blocks
     primary = "auc" if task == "classification" else "r2"
     assert fitted.scores["test"][primary] > (0.8 if task == "classification" else 0.6), fitted.scores
     assert set(fitted.metrics()) == {"valid", "test", "fit_seconds"}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
+from pipelines.backend import model_transfers
 from pipelines.report.markdown import residency_lines
+from pipelines.runs import residency
 from pipelines.runs.residency import CALIBRATION_BYTES, Ledger, ResidencyError, copies_in_trace
 
 TRACE = {
@@ -102,3 +106,64 @@ def test_the_report_says_a_gpu_run_was_not_traced():
 
     notes = residency_notes(Ledger.for_run(gpu=True, strict=False).as_dict())
     assert notes[-1] == "copies not traced: --strict-residency traces each stage's copies"
+
+
+def test_a_models_own_copies_are_recorded_apart_and_left_out_of_the_budget(monkeypatch):
+    """A stage is traced in segments, one profiler at a time: the copies inside `model_transfers` (a library
+    keeping its trees on the host) are the model's, the others the data's."""
+    tracing: list[dict[str, int]] = []  # the profiles open now
+
+    @contextmanager
+    def profiled():
+        copies, seen = {}, {"device_to_host_bytes": 0, "device_to_host_copies": 0}
+        tracing.append(seen)
+        try:
+            yield copies
+        finally:
+            tracing.remove(seen)
+            copies.update(seen)
+
+    def copy_to_host(size: int) -> None:
+        assert len(tracing) == 1  # every copy of the stage is seen, by one profile
+        tracing[0]["device_to_host_bytes"] += size
+        tracing[0]["device_to_host_copies"] += 1
+
+    monkeypatch.setattr(residency, "_profiled", profiled)
+    ledger = Ledger(enabled=True, calibration={"copied_bytes": 1, "seen_bytes": 1})
+    with ledger.stage("baselines"):
+        copy_to_host(8)
+        with model_transfers("XGBoost's fit"):
+            copy_to_host(3_000_000)
+            copy_to_host(2_000_000)
+        copy_to_host(16)
+    with model_transfers("outside a traced stage"):  # no ledger traces here: nothing recorded
+        pass
+    assert ledger.stages["baselines"] == {"device_to_host_bytes": 24, "device_to_host_copies": 2}
+    model = {"device_to_host_bytes": 5_000_000, "device_to_host_copies": 2}
+    assert ledger.models == {"baselines": {"XGBoost's fit": model}}
+    ledger.check(budget_bytes=1 << 20)
+    with pytest.raises(ResidencyError, match=r"24 bytes .* not counted: 5000000 bytes the models' libraries copied"):
+        ledger.check(budget_bytes=16)
+    assert "not budgeted, in baselines: XGBoost's fit copied 5,000,000 bytes of its model" in residency_lines(
+        ledger.as_dict()
+    )
+
+
+def test_a_stage_that_fails_inside_a_model_block_ends_every_profile(monkeypatch):
+    opened: list[str] = []
+
+    @contextmanager
+    def profiled():
+        opened.append("open")
+        try:
+            yield {}
+        finally:
+            opened.remove("open")
+
+    monkeypatch.setattr(residency, "_profiled", profiled)
+    ledger = Ledger(enabled=True, calibration={"copied_bytes": 1, "seen_bytes": 1})
+    with pytest.raises(ValueError, match="bad fit"), ledger.stage("baselines"), model_transfers("a fit"):
+        raise ValueError("bad fit")
+    assert opened == [] and "baselines" not in ledger.stages
+    with model_transfers("after"):  # the ledger's handler is gone with its stage
+        assert opened == []
