@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("the flows' basics", ("flows.fixed_cost", "flows.defaults", "flows")),
     ("stages", ("pipelines.stages",)),
     ("runs", ("pipelines.runs",)),
+    ("tuning", ("pipelines.tuning",)),
     ("report, scoring", ("pipelines.report", "pipelines.scoring")),
     ("models", ("pipelines.models",)),
     ("training, datasets", ("pipelines.training", "pipelines.datasets")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,6 +20,7 @@ from pipelines import evaluate
 from pipelines.backend import Backend
 from pipelines.data.placement import IN_PROCESS, Placement
 from pipelines.data.target import TASKS
+from pipelines.errors import ConfigError
 from pipelines.features.workflow import Workflow
 from pipelines.training.types import DeviceData
 
@@ -50,6 +52,11 @@ class FitOptions:
     # on its workers, reading the splits they hold (Split.on_workers) and sending the others in row blocks.
     placement: Placement = IN_PROCESS
     gpus: int = 1  # processes a network trains across: one per CUDA device, or that many gloo processes on CPU
+    # This family's settings over its defaults (a tuning trial's, or `devicepipe run --params`): keys of `defaults`.
+    settings: dict[str, Any] = field(default_factory=dict)
+    # Called with (step, the primary validation metric: pipelines.evaluate.PRIMARY) after each boosting round or
+    # epoch, in this process; it may raise to stop the fit (a pruned tuning trial).
+    on_step: Callable[[int, float], None] | None = None
 
 
 class ModelAdapter:
@@ -93,6 +100,28 @@ class ModelAdapter:
         return {}
 
     @classmethod
+    def defaults(cls, task: str) -> dict[str, Any]:
+        """The settings a tuning trial or `--params` may change, with their values when nothing does (empty: a
+        family with nothing to tune)."""
+        return {}
+
+    @classmethod
+    def search_space(cls, trial: Any, task: str) -> dict[str, Any]:
+        """Settings drawn for one tuning trial through Optuna's `trial.suggest_*`: keys of `defaults`."""
+        raise NotImplementedError
+
+    @classmethod
+    def check_settings(cls, task: str, settings: dict[str, Any]) -> dict[str, Any]:
+        """`settings`, or a ConfigError naming the keys this family does not take."""
+        unknown = sorted(set(settings) - set(cls.defaults(task)))
+        if unknown:
+            raise ConfigError(
+                f"{cls.name} has no setting {', '.join(map(repr, unknown))}; it takes {sorted(cls.defaults(task))}. "
+                "Use the settings a devicepipe tune folder wrote (best_params.json), or remove those keys."
+            )
+        return settings
+
+    @classmethod
     def warm_up(cls, task: str, backend: Backend) -> None:
         """Import what `fit` and `save` will need, ahead of the stage (`pipelines.models.warm_up`: in a thread of
         its own while the flow starts and the feature stages run). Nothing else; the stage still does all the work."""
@@ -119,8 +148,11 @@ class FittedModel:
         return {**self.scores, "fit_seconds": round(self.fit_seconds, 3)}
 
 
-def fit_and_score(model: ModelAdapter, splits: dict[str, Split], options: FitOptions) -> FittedModel:
-    """Fit on train (the family may watch valid), then score on valid and test; warnings kept for the notes."""
+def fit_and_score(
+    model: ModelAdapter, splits: dict[str, Split], options: FitOptions, scored: tuple[str, ...] = SCORED
+) -> FittedModel:
+    """Fit on train (the family may watch valid), then score on `scored` (valid and test; a tuning trial: valid
+    only); warnings kept for the notes."""
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -129,8 +161,8 @@ def fit_and_score(model: ModelAdapter, splits: dict[str, Split], options: FitOpt
     seconds = time.perf_counter() - started
     # Kept for the run's notes (e.g. a solver that did not converge) instead of scrolling past.
     messages = sorted({f"{model.name}: {w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught})
-    predictions = {name: model.predict(splits[name]) for name in SCORED}
-    scores = {name: evaluate.score(model.task, splits[name].tensors.y, predictions[name]) for name in SCORED}
+    predictions = {name: model.predict(splits[name]) for name in scored}
+    scores = {name: evaluate.score(model.task, splits[name].tensors.y, predictions[name]) for name in scored}
     return FittedModel(model=model, scores=scores, fit_seconds=seconds, warnings=messages, predictions=predictions)
 
 

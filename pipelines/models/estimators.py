@@ -25,7 +25,6 @@ from pipelines.features.workflow import Workflow
 from pipelines.files import atomic_path
 from pipelines.models.base import FitOptions, ModelAdapter, Split, labels
 
-FOREST = {"n_estimators": 100, "max_depth": 12, "max_features": 0.5, "max_samples": 0.5, "random_state": 0}
 ONE_HOT_MAX = 64  # categorical codes with at most this many values reach linear models one-hot
 
 
@@ -46,6 +45,7 @@ class Estimator(ModelAdapter):
     # Types a saved model holds beyond those skops trusts by default (scikit-learn's estimators, NumPy): loading
     # refuses a file that names any other.
     trusted_types: ClassVar[tuple[str, ...]] = ()
+    tuned: ClassVar[tuple[str, ...]] = ()  # keys of `params` a tuning trial draws (`search_space`)
 
     def __init__(self, task: str, backend: Backend, workflow: Workflow, estimator: Any = None):
         super().__init__(task, backend, workflow)
@@ -68,8 +68,13 @@ class Estimator(ModelAdapter):
         load_class(cls.pair(task, backend)[backend.estimator_family])
         import skops.io  # noqa: F401 (`save` writes the model with it: about a second of import)
 
+    @classmethod
+    def defaults(cls, task: str) -> dict[str, Any]:
+        return {name: cls.params[name] for name in cls.tuned}
+
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
-        params = {**self.params, **self.family_params.get(self.backend.estimator_family, {})}
+        settings = self.check_settings(self.task, options.settings)
+        params = {**self.params, **self.family_params.get(self.backend.estimator_family, {}), **settings}
         client = options.placement.client
         if client is not None and train.on_workers is not None:  # the workers hold every training row
             twin = self.backend.cluster_estimator(self.pair(self.task, self.backend), client, **params)
@@ -186,62 +191,3 @@ class Estimator(ModelAdapter):
 
 class UntrustedModel(DataError):
     """A saved scikit-learn model names a type its family never saves, or is of another class."""
-
-
-class LinearEstimator(Estimator):
-    """A linear model: numbers and one-hot codes, never raw codes; a bounded sample of rows (see Estimator)."""
-
-    one_hot = True
-    fit_rows = 2_000_000
-
-
-class LogisticRegression(LinearEstimator):
-    name = "logistic_regression"
-    tasks = ("classification",)
-    classes = {
-        "classification": {
-            "sklearn": "sklearn.linear_model.LogisticRegression",
-            "cuml": "cuml.linear_model.LogisticRegression",
-            "cuml.dask": "cuml.dask.linear_model.LogisticRegression",
-        }
-    }
-    params = {"C": 1.0, "max_iter": 500}
-    # scikit-learn's fit of 728k training rows (1M flights) took 22 s on 2 cores, of 250k 4 s (test AUC 0.6955,
-    # 0.6963); the default job's 245k fit whole. cuML fits up to fit_rows.
-    sklearn_rows = 250_000
-    # Newton steps converge in a handful of iterations on ~200 standardised columns (lbfgs needs ~130: 6x slower).
-    family_params = {"sklearn": {"solver": "newton-cholesky"}}
-
-
-class LinearRegression(LinearEstimator):
-    name = "linear_regression"
-    tasks = ("regression",)
-    classes = {
-        "regression": {
-            "sklearn": "sklearn.linear_model.Ridge",
-            "cuml": "cuml.linear_model.Ridge",
-            "cuml.dask": "cuml.dask.linear_model.Ridge",
-        }
-    }
-    params = {"alpha": 1.0}
-
-
-class RandomForest(Estimator):
-    name = "random_forest"
-    # About 45 s on 2 CPU cores for the default job, below XGBoost's AUC in a twentieth of the time; cuML fits it
-    # in seconds. Asked for by name (--model random_forest) it runs on the CPU too.
-    default_on = ("gpu",)
-    classes = {
-        "classification": {
-            "sklearn": "sklearn.ensemble.RandomForestClassifier",
-            "cuml": "cuml.ensemble.RandomForestClassifier",
-            "cuml.dask": "cuml.dask.ensemble.RandomForestClassifier",
-        },
-        "regression": {
-            "sklearn": "sklearn.ensemble.RandomForestRegressor",
-            "cuml": "cuml.ensemble.RandomForestRegressor",
-            "cuml.dask": "cuml.dask.ensemble.RandomForestRegressor",
-        },
-    }
-    params = FOREST
-    trusted_types = ("sklearn.tree._tree.Tree",)

@@ -29,6 +29,8 @@ from pipelines.training.network import TabularMLP
 from pipelines.training.train import train_mlp
 from pipelines.training.types import TrainConfig, TrainResult
 
+TUNED = ("dropout", "lr", "weight_decay", "batch_size")  # TrainConfig's fields a trial draws, beside `hidden`
+
 
 class MLP(ModelAdapter):
     name = "mlp"
@@ -41,8 +43,28 @@ class MLP(ModelAdapter):
         self.result = result
         self.shards_from = "this_process"  # where the training processes took their rows from
 
+    @classmethod
+    def defaults(cls, task: str) -> dict[str, Any]:
+        return {name: getattr(TrainConfig, name) for name in TUNED} | {"hidden": list(TrainConfig.hidden)}
+
+    @classmethod
+    def search_space(cls, trial: Any, task: str) -> dict[str, Any]:
+        width, depth = trial.suggest_categorical("width", [64, 128, 256, 512]), trial.suggest_int("depth", 1, 3)
+        return {
+            "hidden": [max(16, width >> layer) for layer in range(depth)],  # halving widths
+            "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+            "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
+            "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-1, log=True),
+            "batch_size": trial.suggest_categorical("batch_size", [512, 1024, 2048, 4096]),
+        }
+
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
-        config = TrainConfig(epochs=options.epochs, seed=options.seed, gpus=options.gpus)
+        settings = dict(self.check_settings(self.task, options.settings))
+        if "hidden" in settings:
+            settings["hidden"] = tuple(settings["hidden"])
+        config = TrainConfig(epochs=options.epochs, seed=options.seed, gpus=options.gpus, **settings)
+        # the per-epoch hook runs in every training process: only a module-level function crosses to them
+        on_epoch_end = options.on_step if options.gpus <= 1 else None
         with self._training_rows(train, options, config) as rows:
             self.result = train_mlp(
                 rows,
@@ -52,6 +74,7 @@ class MLP(ModelAdapter):
                 config,
                 progress=options.progress,
                 checkpoint=options.checkpoint,
+                on_epoch_end=on_epoch_end,
             )
 
     @contextlib.contextmanager

@@ -17,7 +17,8 @@ from pipelines.data.placement import IN_PROCESS, Placement
 from pipelines.errors import ConfigError
 from pipelines.features.feature_set import FeatureSet
 from pipelines.models.base import FitOptions, FittedModel, ModelAdapter, Split, fit_and_score
-from pipelines.models.estimators import LinearRegression, LogisticRegression, RandomForest
+from pipelines.models.forest import RandomForest
+from pipelines.models.linear import LinearRegression, LogisticRegression
 from pipelines.models.mlp import MLP
 from pipelines.models.xgboost import XGBoost
 from pipelines.training.handoff import Handoff

@@ -29,11 +29,16 @@ PARAMS = {
     "subsample": 0.8,
     "colsample_bytree": 0.8,
     "min_child_weight": 5,
+    "reg_alpha": 0.0,
+    "reg_lambda": 1.0,
+    "max_bin": 256,
     "early_stopping_rounds": 30,
     "tree_method": "hist",
     "random_state": 0,
 }
 EVAL_METRIC = {"classification": "auc", "regression": "rmse"}
+# What tuning draws; the rounds are n_estimators at most, ended by early stopping on the validation split.
+TUNED = ("learning_rate", "max_depth", "min_child_weight", "subsample", "colsample_bytree", "reg_alpha", "reg_lambda")
 
 
 class XGBoost(ModelAdapter):
@@ -46,9 +51,27 @@ class XGBoost(ModelAdapter):
         self.model = booster
         self.workers: int | None = None  # the Dask workers it was fitted on (None: in this process)
 
+    @classmethod
+    def defaults(cls, task: str) -> dict[str, Any]:
+        return {key: PARAMS[key] for key in (*TUNED, "max_bin")}
+
+    @classmethod
+    def search_space(cls, trial: Any, task: str) -> dict[str, Any]:
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+            "max_depth": trial.suggest_int("max_depth", 3, 10),
+            "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 50.0, log=True),
+            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.3, 1.0),
+            "reg_alpha": trial.suggest_float("reg_alpha", 1e-8, 10.0, log=True),
+            "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 100.0, log=True),
+            "max_bin": trial.suggest_categorical("max_bin", [64, 128, 256, 512]),
+        }
+
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
         y_train, y_valid = (labels(split, self.task) for split in (train, valid))
-        params = {"eval_metric": EVAL_METRIC[self.task], "device": self.backend.xgboost_device, **PARAMS}
+        settings = self.check_settings(self.task, options.settings)
+        params = {"eval_metric": EVAL_METRIC[self.task], "device": self.backend.xgboost_device, **PARAMS, **settings}
         if options.placement.client is not None:  # the rows the workers hold are read there, the others sent
             pairs = [
                 (s.on_workers.frame, labels(s.on_workers, self.task)) if s.on_workers else (s.frame, y)
@@ -56,6 +79,8 @@ class XGBoost(ModelAdapter):
             ]
             self.model = self._fit_on_cluster(options, params, *pairs)
             return
+        if options.on_step is not None:  # in this process only (a trial fits here)
+            params["callbacks"] = [_each_round(options.on_step, self.task)]
         self.model = _new(self.task, **params)
         with model_transfers("XGBoost's fit (its trees, built on the device, kept on the host)"):
             self.model.fit(train.frame, y_train, eval_set=[(valid.frame, y_valid)], verbose=False)
@@ -105,6 +130,20 @@ class XGBoost(ModelAdapter):
         model.load_model(str(folder / "xgboost.json"))
         model.set_params(device=backend.xgboost_device)
         return cls(task, backend, workflow, model)
+
+
+def _each_round(on_step: Any, task: str) -> Any:
+    """An XGBoost callback giving `on_step` each round's validation metric (AUC, or RMSE for regression)."""
+    import xgboost  # here: the module imports without XGBoost's start-up cost (pipelines.models.warm_up)
+
+    metric = EVAL_METRIC[task]
+
+    class EachRound(xgboost.callback.TrainingCallback):
+        def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
+            on_step(epoch, float(evals_log["validation_0"][metric][-1]))
+            return False
+
+    return EachRound()
 
 
 def _new(task: str, **params: Any) -> Any:

@@ -93,7 +93,7 @@ def run_epochs(
     state: TrainingState,
     progress: bool,
     checkpoint: Path | None,
-    on_epoch_end: Callable[[int], None] | None,
+    on_epoch_end: Callable[[int, float], None] | None,
 ) -> None:
     """Train until the last epoch or early stopping; a checkpoint (written by the lead) after every epoch."""
     bar = _progress_bar(config.epochs, fit.rows_per_epoch, state.epoch, progress and fit.group.lead)
@@ -102,12 +102,13 @@ def run_epochs(
         started = time.perf_counter()
         _train_epoch(fit, state, config, bar, checkpoint)
         value = _validate(fit, valid, task, state, started, bar) if fit.group.lead else float("nan")
-        state.early_stopping.update(epoch, fit.group.agree(value), fit.model)
+        agreed = fit.group.agree(value)
+        state.early_stopping.update(epoch, agreed, fit.model)
         state.epoch += 1
         if checkpoint is not None:
             fit.group.checkpoint(lambda rng: save(Path(checkpoint), fit.parts, state, config, rng))
         if on_epoch_end is not None:
-            on_epoch_end(epoch)
+            on_epoch_end(epoch, agreed)
     bar.close()
 
 

@@ -33,7 +33,7 @@ def train_one_process(
     config: TrainConfig,
     progress: bool = True,
     checkpoint: Path | None = None,
-    on_epoch_end: Callable[[int], None] | None = None,
+    on_epoch_end: Callable[[int, float], None] | None = None,
 ) -> TrainResult:
     """The MLP fitted in this process (pipelines.training.train.train_mlp chooses it): the weights of the epoch
     with the best validation metric. With `checkpoint`, the training state is written there atomically after

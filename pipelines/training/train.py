@@ -21,13 +21,14 @@ def train_mlp(
     config: TrainConfig | None = None,
     progress: bool = True,
     checkpoint: Path | None = None,
-    on_epoch_end: Callable[[int], None] | None = None,
+    on_epoch_end: Callable[[int, float], None] | None = None,
 ) -> TrainResult:
     """Fit a TabularMLP, keeping the weights of the epoch with the best validation metric.
 
     With `checkpoint`, the training state is written there atomically after every epoch, and an existing
     checkpoint is resumed from: the result equals an uninterrupted run with the same seed. `train` is one
     DeviceData, a list of partitions, or the rows of a Dask cluster (pipelines.training.distributed.from_cluster).
+    `on_epoch_end(epoch, validation metric)` runs after each epoch (it may raise to stop the training).
     """
     config = (config or TrainConfig()).check()
     if config.gpus > 1 or not isinstance(train, DeviceData):

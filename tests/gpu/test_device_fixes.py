@@ -67,7 +67,7 @@ def test_a_reloaded_cuml_model_predicts_to_cupy(gpu):
     import cupy
     from sklearn.linear_model import LogisticRegression
 
-    from pipelines.models.estimators import LogisticRegression as Family
+    from pipelines.models.linear import LogisticRegression as Family
 
     x = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]}).astype("float32")
     model = LogisticRegression().fit(x, [0, 0, 1, 1])

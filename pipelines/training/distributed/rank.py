@@ -63,7 +63,7 @@ class RankJob:
     checkpoint: Path | None
     folder: Path  # where rank 0 writes the result (RESULT) and a failing process its report (report_path)
     progress: bool
-    on_epoch_end: Callable[[int], None] | None  # a module-level function: it is pickled to every process
+    on_epoch_end: Callable[[int, float], None] | None  # a module-level function: it is pickled to every process
 
 
 class ProcessGroup:

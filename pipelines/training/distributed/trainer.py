@@ -57,7 +57,7 @@ def train_mlp_distributed(
     config: TrainConfig,
     progress: bool = True,
     checkpoint: Path | None = None,
-    on_epoch_end: Callable[[int], None] | None = None,
+    on_epoch_end: Callable[[int, float], None] | None = None,
     timeout: float = 300.0,
 ) -> TrainResult:
     """pipelines.training.train.train_mlp across `config.gpus` processes; `train` is one DeviceData, a list of
@@ -161,7 +161,7 @@ def _check_world(device: torch.device, world: int) -> None:
         )
 
 
-def _check_picklable(on_epoch_end: Callable[[int], None] | None) -> None:
+def _check_picklable(on_epoch_end: Callable[[int, float], None] | None) -> None:
     try:
         pickle.dumps(on_epoch_end)
     except (pickle.PicklingError, AttributeError, TypeError) as error:

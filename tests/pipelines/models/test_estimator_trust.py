@@ -47,7 +47,7 @@ def test_a_model_file_of_another_family_is_refused(cpu, tmp_path):
     (tmp_path / "random_forest.skops").rename(tmp_path / "logistic_regression.skops")
     with pytest.raises(DataError, match=r"sklearn\.tree\._tree\.Tree"):
         models.family("logistic_regression").load(tmp_path, "classification", cpu, features.workflow)
-    from pipelines.models.estimators import RandomForest
+    from pipelines.models.forest import RandomForest
 
     monkeypatched = type(
         "Trusting", (models.family("logistic_regression"),), {"trusted_types": RandomForest.trusted_types}

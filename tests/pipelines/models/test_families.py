@@ -141,7 +141,7 @@ def test_asking_for_the_mlp_as_a_baseline_says_it_always_trains():
 
 
 def test_a_linear_model_fits_a_seeded_sample_beyond_its_row_bound_and_says_so(cpu, monkeypatch):
-    from pipelines.models.estimators import LogisticRegression
+    from pipelines.models.linear import LogisticRegression
 
     monkeypatch.setattr(LogisticRegression, "fit_rows", 150)
     features = _features("classification", cpu)
@@ -152,7 +152,7 @@ def test_a_linear_model_fits_a_seeded_sample_beyond_its_row_bound_and_says_so(cp
 
 
 def test_scikit_learn_s_logistic_regression_has_a_smaller_row_bound_that_says_why(cpu, monkeypatch):
-    from pipelines.models.estimators import LogisticRegression
+    from pipelines.models.linear import LogisticRegression
 
     monkeypatch.setattr(LogisticRegression, "sklearn_rows", 200)  # below fit_rows: the solver's bound applies
     features = _features("classification", cpu)
@@ -218,7 +218,7 @@ class _DaskTwin:
 
 
 def test_an_estimator_with_a_dask_twin_fits_every_training_row_on_the_cluster(cpu, monkeypatch):
-    from pipelines.models.estimators import LogisticRegression
+    from pipelines.models.linear import LogisticRegression
 
     twins = []
 

@@ -49,7 +49,7 @@ def run(checkpoint: Path | None, on_epoch_end=None):
         torch.set_num_threads(threads)
 
 
-def _die(epoch: int) -> None:
+def _die(epoch: int, metric: float) -> None:
     if epoch == KILL_AFTER_EPOCH:
         os.kill(os.getpid(), signal.SIGKILL)
 

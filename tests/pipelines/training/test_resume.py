@@ -82,7 +82,7 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     train, valid = resume_job.problem()
     config = dataclasses.replace(resume_job.CONFIG, epochs=3)
 
-    def poison_after_first_epoch(epoch: int) -> None:
+    def poison_after_first_epoch(epoch: int, metric: float) -> None:
         if epoch == 0:
             train.numeric[5:] = float("nan")
 

@@ -50,17 +50,17 @@ def run(checkpoint: Path | None, on_epoch_end=None, poison: bool = False) -> Tra
         torch.set_num_threads(threads)
 
 
-def kill_rank_1(epoch: int) -> None:
+def kill_rank_1(epoch: int, metric: float) -> None:
     if epoch == KILL_AFTER_EPOCH and dist.get_rank() == 1:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def raise_in_rank_1(epoch: int) -> None:
+def raise_in_rank_1(epoch: int, metric: float) -> None:
     if epoch == 0 and dist.get_rank() == 1:
         raise RuntimeError("rank 1 broke on purpose")
 
 
-def linger(epoch: int) -> None:
+def linger(epoch: int, metric: float) -> None:
     """Each process writes its pid beside the checkpoint after epoch 0, then waits for its parent to be killed."""
     if epoch == 0:
         folder = Path(os.environ["DDP_JOB_PIDS"])

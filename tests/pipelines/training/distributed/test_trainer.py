@@ -250,7 +250,8 @@ def test_settings_that_cannot_run_across_processes_are_config_errors():
         train_mlp(train, train, CARDINALITIES, "classification", TrainConfig(gpus=0), progress=False)
     train = _data(300, 0, "classification")
     with pytest.raises(ConfigError, match="on_epoch_end runs in every training process, so it must be a module-level"):
-        train_mlp(train, train, CARDINALITIES, "classification", TrainConfig(gpus=2), on_epoch_end=lambda epoch: None)
+        config = TrainConfig(gpus=2)
+        train_mlp(train, train, CARDINALITIES, "classification", config, on_epoch_end=lambda epoch, metric: None)
 
 
 @pytest.mark.gpu

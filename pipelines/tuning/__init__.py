@@ -1,0 +1,29 @@
+"""Hyperparameter search with Optuna on features computed once (`devicepipe tune`).
+
+- study.py: a family's study in the tune folder's journal (created, or continued), refused when it was made on
+  other features; the trials as rows;
+- objective.py: one trial, a family fitted with the settings it draws (the family's `search_space`) on the train
+  split and scored on the validation split only, pruned per boosting round or epoch;
+- search.py: `tune`, each family's study in turn, its best settings scored on the test split once, and the tune
+  folder's files (trials.csv, best_params.json).
+
+May import: models, training, features, data, backend and the basics; never the runs, the report or scoring.
+"""
+
+from pipelines.tuning.objective import TRIAL_SPLITS, make_objective, trial_splits
+from pipelines.tuning.search import BEST, TRIALS, TuneRequest, tune
+from pipelines.tuning.study import JOURNAL, counted, open_study, trial_rows
+
+__all__ = [
+    "BEST",
+    "JOURNAL",
+    "TRIALS",
+    "TRIAL_SPLITS",
+    "TuneRequest",
+    "counted",
+    "make_objective",
+    "open_study",
+    "trial_rows",
+    "trial_splits",
+    "tune",
+]

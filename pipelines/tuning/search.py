@@ -1,0 +1,127 @@
+"""`tune`: each family's study run on features computed once, then its best settings scored on the test split once.
+
+    <folder>/study.journal     every family's Optuna study (pipelines.tuning.study)
+    <folder>/trials.csv        one row per trial: family, number, state, value, seconds, pruned at, its settings
+    <folder>/best_params.json  per family: the best trial's settings, its validation metric, and the test scores
+                               of the family fitted once more with them (the only time the test split is read)
+
+`--trials N` counts the study's completed and pruned trials, so a tune run again with the same study goes on
+where the last one stopped; `--timeout` bounds each family's search, in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from pipelines.config import RunConfig
+from pipelines.evaluate import HIGHER_IS_BETTER, PRIMARY
+from pipelines.features.feature_set import FeatureSet
+from pipelines.files import write_text_atomic
+from pipelines.models import FAMILIES, FitOptions, fit_and_score
+from pipelines.models.base import ModelAdapter
+from pipelines.training.handoff import Handoff
+from pipelines.training.loop import NonFiniteLoss
+from pipelines.tuning.objective import make_objective, trial_splits
+from pipelines.tuning.study import counted, open_study, trial_rows
+
+BEST = "best_params.json"
+TRIALS = "trials.csv"
+
+
+@dataclass(kw_only=True, frozen=True)
+class TuneRequest:
+    """What `devicepipe tune` asks beyond the run's settings: the families, how many trials, the study's name."""
+
+    families: list[str]
+    trials: int
+    timeout: float | None = None  # seconds per family
+    study: str = "tune"
+
+
+def tune(
+    features: FeatureSet,
+    handoff: Handoff,
+    config: RunConfig,
+    backend: Any,
+    request: TuneRequest,
+    folder: Path,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Search each family's settings on the validation split, write the folder's files; returns best_params."""
+    metric, splits = PRIMARY[config.task], trial_splits(features, handoff)
+    described = f"{config.dataset} {config.data or ''} target {features.target.column}".replace("  ", " ")
+    best: dict[str, Any] = {
+        "study": request.study,
+        "metric": metric,
+        "direction": "maximize" if HIGHER_IS_BETTER[metric] else "minimize",
+        "data": described,
+        "features": features.cache.get("key"),
+        "families": {},
+    }
+    rows = []
+    for name in request.families:
+        family = FAMILIES[name]
+        key = str(features.cache.get("key"))
+        study = open_study(folder, f"{request.study}.{name}", metric, key, described, config.seed)
+        remaining = request.trials - counted(study)
+        if remaining > 0:
+            say(f"{name}: {remaining} trial(s) to run ({counted(study)} done before)")
+            run = make_objective(family, splits, features, config, backend)
+            study.optimize(
+                run, n_trials=remaining, timeout=request.timeout, catch=(NonFiniteLoss,), callbacks=[_said(name, say)]
+            )
+        rows += [{"family": name, **row} for row in trial_rows(study)]
+        tested = best["families"][name] = _tested(family, study, features, handoff, config, backend)
+        say(f"{name}: best valid {metric} {study.best_value:.4f}; its test {metric} {tested['test'][metric]:.4f}")
+    write_text_atomic(folder / TRIALS, pd.DataFrame(rows).to_csv(index=False))
+    write_text_atomic(folder / BEST, json.dumps(best, indent=2) + "\n")
+    return best
+
+
+def _tested(
+    family: type[ModelAdapter],
+    study: optuna.Study,
+    features: FeatureSet,
+    handoff: Handoff,
+    config: RunConfig,
+    backend: Any,
+) -> dict[str, Any]:
+    """The best trial's settings, and the family fitted with them once more, scored on valid and test."""
+    trial = study.best_trial
+    settings = trial.user_attrs["settings"]
+    splits = trial_splits(features, handoff, ("train", "valid", "test"))
+    options = FitOptions(seed=config.seed, epochs=config.epochs, settings=settings)
+    fitted = fit_and_score(family(config.task, backend, features.workflow), splits, options)
+    states = [t.state.name.lower() for t in study.get_trials(deepcopy=False)]
+    return {
+        "settings": settings,
+        "defaults": family.defaults(config.task),
+        "trial": trial.number,
+        "valid_in_search": trial.value,
+        "valid": fitted.scores["valid"],
+        "test": fitted.scores["test"],
+        "trials": {state: states.count(state) for state in ("complete", "pruned", "fail")},
+    }
+
+
+def _said(name: str, say: Callable[[str], None]) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
+    """A study callback: one line per finished trial."""
+
+    def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        value = "" if trial.value is None else f" {trial.value:.4f}"
+        pruned = f" at step {trial.user_attrs['pruned_at']}" if "pruned_at" in trial.user_attrs else ""
+        seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
+        try:
+            best = f"; best {study.best_value:.4f}"
+        except ValueError:  # no completed trial yet
+            best = ""
+        say(f"{name} trial {trial.number}: {trial.state.name.lower()}{pruned}{value} in {seconds:.1f} s{best}")
+
+    return callback

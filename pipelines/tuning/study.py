@@ -1,0 +1,75 @@
+"""A family's Optuna study in the tune folder: created on first use, continued by a later tune of the same name.
+
+Every study of a tune folder lives in one journal file (Optuna's JournalStorage over a JournalFileBackend: an
+append-only log that several processes can share, and that a killed process leaves readable, so a killed tune
+loses only the trials in flight). A study records the fingerprint of the features it was made on (the feature
+cache's key: the inputs, the settings and the code); a tune on other data or features is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from pipelines.errors import ConfigError
+from pipelines.evaluate import HIGHER_IS_BETTER
+
+JOURNAL = "study.journal"
+FINGERPRINT = "devicepipe_features"  # the study's user attribute that holds the features' fingerprint
+DESCRIBED = "devicepipe_data"  # ... and what they were made from, for the message that refuses another
+
+
+def open_study(folder: Path, name: str, metric: str, fingerprint: str, described: str, seed: int) -> optuna.Study:
+    """The study `name` in `folder`'s journal: new, or the one a tune of that name left there (a ConfigError when
+    that one was made on other features). Trials are drawn by TPE seeded with `seed`, pruned by the median rule."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is devicepipe's to write
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(folder / JOURNAL)))
+    study = optuna.create_study(
+        study_name=name,
+        storage=storage,
+        direction="maximize" if HIGHER_IS_BETTER[metric] else "minimize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+        load_if_exists=True,
+    )
+    found = study.user_attrs.get(FINGERPRINT)
+    if found is None:
+        study.set_user_attr(FINGERPRINT, fingerprint)
+        study.set_user_attr(DESCRIBED, described)
+    elif found != fingerprint:
+        raise ConfigError(
+            f"The study {name!r} in {folder} was made on other data or features ({study.user_attrs.get(DESCRIBED)}), "
+            f"not on these ({described}): its trials do not apply to them. Give this tune another --study name, "
+            f"or another --output folder."
+        )
+    return study
+
+
+def counted(study: optuna.Study) -> int:
+    """Trials that ran to their end (completed or pruned): what `--trials` counts."""
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def trial_rows(study: optuna.Study, running: bool = False) -> list[dict[str, Any]]:
+    """One row per trial: number, state, value, seconds, the step it was pruned at, its settings. A trial left
+    running by a process that ended (`running` False: none of this tune's is in flight) is "interrupted"."""
+    rows = []
+    for trial in study.get_trials(deepcopy=False):
+        state = trial.state.name.lower()
+        if state == "running" and not running:
+            state = "interrupted"
+        seconds = (trial.datetime_complete - trial.datetime_start).total_seconds() if trial.datetime_complete else None
+        rows.append(
+            {
+                "trial": trial.number,
+                "state": state,
+                "value": trial.value,
+                "seconds": None if seconds is None else round(seconds, 3),
+                "pruned_at": trial.user_attrs.get("pruned_at"),
+                **{f"params_{key}": value for key, value in trial.params.items()},
+            }
+        )
+    return rows

@@ -1,0 +1,118 @@
+"""Tuning: trials fit on train and are scored on valid only; the best settings are scored on test once; a study
+continues where it stopped and refuses other features; the families' hooks (settings, per-step reports) work."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from pipelines import models, tuning
+from pipelines.config import RunConfig
+from pipelines.errors import ConfigError
+from pipelines.models import FitOptions, fit_and_score
+from pipelines.training.handoff import hand_off
+from pipelines.tuning import objective as objective_module
+from pipelines.tuning import search as search_module
+from tests.pipelines.models.test_families import _features
+
+
+@pytest.fixture
+def prepared(cpu):
+    features = _features("classification", cpu)
+    features.cache = {"key": "features-a"}
+    return features, hand_off(features, cpu)
+
+
+def _reading(module, monkeypatch) -> list[tuple[str, ...]]:
+    """The splits each fit_and_score call of `module` was given."""
+    seen: list[tuple[str, ...]] = []
+    real = module.fit_and_score
+
+    def spy(model, splits, options, *args, **kwargs):
+        seen.append(tuple(splits))
+        return real(model, splits, options, *args, **kwargs)
+
+    monkeypatch.setattr(module, "fit_and_score", spy)
+    return seen
+
+
+def test_trials_read_train_and_valid_only_and_test_is_read_once_per_family(prepared, cpu, tmp_path, monkeypatch):
+    features, handoff = prepared
+    in_trials, in_the_end = _reading(objective_module, monkeypatch), _reading(search_module, monkeypatch)
+    config = RunConfig(task="classification", epochs=2)
+    request = tuning.TuneRequest(families=["xgboost", "logistic_regression"], trials=4, study="s")
+    lines: list[str] = []
+    best = tuning.tune(features, handoff, config, cpu, request, tmp_path, say=lines.append)
+    assert in_trials == [("train", "valid")] * 8
+    assert in_the_end == [("train", "valid", "test")] * 2
+    written = json.loads((tmp_path / tuning.BEST).read_text())
+    assert written == json.loads(json.dumps(best)) and written["metric"] == "auc" and written["direction"] == "maximize"
+    for name in ("xgboost", "logistic_regression"):
+        entry = written["families"][name]
+        assert set(entry["settings"]) <= set(models.FAMILIES[name].defaults("classification"))
+        assert 0.5 < entry["test"]["auc"] <= 1 and entry["trials"]["complete"] + entry["trials"]["pruned"] == 4
+    trials = pd.read_csv(tmp_path / tuning.TRIALS)
+    assert len(trials) == 8 and set(trials["family"]) == {"xgboost", "logistic_regression"}
+    assert {"trial", "state", "value", "seconds", "pruned_at", "params_C", "params_max_depth"} <= set(trials.columns)
+    assert sum(line.startswith("xgboost trial ") for line in lines) == 4
+
+
+def test_a_study_goes_on_where_it_stopped_and_refuses_other_features(prepared, cpu, tmp_path):
+    features, handoff = prepared
+    config = RunConfig(task="classification", epochs=2)
+    tuning.tune(features, handoff, config, cpu, tuning.TuneRequest(families=["xgboost"], trials=2), tmp_path)
+    lines: list[str] = []
+    request = tuning.TuneRequest(families=["xgboost"], trials=3)
+    tuning.tune(features, handoff, config, cpu, request, tmp_path, say=lines.append)
+    assert lines[0] == "xgboost: 1 trial(s) to run (2 done before)"
+    assert len(pd.read_csv(tmp_path / tuning.TRIALS)) == 3
+    features.cache = {"key": "features-b"}
+    with pytest.raises(ConfigError, match=r"study 'tune.xgboost' .* was made on other data or features"):
+        tuning.tune(features, handoff, config, cpu, request, tmp_path)
+
+
+@pytest.mark.parametrize(("name", "steps"), [("xgboost", None), ("mlp", 3)])
+def test_a_fit_reports_each_step_and_stops_when_the_report_raises(prepared, cpu, name, steps):
+    features, handoff = prepared
+    splits = tuning.trial_splits(features, handoff)
+    reported: list[tuple[int, float]] = []
+    options = FitOptions(epochs=3, on_step=lambda step, value: reported.append((step, value)))
+    fit_and_score(models.FAMILIES[name]("classification", cpu, features.workflow), splits, options, scored=("valid",))
+    assert [step for step, _ in reported] == list(range(steps or len(reported))) and len(reported) >= 3
+    assert all(0.0 <= value <= 1.0 for _, value in reported)  # the validation AUC
+
+    def stop(step: int, value: float) -> None:
+        if step == 1:
+            raise RuntimeError("pruned")
+
+    with pytest.raises(RuntimeError, match="pruned"):
+        models.FAMILIES[name]("classification", cpu, features.workflow).fit(
+            splits["train"], splits["valid"], FitOptions(epochs=3, on_step=stop)
+        )
+
+
+def test_settings_reach_the_library_and_unknown_ones_are_refused(prepared, cpu):
+    features, handoff = prepared
+    splits = tuning.trial_splits(features, handoff)
+    model = models.FAMILIES["xgboost"]("classification", cpu, features.workflow)
+    model.fit(splits["train"], splits["valid"], FitOptions(settings={"max_depth": 2, "learning_rate": 0.2}))
+    assert model.model.get_params()["max_depth"] == 2 and model.model.get_params()["learning_rate"] == 0.2
+    mlp = models.FAMILIES["mlp"]("classification", cpu, features.workflow)
+    mlp.fit(splits["train"], splits["valid"], FitOptions(epochs=1, settings={"hidden": [32], "dropout": 0.0}))
+    assert mlp.result.config.hidden == (32,) and mlp.result.config.dropout == 0.0
+    with pytest.raises(ConfigError, match=r"xgboost has no setting 'depth'; it takes \["):
+        model.fit(splits["train"], splits["valid"], FitOptions(settings={"depth": 2}))
+
+
+@pytest.mark.parametrize("name", ["logistic_regression", "linear_regression", "random_forest", "xgboost", "mlp"])
+def test_every_family_draws_only_settings_it_takes(name):
+    import optuna
+
+    family = models.FAMILIES[name]
+    task = family.tasks[0]
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(5):
+        drawn = family.search_space(study.ask(), task)
+        assert drawn and family.check_settings(task, drawn) == drawn
