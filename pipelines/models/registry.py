@@ -20,6 +20,7 @@ from pipelines.models.base import FitOptions, FittedModel, ModelAdapter, Split, 
 from pipelines.models.forest import RandomForest
 from pipelines.models.linear import LinearRegression, LogisticRegression
 from pipelines.models.mlp import MLP
+from pipelines.models.tuned import tuned_settings
 from pipelines.models.xgboost import XGBoost
 from pipelines.training.handoff import Handoff
 
@@ -60,8 +61,9 @@ def left_out(config: RunConfig, backend: str) -> list[str]:
 
 
 def check(config: RunConfig) -> None:
-    """Fail fast on a --model that no family of the task answers to."""
+    """Fail fast on a --model that no family of the task answers to, and on --params that do not apply."""
     selected(config, "baselines")
+    tuned_settings(config.params, config.task, FAMILIES)
 
 
 _warming: threading.Thread | None = None  # warm_up's thread, while it may still be importing
@@ -110,7 +112,7 @@ def fit_stage(
         name: Split(features.frames[name], features.targets[name], handoff.data[name], features.on_workers.get(name))
         for name in features.frames
     }
-    fitted = {}
+    fitted, tuned = {}, tuned_settings(config.params, config.task, FAMILIES)
     for name in selected(config, stage, backend.name):
         checkpoint = None if checkpoints is None else Path(checkpoints) / f"{name}.pt"
         options = FitOptions(
@@ -120,9 +122,11 @@ def fit_stage(
             checkpoint=checkpoint,
             placement=placement,
             gpus=config.gpus,
+            settings=tuned.get(name, {}).get("settings", {}),
         )
         model = FAMILIES[name](config.task, backend, features.workflow)
         fitted[name] = fit_and_score(model, splits, options)
+        fitted[name].settings_note = tuned.get(name, {}).get("note")
     return fitted
 
 

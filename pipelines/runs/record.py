@@ -50,8 +50,10 @@ def metrics_document(
 
 
 def run_notes(features: FeatureSet, fitted: dict[str, FittedModel], config: RunConfig, backend: Backend) -> list[str]:
-    """The run's notes: what loading and the features noticed, the models' warnings, GPU-only options on a CPU."""
-    notes = features.notes + [warning for model in fitted.values() for warning in model.warnings]
+    """The run's notes: what loading and the features noticed, tuned settings' origin, the models' warnings, GPU-only
+    options on a CPU."""
+    notes = features.notes + [model.settings_note for model in fitted.values() if model.settings_note]
+    notes += [warning for model in fitted.values() for warning in model.warnings]
     notes += [
         f"{name} is fitted by default on the GPU backend only (slow on CPU cores): ask for it with --model {name} "
         "(--model names every baseline to fit)"

@@ -26,12 +26,12 @@ from pipelines.features.feature_set import FeatureSet
 from pipelines.files import write_text_atomic
 from pipelines.models import FAMILIES, FitOptions, fit_and_score
 from pipelines.models.base import ModelAdapter
+from pipelines.models.tuned import BEST
 from pipelines.training.handoff import Handoff
 from pipelines.training.loop import NonFiniteLoss
 from pipelines.tuning.objective import make_objective, trial_splits
 from pipelines.tuning.study import counted, open_study, trial_rows
 
-BEST = "best_params.json"
 TRIALS = "trials.csv"
 
 
@@ -53,8 +53,10 @@ def tune(
     request: TuneRequest,
     folder: Path,
     say: Callable[[str], None] = print,
+    on_trial: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Search each family's settings on the validation split, write the folder's files; returns best_params."""
+    """Search each family's settings on the validation split, write the folder's files; returns best_params.
+    `say` hears one line per trial and family; `on_trial(done, asked)` the trials counted so far over every family."""
     metric, splits = PRIMARY[config.task], trial_splits(features, handoff)
     described = f"{config.dataset} {config.data or ''} target {features.target.column}".replace("  ", " ")
     best: dict[str, Any] = {
@@ -65,7 +67,7 @@ def tune(
         "features": features.cache.get("key"),
         "families": {},
     }
-    rows = []
+    rows, asked, done_before = [], request.trials * len(request.families), 0
     for name in request.families:
         family = FAMILIES[name]
         key = str(features.cache.get("key"))
@@ -74,9 +76,13 @@ def tune(
         if remaining > 0:
             say(f"{name}: {remaining} trial(s) to run ({counted(study)} done before)")
             run = make_objective(family, splits, features, config, backend)
+            callbacks = [_said(name, say)]
+            if on_trial is not None:
+                callbacks.append(lambda study, _, before=done_before: on_trial(before + counted(study), asked))
             study.optimize(
-                run, n_trials=remaining, timeout=request.timeout, catch=(NonFiniteLoss,), callbacks=[_said(name, say)]
+                run, n_trials=remaining, timeout=request.timeout, catch=(NonFiniteLoss,), callbacks=callbacks
             )
+        done_before += min(counted(study), request.trials)
         rows += [{"family": name, **row} for row in trial_rows(study)]
         tested = best["families"][name] = _tested(family, study, features, handoff, config, backend)
         say(f"{name}: best valid {metric} {study.best_value:.4f}; its test {metric} {tested['test'][metric]:.4f}")

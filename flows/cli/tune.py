@@ -1,0 +1,78 @@
+"""`devicepipe tune`: search each family's settings with Optuna on features computed once (the tune flow,
+flows/tune.py), into <output>/tune-<study>/; then `devicepipe run --params <that folder>` trains with the best."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from flows.cli import options
+from flows.cli.choices import BackendChoice, Task
+from flows.server.selection import early_server
+from pipelines.errors import ConfigError
+
+
+def tune(
+    model: Annotated[
+        list[str] | None, typer.Option(help="Family to tune (repeatable): xgboost, mlp, logistic_regression, ...")
+    ] = None,
+    trials: Annotated[int, typer.Option(help="Trials per family, counting those the study ran before.")] = 20,
+    timeout: Annotated[float | None, typer.Option(help="Most seconds of search per family.")] = None,
+    study: Annotated[
+        str | None, typer.Option(help="The study's name (default: the dataset's); the same name continues it.")
+    ] = None,
+    dataset: options.Dataset = None,
+    data: options.Data = None,
+    target: options.Target = None,
+    task: options.TaskOption = Task.classification,
+    time_column: options.TimeColumn = None,
+    drop: options.Drop = None,
+    backend: options.Backend = BackendChoice.auto,
+    output: options.Output = "runs",
+    data_dir: options.DataDir = "data",
+    seed: options.Seed = 0,
+    sample: options.Sample = None,
+    epochs: options.Epochs = 3,
+    cache: options.Cache = True,
+    progress: options.Progress = True,
+) -> None:
+    """Tune model families' settings on the validation split (Optuna); write runs/tune-<study>/."""
+    # start-up time: imported when the command runs, not when the command line starts
+    from pipelines.config import RunConfig
+
+    settings = {**locals(), "task": task.value, "backend": backend.value, "models": None}
+    config = RunConfig.from_dict({name: settings[name] for name in RunConfig.__dataclass_fields__ if name in settings})
+    config.check()
+    families = _families(model or ["xgboost"], config.task)
+    if trials < 1:
+        raise ConfigError(f"--trials must be at least 1, found {trials}.")
+    if timeout is not None and not timeout > 0:
+        raise ConfigError(f"--timeout is a number of seconds above 0, found {timeout}.")
+    name = study or config.dataset
+    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise ConfigError(f"--study names a folder (tune-<study>): letters, digits, '-', '_' and '.', found {name!r}.")
+    server = early_server()
+    # start-up time: imported when the command runs, not when the command line starts
+    from flows.cli.run import tune_on
+    from pipelines.stages import check_run
+    from pipelines.tuning import TuneRequest
+
+    check_run(config)
+    request = TuneRequest(families=families, trials=trials, timeout=timeout, study=name)
+    folder = tune_on(server, config, request, progress)
+    typer.echo(f"tune folder: {folder}\ntrain with the best settings: devicepipe run --params {folder}")
+
+
+def _families(names: list[str], task: str) -> list[str]:
+    """The families to tune, in the order given: each known, of this task, and with settings to tune."""
+    # start-up time: imported when the command runs, not when the command line starts
+    from pipelines.models import FAMILIES
+
+    tunable = [name for name, family in FAMILIES.items() if task in family.tasks and family.defaults(task)]
+    unknown = [name for name in names if name not in tunable]
+    if unknown:
+        raise ConfigError(
+            f"--model {unknown[0]!r} cannot be tuned for {task}: the families that can are {', '.join(tunable)}."
+        )
+    return list(dict.fromkeys(names))

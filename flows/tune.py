@@ -1,0 +1,71 @@
+"""The `tune` flow: the feature stages once (through the feature cache), the handoff, then each family's Optuna study
+on those features (pipelines.tuning), into the tune folder <output>/tune-<study>/.
+
+    cache-lookup -> load -> split -> features -> cache-store -> handoff -> tune
+
+The trials done of those asked are a progress artifact that updates as each trial ends; the flow's markdown
+artifact gives each family's best settings, their validation and test metrics, and how to train with them
+(`devicepipe run --params <folder>`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.tasks import select_backend, stage_task
+from pipelines import tuning
+from pipelines.config import RunConfig
+from pipelines.datasets import recipe_for
+from pipelines.files import writing
+from pipelines.runs.residency import Ledger
+from pipelines.stages import HANDOFF, run_feature_stages, run_stages
+
+
+def tune_folder(config: RunConfig, study: str) -> Path:
+    """Where a study's tune lives: <output>/tune-<study>/ (a later tune of the same study continues there)."""
+    return Path(config.output) / f"tune-{study}"
+
+
+@flow(name="tune")
+def tune(config: RunConfig, request: tuning.TuneRequest, progress: bool = True) -> str:
+    """Search the settings of `request.families` on the validation split; returns the tune folder."""
+    logger = get_run_logger()
+    folder = tune_folder(config, request.study)
+    with writing("the tune folder", "--output"):
+        folder.mkdir(parents=True, exist_ok=True)
+    backend = select_backend(config)
+    logger.info("backend: %s (%s); tune folder %s", backend.name, backend.device_name, folder)
+    values = {"recipe": recipe_for(config), "backend": backend, "config": config, "progress": progress}
+    ledger = Ledger.for_run(backend.is_gpu, strict=False)
+    features = run_feature_stages(values, ledger, {}, stage_task, store=config.cache)
+    run_stages((HANDOFF,), values, ledger, {}, stage_task)
+    tracker = create_progress_artifact(progress=0.0, key="tune-progress", description=f"{request.study}: trials done")
+
+    def on_trial(done: int, asked: int) -> None:
+        update_progress_artifact(tracker, progress=100.0 * done / asked, description=f"{done} of {asked} trials")
+
+    best = tune_task(features, values["handoff"], config, backend, request, folder, logger.info, on_trial)
+    create_markdown_artifact(key="tune-best", markdown=_summary(best, folder), description="tune: the best settings")
+    return str(folder)
+
+
+tune_task = task(tuning.tune, name="tune", cache_policy=NO_CACHE)
+
+
+def _summary(best: dict[str, Any], folder: Path) -> str:
+    metric = best["metric"]
+    lines = [f"# Tuned on {best['data']} (study `{best['study']}`)", ""]
+    lines += [f"| family | trials | valid {metric} | test {metric} | settings |", "|---|---|---|---|---|"]
+    for name, entry in best["families"].items():
+        trials = entry["trials"]
+        lines.append(
+            f"| {name} | {trials['complete']} complete, {trials['pruned']} pruned | {entry['valid'][metric]:.4f} | "
+            f"{entry['test'][metric]:.4f} | `{json.dumps(entry['settings'])}` |"
+        )
+    return "\n".join([*lines, "", f"Train with them: `devicepipe run --params {folder}`"])
