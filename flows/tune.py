@@ -27,16 +27,11 @@ from pipelines.runs.residency import Ledger
 from pipelines.stages import HANDOFF, run_feature_stages, run_stages
 
 
-def tune_folder(config: RunConfig, study: str) -> Path:
-    """Where a study's tune lives: <output>/tune-<study>/ (a later tune of the same study continues there)."""
-    return Path(config.output) / f"tune-{study}"
-
-
 @flow(name="tune")
 def tune(config: RunConfig, request: tuning.TuneRequest, progress: bool = True) -> str:
     """Search the settings of `request.families` on the validation split; returns the tune folder."""
     logger = get_run_logger()
-    folder = tune_folder(config, request.study)
+    folder = tuning.tune_folder(config.output, request.study)
     with writing("the tune folder", "--output"):
         folder.mkdir(parents=True, exist_ok=True)
     backend = select_backend(config)

@@ -56,9 +56,10 @@ def tune(
     # start-up time: imported when the command runs, not when the command line starts
     from flows.cli.run import tune_on
     from pipelines.stages import check_run
-    from pipelines.tuning import TuneRequest
+    from pipelines.tuning import TuneRequest, check_folder, describe, tune_folder
 
     check_run(config)
+    check_folder(tune_folder(config.output, name), name, describe(config))
     request = TuneRequest(families=families, trials=trials, timeout=timeout, study=name)
     folder = tune_on(server, config, request, progress)
     typer.echo(f"tune folder: {folder}\ntrain with the best settings: devicepipe run --params {folder}")

@@ -11,8 +11,8 @@ May import: models, training, features, data, backend and the basics; never the 
 """
 
 from pipelines.tuning.objective import TRIAL_SPLITS, make_objective, trial_splits
-from pipelines.tuning.search import BEST, TRIALS, TuneRequest, tune
-from pipelines.tuning.study import JOURNAL, counted, open_study, trial_rows
+from pipelines.tuning.search import BEST, TRIALS, TuneRequest, tune, tune_folder
+from pipelines.tuning.study import JOURNAL, check_folder, counted, describe, open_study, trial_rows
 
 __all__ = [
     "BEST",
@@ -20,10 +20,13 @@ __all__ = [
     "TRIALS",
     "TRIAL_SPLITS",
     "TuneRequest",
+    "check_folder",
     "counted",
+    "describe",
     "make_objective",
     "open_study",
     "trial_rows",
     "trial_splits",
     "tune",
+    "tune_folder",
 ]

@@ -30,7 +30,7 @@ from pipelines.models.tuned import BEST
 from pipelines.training.handoff import Handoff
 from pipelines.training.loop import NonFiniteLoss
 from pipelines.tuning.objective import make_objective, trial_splits
-from pipelines.tuning.study import counted, open_study, trial_rows
+from pipelines.tuning.study import counted, describe, open_study, trial_rows
 
 TRIALS = "trials.csv"
 
@@ -43,6 +43,11 @@ class TuneRequest:
     trials: int
     timeout: float | None = None  # seconds per family
     study: str = "tune"
+
+
+def tune_folder(output: str | Path, study: str) -> Path:
+    """Where a study's tune lives: <output>/tune-<study>/ (a later tune of the same study continues there)."""
+    return Path(output) / f"tune-{study}"
 
 
 def tune(
@@ -58,7 +63,7 @@ def tune(
     """Search each family's settings on the validation split, write the folder's files; returns best_params.
     `say` hears one line per trial and family; `on_trial(done, asked)` the trials counted so far over every family."""
     metric, splits = PRIMARY[config.task], trial_splits(features, handoff)
-    described = f"{config.dataset} {config.data or ''} target {features.target.column}".replace("  ", " ")
+    described = describe(config)
     best: dict[str, Any] = {
         "study": request.study,
         "metric": metric,

@@ -21,14 +21,42 @@ FINGERPRINT = "devicepipe_features"  # the study's user attribute that holds the
 DESCRIBED = "devicepipe_data"  # ... and what they were made from, for the message that refuses another
 
 
+def describe(config: Any) -> str:
+    """What a study's features are made from, in words (a RunConfig's data settings)."""
+    parts = [f"dataset {config.dataset}", f"data {config.data}" if config.data else "", f"seed {config.seed}"]
+    parts += [f"target {config.target}" if config.target else "", f"sample {config.sample}" if config.sample else ""]
+    return ", ".join(part for part in parts if part)
+
+
+def check_folder(folder: Path, study: str, described: str) -> None:
+    """Before any work: a ConfigError when `folder` holds studies of the tune `study` made on other data."""
+    if not (folder / JOURNAL).exists():
+        return
+    for summary in optuna.get_all_study_summaries(_storage(folder), include_best_trial=False):
+        made_on = summary.user_attrs.get(DESCRIBED)
+        if summary.study_name.startswith(f"{study}.") and made_on not in (None, described):
+            raise _other_features(summary.study_name, folder, made_on, described)
+
+
+def _storage(folder: Path) -> optuna.storages.JournalStorage:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is devicepipe's to write
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(folder / JOURNAL)))
+
+
+def _other_features(name: str, folder: Path, made_on: str | None, described: str) -> ConfigError:
+    return ConfigError(
+        f"The study {name!r} in {folder} was made on other data or features ({made_on}), not on these "
+        f"({described}): its trials do not apply to them. Give this tune another --study name, or another --output "
+        "folder."
+    )
+
+
 def open_study(folder: Path, name: str, metric: str, fingerprint: str, described: str, seed: int) -> optuna.Study:
     """The study `name` in `folder`'s journal: new, or the one a tune of that name left there (a ConfigError when
     that one was made on other features). Trials are drawn by TPE seeded with `seed`, pruned by the median rule."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is devicepipe's to write
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(folder / JOURNAL)))
     study = optuna.create_study(
         study_name=name,
-        storage=storage,
+        storage=_storage(folder),
         direction="maximize" if HIGHER_IS_BETTER[metric] else "minimize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
@@ -39,11 +67,7 @@ def open_study(folder: Path, name: str, metric: str, fingerprint: str, described
         study.set_user_attr(FINGERPRINT, fingerprint)
         study.set_user_attr(DESCRIBED, described)
     elif found != fingerprint:
-        raise ConfigError(
-            f"The study {name!r} in {folder} was made on other data or features ({study.user_attrs.get(DESCRIBED)}), "
-            f"not on these ({described}): its trials do not apply to them. Give this tune another --study name, "
-            f"or another --output folder."
-        )
+        raise _other_features(name, folder, study.user_attrs.get(DESCRIBED), described)
     return study
 
 

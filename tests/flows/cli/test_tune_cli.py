@@ -31,6 +31,9 @@ def test_tune_then_a_run_with_its_best_settings(tmp_path):
     assert metrics["auc"] == pytest.approx(best["test"]["auc"], abs=1e-9)  # the same settings, seed and rows
     again = devicepipe("tune", *common, "--model", "xgboost", "--trials", "5", "--study", "s", cwd=tmp_path)
     assert again.returncode == 0 and "xgboost: 1 trial(s) to run (4 done before)" in again.stderr
+    other = devicepipe("tune", *common, "--sample", "0.5", "--trials", "5", "--study", "s", cwd=tmp_path)
+    assert_user_error(other, "The study 's.xgboost' in runs/tune-s was made on other data or features")
+    assert "select-backend" not in other.stderr  # refused before the flow started
 
 
 @pytest.mark.parametrize(
