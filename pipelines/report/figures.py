@@ -165,3 +165,43 @@ def bars(title: str, values: dict[str, float], xlabel: str, top: int = 20, order
         axes.barh([k for k, _ in reversed(items)], [v for _, v in reversed(items)])
         axes.set(xlabel=xlabel, title=title)
         return _png(figure)
+
+
+def search_history(values: list[float | None], pruned: list[bool], metric: str, higher_is_better: bool) -> bytes:
+    """A tuning study's trials in order: each completed trial's value, the pruned ones' last report (hollow), and
+    the best value so far as a step line."""
+    with _figure(7.2, 3.8) as (figure, (axes,)):
+        done = [(i, v) for i, (v, p) in enumerate(zip(values, pruned, strict=True)) if v is not None and not p]
+        cut = [(i, v) for i, (v, p) in enumerate(zip(values, pruned, strict=True)) if v is not None and p]
+        if cut:
+            axes.scatter(*zip(*cut, strict=True), facecolors="none", edgecolors="0.6", label="pruned (last report)")
+        if done:
+            axes.scatter(*zip(*done, strict=True), label="completed")
+            pick = max if higher_is_better else min
+            best = [pick(v for _, v in done[: k + 1]) for k in range(len(done))]
+            axes.step([i for i, _ in done], best, where="post", color="C3", label="best so far")
+        axes.set(xlabel="trial", ylabel=f"validation {metric}", title="Search history")
+        axes.legend(loc="best", fontsize=8)
+        return _png(figure)
+
+
+def parallel_settings(rows: list[dict[str, float]], values: list[float], metric: str) -> bytes:
+    """Each completed trial as a line across its numeric settings (each scaled to its own range: its low end at 0,
+    high end at 1), coloured by its validation metric."""
+    names = sorted({name for row in rows for name in row})
+    longest = CHAR_WIDTH * 0.8 * max((len(n) for n in names), default=1)  # the names at 8 pt, turned 30 degrees
+    height = 3.4 + 0.5 * longest
+    with _figure(max(6.4, 1.3 * len(names)), height, left=max(MARGINS[0], 0.87 * longest)) as (figure, (axes,)):
+        figure.subplots_adjust(bottom=(MARGINS[2] + 0.5 * longest) / height)
+        low = {n: min(r[n] for r in rows if n in r) for n in names}
+        span = {n: (max(r[n] for r in rows if n in r) - low[n]) or 1.0 for n in names}
+        order = np.argsort(values)
+        scale = axes.scatter([], [], c=[], cmap="viridis", vmin=min(values), vmax=max(values))
+        colours = figure.colorbar(scale, ax=axes)
+        colours.set_label(f"validation {metric}")
+        for k in order:
+            scaled = [(rows[k][n] - low[n]) / span[n] if n in rows[k] else np.nan for n in names]
+            axes.plot(range(len(names)), scaled, color=colours.cmap(colours.norm(values[k])), alpha=0.7)
+        axes.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
+        axes.set(ylabel="scaled setting (low to high)", title="Settings of each trial")
+        return _png(figure)

@@ -5,9 +5,10 @@
 - objective.py: one trial, a family fitted with the settings it draws (the family's `search_space`) on the train
   split and scored on the validation split only, pruned per boosting round or epoch;
 - search.py: `tune`, each family's study in turn, its best settings scored on the test split once, and the tune
-  folder's files (trials.csv, best_params.json).
+  folder's files (trials.csv, best_params.json);
+- report.py: the tune folder's report.html (figures from pipelines.report).
 
-May import: models, training, features, data, backend and the basics; never the runs, the report or scoring.
+May import: the report, models, training, features, data, backend and the basics; never the runs or scoring.
 """
 
 from pipelines.tuning.objective import TRIAL_SPLITS, make_objective, trial_splits

@@ -4,6 +4,8 @@
     <folder>/trials.csv        one row per trial: family, number, state, value, seconds, pruned at, its settings
     <folder>/best_params.json  per family: the best trial's settings, its validation metric, and the test scores
                                of the family fitted once more with them (the only time the test split is read)
+    <folder>/report.html       the same, with each study's history, settings' importances and trials
+                               (pipelines.tuning.report)
 
 `--trials N` counts the study's completed and pruned trials, so a tune run again with the same study goes on
 where the last one stopped; `--timeout` bounds each family's search, in seconds.
@@ -30,6 +32,7 @@ from pipelines.models.tuned import BEST
 from pipelines.training.handoff import Handoff
 from pipelines.training.loop import NonFiniteLoss
 from pipelines.tuning.objective import make_objective, trial_splits
+from pipelines.tuning.report import write_report
 from pipelines.tuning.study import counted, describe, open_study, trial_rows
 
 TRIALS = "trials.csv"
@@ -72,7 +75,7 @@ def tune(
         "features": features.cache.get("key"),
         "families": {},
     }
-    rows, asked, done_before = [], request.trials * len(request.families), 0
+    rows, asked, done_before, studies = [], request.trials * len(request.families), 0, {}
     for name in request.families:
         family = FAMILIES[name]
         key = str(features.cache.get("key"))
@@ -88,11 +91,13 @@ def tune(
                 run, n_trials=remaining, timeout=request.timeout, catch=(NonFiniteLoss,), callbacks=callbacks
             )
         done_before += min(counted(study), request.trials)
+        studies[name] = study
         rows += [{"family": name, **row} for row in trial_rows(study)]
         tested = best["families"][name] = _tested(family, study, features, handoff, config, backend)
         say(f"{name}: best valid {metric} {study.best_value:.4f}; its test {metric} {tested['test'][metric]:.4f}")
     write_text_atomic(folder / TRIALS, pd.DataFrame(rows).to_csv(index=False))
     write_text_atomic(folder / BEST, json.dumps(best, indent=2) + "\n")
+    write_report(folder, best, studies)
     return best
 
 

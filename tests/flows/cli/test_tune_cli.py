@@ -18,7 +18,7 @@ def test_tune_then_a_run_with_its_best_settings(tmp_path):
     assert tuned.returncode == 0, tuned.stderr[-3000:]
     folder = tmp_path / "runs" / "tune-s"
     assert "devicepipe run --params runs/tune-s" in tuned.stdout
-    assert {p.name for p in folder.iterdir()} == {"study.journal", "trials.csv", "best_params.json"}
+    assert {p.name for p in folder.iterdir()} == {"study.journal", "trials.csv", "best_params.json", "report.html"}
     assert len(pd.read_csv(folder / "trials.csv")) == 4
     best = json.loads((folder / "best_params.json").read_text())["families"]["xgboost"]
     ran = devicepipe("run", *common, "--model", "xgboost", "--params", "runs/tune-s", cwd=tmp_path)

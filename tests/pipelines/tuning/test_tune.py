@@ -15,6 +15,7 @@ from pipelines.models import FitOptions, fit_and_score
 from pipelines.training.handoff import hand_off
 from pipelines.tuning import objective as objective_module
 from pipelines.tuning import search as search_module
+from tests.browser import chromium, open_page
 from tests.pipelines.models.test_families import _features
 
 
@@ -116,3 +117,17 @@ def test_every_family_draws_only_settings_it_takes(name):
     for _ in range(5):
         drawn = family.search_space(study.ask(), task)
         assert drawn and family.check_settings(task, drawn) == drawn
+
+
+def test_the_tune_report_opens_offline_in_a_headless_browser_with_every_figure(prepared, cpu, tmp_path):
+    features, handoff = prepared
+    request = tuning.TuneRequest(families=["xgboost"], trials=8, study="r")
+    tuning.tune(features, handoff, RunConfig(task="classification"), cpu, request, tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    assert "<h2 id='xgboost'>xgboost</h2>" in html and "devicepipe run --params" in html and "<script" not in html
+    assert html.count("<img ") == 3  # the history, the settings' importances, the parallel coordinates
+    if chromium() is None:
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium where apt-get can)")
+    page = open_page(tmp_path / "report.html")
+    assert page.errors == [] and page.remote_requests == [] and page.title == "devicepipe tune r"
+    assert len(page.images) == 3 and all(i["decoded"] and i["naturalWidth"] > 0 for i in page.images), page.images
