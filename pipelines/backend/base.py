@@ -102,6 +102,11 @@ class Backend(ABC):
     def synchronize(self) -> None:
         """Wait for the device's queued work (timings); nothing to wait for on the CPU."""
 
+    @abstractmethod
+    def release_device_memory(self) -> None:
+        """Give back the device memory that freed objects' caches still hold (after a tuning trial, before the
+        next); nothing to give back on the CPU."""
+
     # --- estimators -------------------------------------------------------------------------------
     def estimator(self, classes: dict[str, str], **params: Any) -> Any:
         """Instantiate `classes[self.estimator_family]` ("module.Class") with `params` (and this backend's own)."""

@@ -58,6 +58,9 @@ class CpuBackend(Backend):
     def synchronize(self) -> None:
         return None
 
+    def release_device_memory(self) -> None:
+        return None
+
     def _estimator_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """Ensembles use every core unless told otherwise."""
         return {"n_jobs": -1, **params} if "n_estimators" in params else dict(params)

@@ -111,6 +111,14 @@ class ModelAdapter:
         raise NotImplementedError
 
     @classmethod
+    def default_draw(cls, task: str) -> dict[str, Any]:
+        """The draw of `search_space` that gives `defaults` (a study's first trial: the search starts from them)."""
+        return cls.defaults(task)
+
+    # Steps (boosting rounds, epochs) before a trial may be pruned: the early steps of a fit do not rank settings.
+    pruning_warmup: ClassVar[int] = 1
+
+    @classmethod
     def check_settings(cls, task: str, settings: dict[str, Any]) -> dict[str, Any]:
         """`settings`, or a ConfigError naming the keys this family does not take."""
         unknown = sorted(set(settings) - set(cls.defaults(task)))

@@ -58,6 +58,12 @@ class MLP(ModelAdapter):
             "batch_size": trial.suggest_categorical("batch_size", [512, 1024, 2048, 4096]),
         }
 
+    @classmethod
+    def default_draw(cls, task: str) -> dict[str, Any]:
+        hidden = TrainConfig.hidden
+        rest = {key: value for key, value in cls.defaults(task).items() if key != "hidden"}
+        return {"width": hidden[0], "depth": len(hidden), **rest}
+
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
         settings = dict(self.check_settings(self.task, options.settings))
         if "hidden" in settings:

@@ -45,6 +45,8 @@ class XGBoost(ModelAdapter):
     name = "xgboost"
     files = ("xgboost.json",)
     importance_method = "TreeSHAP"
+    # A slow learning rate trails a fast one for its first rounds and passes it later: judged from round 50 on.
+    pruning_warmup = 50
 
     def __init__(self, task: str, backend: Backend, workflow: Workflow, booster: Any = None):
         super().__init__(task, backend, workflow)
@@ -67,6 +69,10 @@ class XGBoost(ModelAdapter):
             "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 100.0, log=True),
             "max_bin": trial.suggest_categorical("max_bin", [64, 128, 256, 512]),
         }
+
+    @classmethod
+    def default_draw(cls, task: str) -> dict[str, Any]:
+        return {**cls.defaults(task), "reg_alpha": 1e-8}  # the L1 range is logarithmic: its least for none
 
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
         y_train, y_valid = (labels(split, self.task) for split in (train, valid))

@@ -36,10 +36,14 @@ def make_objective(
         settings = family.search_space(trial, config.task)
         trial.set_user_attr("settings", settings)
         options = FitOptions(seed=config.seed, epochs=config.epochs, settings=settings, on_step=_pruning(trial))
-        model = family(config.task, backend, features.workflow)
-        fitted = fit_and_score(model, splits, options, scored=("valid",))
-        trial.set_user_attr("fit_seconds", round(fitted.fit_seconds, 3))
-        return fitted.scores["valid"][metric]
+        fitted = None
+        try:
+            fitted = fit_and_score(family(config.task, backend, features.workflow), splits, options, scored=("valid",))
+            trial.set_user_attr("fit_seconds", round(fitted.fit_seconds, 3))
+            return fitted.scores["valid"][metric]
+        finally:
+            fitted = None  # the model and its predictions let go before the next trial, pruned or not
+            backend.release_device_memory()
 
     return run
 

@@ -43,17 +43,17 @@ def write_report(folder: Path, best: dict[str, Any], studies: dict[str, optuna.S
 def _family(name: str, entry: dict[str, Any], study: optuna.Study, metric: str) -> str:
     trials = study.get_trials(deepcopy=False)
     counts = entry["trials"]
-    summary = table(
-        ["", f"valid {metric}", f"test {metric}", "trials"],
+    rows = [
         [
-            [
-                f"best settings (trial {entry['trial']})",
-                f"{entry['valid'][metric]:.4f}",
-                f"{entry['test'][metric]:.4f}",
-                f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['fail']} failed",
-            ]
-        ],
-    )
+            f"best settings (trial {entry['trial']})",
+            f"{entry['valid'][metric]:.4f}",
+            f"{entry['test'][metric]:.4f}",
+            f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['fail']} failed",
+        ]
+    ]
+    if entry.get("valid_with_defaults") is not None:
+        rows.append(["the defaults (trial 0)", f"{entry['valid_with_defaults']:.4f}", "not read", ""])
+    summary = table(["", f"valid {metric}", f"test {metric}", "trials"], rows)
     settings = table(
         ["setting", "best", "default"],
         [[key, _text(value), _text(entry["defaults"].get(key))] for key, value in entry["settings"].items()],

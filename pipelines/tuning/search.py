@@ -33,7 +33,7 @@ from pipelines.training.handoff import Handoff
 from pipelines.training.loop import NonFiniteLoss
 from pipelines.tuning.objective import make_objective, trial_splits
 from pipelines.tuning.report import write_report
-from pipelines.tuning.study import counted, describe, open_study, trial_rows
+from pipelines.tuning.study import DEFAULTS, counted, describe, open_study, trial_rows
 
 TRIALS = "trials.csv"
 
@@ -79,7 +79,7 @@ def tune(
     for name in request.families:
         family = FAMILIES[name]
         key = str(features.cache.get("key"))
-        study = open_study(folder, f"{request.study}.{name}", metric, key, described, config.seed)
+        study = open_study(folder, f"{request.study}.{name}", metric, key, described, config.seed, family, config.task)
         remaining = request.trials - counted(study)
         if remaining > 0:
             say(f"{name}: {remaining} trial(s) to run ({counted(study)} done before)")
@@ -115,12 +115,15 @@ def _tested(
     splits = trial_splits(features, handoff, ("train", "valid", "test"))
     options = FitOptions(seed=config.seed, epochs=config.epochs, settings=settings)
     fitted = fit_and_score(family(config.task, backend, features.workflow), splits, options)
-    states = [t.state.name.lower() for t in study.get_trials(deepcopy=False)]
+    trials = study.get_trials(deepcopy=False)
+    states = [t.state.name.lower() for t in trials]
+    defaults = next((t.value for t in trials if t.user_attrs.get(DEFAULTS) and t.value is not None), None)
     return {
         "settings": settings,
         "defaults": family.defaults(config.task),
         "trial": trial.number,
         "valid_in_search": trial.value,
+        "valid_with_defaults": defaults,  # the study's first trial: the family's default settings
         "valid": fitted.scores["valid"],
         "test": fitted.scores["test"],
         "trials": {state: states.count(state) for state in ("complete", "pruned", "fail")},
@@ -138,6 +141,7 @@ def _said(name: str, say: Callable[[str], None]) -> Callable[[optuna.Study, optu
             best = f"; best {study.best_value:.4f}"
         except ValueError:  # no completed trial yet
             best = ""
-        say(f"{name} trial {trial.number}: {trial.state.name.lower()}{pruned}{value} in {seconds:.1f} s{best}")
+        which = " (the defaults)" if trial.user_attrs.get(DEFAULTS) else ""
+        say(f"{name} trial {trial.number}{which}: {trial.state.name.lower()}{pruned}{value} in {seconds:.1f} s{best}")
 
     return callback

@@ -19,6 +19,7 @@ from pipelines.evaluate import HIGHER_IS_BETTER
 JOURNAL = "study.journal"
 FINGERPRINT = "devicepipe_features"  # the study's user attribute that holds the features' fingerprint
 DESCRIBED = "devicepipe_data"  # ... and what they were made from, for the message that refuses another
+DEFAULTS = "defaults"  # a trial's user attribute: it ran the family's default settings
 
 
 def describe(config: Any) -> str:
@@ -51,21 +52,25 @@ def _other_features(name: str, folder: Path, made_on: str | None, described: str
     )
 
 
-def open_study(folder: Path, name: str, metric: str, fingerprint: str, described: str, seed: int) -> optuna.Study:
-    """The study `name` in `folder`'s journal: new, or the one a tune of that name left there (a ConfigError when
-    that one was made on other features). Trials are drawn by TPE seeded with `seed`, pruned by the median rule."""
+def open_study(
+    folder: Path, name: str, metric: str, fingerprint: str, described: str, seed: int, family: Any, task: str
+) -> optuna.Study:
+    """The study `name` of `family` in `folder`'s journal: new (its first trial the family's defaults), or the one a
+    tune of that name left there (a ConfigError when that one was made on other features). Trials are drawn by TPE
+    seeded with `seed`, and pruned by the median rule once past the family's `pruning_warmup` steps."""
     study = optuna.create_study(
         study_name=name,
         storage=_storage(folder),
         direction="maximize" if HIGHER_IS_BETTER[metric] else "minimize",
         sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=family.pruning_warmup),
         load_if_exists=True,
     )
     found = study.user_attrs.get(FINGERPRINT)
     if found is None:
         study.set_user_attr(FINGERPRINT, fingerprint)
         study.set_user_attr(DESCRIBED, described)
+        study.enqueue_trial(family.default_draw(task), user_attrs={DEFAULTS: True})
     elif found != fingerprint:
         raise _other_features(name, folder, study.user_attrs.get(DESCRIBED), described)
     return study
@@ -93,6 +98,7 @@ def trial_rows(study: optuna.Study, running: bool = False) -> list[dict[str, Any
                 "value": trial.value,
                 "seconds": None if seconds is None else round(seconds, 3),
                 "pruned_at": trial.user_attrs.get("pruned_at"),
+                "defaults": bool(trial.user_attrs.get(DEFAULTS)),
                 **{f"params_{key}": value for key, value in trial.params.items()},
             }
         )

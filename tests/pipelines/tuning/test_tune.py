@@ -42,12 +42,15 @@ def _reading(module, monkeypatch) -> list[tuple[str, ...]]:
 def test_trials_read_train_and_valid_only_and_test_is_read_once_per_family(prepared, cpu, tmp_path, monkeypatch):
     features, handoff = prepared
     in_trials, in_the_end = _reading(objective_module, monkeypatch), _reading(search_module, monkeypatch)
+    released: list[bool] = []
+    monkeypatch.setattr(type(cpu), "release_device_memory", lambda self: released.append(True))
     config = RunConfig(task="classification", epochs=2)
     request = tuning.TuneRequest(families=["xgboost", "logistic_regression"], trials=4, study="s")
     lines: list[str] = []
     best = tuning.tune(features, handoff, config, cpu, request, tmp_path, say=lines.append)
     assert in_trials == [("train", "valid")] * 8
     assert in_the_end == [("train", "valid", "test")] * 2
+    assert len(released) == 8  # each trial's device memory given back before the next
     written = json.loads((tmp_path / tuning.BEST).read_text())
     assert written == json.loads(json.dumps(best)) and written["metric"] == "auc" and written["direction"] == "maximize"
     for name in ("xgboost", "logistic_regression"):
@@ -58,6 +61,10 @@ def test_trials_read_train_and_valid_only_and_test_is_read_once_per_family(prepa
     assert len(trials) == 8 and set(trials["family"]) == {"xgboost", "logistic_regression"}
     assert {"trial", "state", "value", "seconds", "pruned_at", "params_C", "params_max_depth"} <= set(trials.columns)
     assert sum(line.startswith("xgboost trial ") for line in lines) == 4
+    assert lines[1].startswith("xgboost trial 0 (the defaults): complete")
+    assert written["families"]["xgboost"]["valid_with_defaults"] == pytest.approx(
+        trials[trials["defaults"]]["value"].iloc[0]
+    )
 
 
 def test_a_study_goes_on_where_it_stopped_and_refuses_other_features(prepared, cpu, tmp_path):
@@ -117,6 +124,9 @@ def test_every_family_draws_only_settings_it_takes(name):
     for _ in range(5):
         drawn = family.search_space(study.ask(), task)
         assert drawn and family.check_settings(task, drawn) == drawn
+    study.enqueue_trial(family.default_draw(task))  # a study's first trial: the defaults, drawn from the space
+    drawn, defaults = family.search_space(study.ask(), task), family.defaults(task)
+    assert drawn.pop("reg_alpha", 0.0) <= 1e-8 and drawn == {k: v for k, v in defaults.items() if k != "reg_alpha"}
 
 
 def test_the_tune_report_opens_offline_in_a_headless_browser_with_every_figure(prepared, cpu, tmp_path):
