@@ -97,6 +97,9 @@ case "$tier" in
         step stages 120 $python -m benchmarks.stages --backends cpu gpu --warmup --models xgboost \
             --json "$out/stages.json"
         step handoff 60 $python -m benchmarks.handoff --backend gpu --json "$out/handoff.json"
+        # A 20-trial XGBoost study on the device (its report, trials and best settings under $out/tune-gpu)
+        step tune-gpu 75 $python -m flows.cli tune --backend gpu --model xgboost --trials 20 --no-progress \
+            --output "$out/tune-gpu"
         step synth-10m 40 $python -m flows.cli data synth --rows 10000000 --out "$out/s10m" --no-progress
         step stages-10m-gpu 90 $python -m benchmarks.stages --backends gpu --dataset flights --data "$out/s10m" \
             --models xgboost --epochs 1 --json "$out/stages-10m-gpu.json"
