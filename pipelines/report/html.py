@@ -160,10 +160,15 @@ def page(data: ReportData, drawn: dict[str, Any] | None = None) -> str:
         f'<section id="{key}">{build(data, drawn) if key in DRAWN else build(data)}</section>'
         for key, (_, build) in sections.items()
     )
-    title = f"devicepipe run {data.run}"
     subtitle = escape(report.task_line(data.metrics).replace("`", ""))
+    heading = f"<h1>Run {escape(data.run)}</h1><p class='sub'>{subtitle}</p><nav>{nav}</nav>"
+    return document(f"devicepipe run {data.run}", heading + body)
+
+
+def document(title: str, body: str) -> str:
+    """A whole self-contained page: `body` (HTML) under `title`, in the reports' style."""
     return (
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
-        f"<body><h1>Run {escape(data.run)}</h1><p class='sub'>{subtitle}</p><nav>{nav}</nav>{body}</body></html>\n"
+        f"<body>{body}</body></html>\n"
     )

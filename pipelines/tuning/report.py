@@ -16,7 +16,7 @@ import optuna
 from pipelines.evaluate import HIGHER_IS_BETTER
 from pipelines.files import write_text_atomic
 from pipelines.report import figures
-from pipelines.report.html import STYLE, figure, table
+from pipelines.report.html import document, figure, table
 
 REPORT = "report.html"
 BEST_ROWS = 10
@@ -32,12 +32,7 @@ def write_report(folder: Path, best: dict[str, Any], studies: dict[str, optuna.S
         f"split ({escape(metric)}); the test split read once, for each family's best settings.</p>{sections}"
         f"<h2>Training with them</h2><pre>devicepipe run --params {escape(str(folder))}</pre>"
     )
-    page = (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
-        f"<body>{body}</body></html>\n"
-    )
-    return write_text_atomic(folder / REPORT, page)
+    return write_text_atomic(folder / REPORT, document(title, body))
 
 
 def _family(name: str, entry: dict[str, Any], study: optuna.Study, metric: str) -> str:
