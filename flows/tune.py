@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.tasks import select_backend, stage_task
 from pipelines import tuning
+from pipelines.cluster.client import describe
 from pipelines.config import RunConfig
 from pipelines.datasets import recipe_for
 from pipelines.files import writing
@@ -36,7 +37,17 @@ def tune(config: RunConfig, request: tuning.TuneRequest, progress: bool = True) 
         folder.mkdir(parents=True, exist_ok=True)
     backend = select_backend(config)
     logger.info("backend: %s (%s); tune folder %s", backend.name, backend.device_name, folder)
+    with tuning.tuning_where(config, request.jobs, backend.name) as (placement, client):
+        if client is not None:
+            logger.info("trials on Dask workers: %s", describe(client))
+        return _tune(config, request, progress, folder, backend, placement, client)
+
+
+def _tune(config: RunConfig, request: tuning.TuneRequest, progress: bool, folder: Path, *where: Any) -> str:
+    backend, placement, client = where
+    logger = get_run_logger()
     values = {"recipe": recipe_for(config), "backend": backend, "config": config, "progress": progress}
+    values["placement"] = placement
     ledger = Ledger.for_run(backend.is_gpu, strict=False)
     features = run_feature_stages(values, ledger, {}, stage_task, store=config.cache)
     run_stages((HANDOFF,), values, ledger, {}, stage_task)
@@ -45,7 +56,7 @@ def tune(config: RunConfig, request: tuning.TuneRequest, progress: bool = True) 
     def on_trial(done: int, asked: int) -> None:
         update_progress_artifact(tracker, progress=100.0 * done / asked, description=f"{done} of {asked} trials")
 
-    best = tune_task(features, values["handoff"], config, backend, request, folder, logger.info, on_trial)
+    best = tune_task(features, values["handoff"], config, backend, request, folder, logger.info, on_trial, client)
     create_markdown_artifact(key="tune-best", markdown=_summary(best, folder), description="tune: the best settings")
     return str(folder)
 

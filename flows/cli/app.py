@@ -67,11 +67,9 @@ def run(
     ] = False,
     rmm_pool: Annotated[bool, typer.Option(help="GPU: one RMM memory pool shared by cuDF, CuPy and torch.")] = False,
     spill: Annotated[bool, typer.Option(help="GPU: let cuDF spill to host memory when the device runs short.")] = False,
-    cluster: Annotated[
-        str, typer.Option(help="Dask: none (this process), local, local-cuda, or a scheduler's tcp://host:port.")
-    ] = "none",
-    n_workers: Annotated[int | None, typer.Option(help="--cluster local/local-cuda: workers to start.")] = None,
-    partition_size: Annotated[str, typer.Option(help="Dask: the size of one partition (256MiB, 1GB).")] = "256MiB",
+    cluster: options.Cluster = "none",
+    n_workers: options.Workers = None,
+    partition_size: options.PartitionSize = "256MiB",
     gpus: Annotated[int, typer.Option(help="Train the MLP across N processes (one per GPU; gloo on the CPU).")] = 1,
     params: Annotated[
         str | None, typer.Option(help="A devicepipe tune folder: its families train with the best settings found.")

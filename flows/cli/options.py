@@ -26,3 +26,8 @@ Cache = Annotated[
     bool, typer.Option(help="Reuse features an earlier run computed from the same inputs, settings and code.")
 ]
 Progress = Annotated[bool, typer.Option(help="Show the training progress bar.")]
+Cluster = Annotated[
+    str, typer.Option(help="Dask: none (this process), local, local-cuda, or a scheduler's tcp://host:port.")
+]
+Workers = Annotated[int | None, typer.Option(help="--cluster local/local-cuda: workers to start.")]
+PartitionSize = Annotated[str, typer.Option(help="Dask: the size of one partition (256MiB, 1GB).")]

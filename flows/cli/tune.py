@@ -3,6 +3,7 @@ flows/tune.py), into <output>/tune-<study>/; then `devicepipe run --params <that
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -22,6 +23,10 @@ def tune(
     study: Annotated[
         str | None, typer.Option(help="The study's name (default: the dataset's); the same name continues it.")
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(help="Trials at a time, each in its own process (default: 1; with --cluster, one per worker)."),
+    ] = None,
     dataset: options.Dataset = None,
     data: options.Data = None,
     target: options.Target = None,
@@ -34,6 +39,9 @@ def tune(
     seed: options.Seed = 0,
     sample: options.Sample = None,
     epochs: options.Epochs = 3,
+    cluster: options.Cluster = "none",
+    n_workers: options.Workers = None,
+    partition_size: options.PartitionSize = "256MiB",
     cache: options.Cache = True,
     progress: options.Progress = True,
 ) -> None:
@@ -49,6 +57,7 @@ def tune(
         raise ConfigError(f"--trials must be at least 1, found {trials}.")
     if timeout is not None and not timeout > 0:
         raise ConfigError(f"--timeout is a number of seconds above 0, found {timeout}.")
+    _check_jobs(jobs, config.cluster)
     name = study or config.dataset
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise ConfigError(f"--study names a folder (tune-<study>): letters, digits, '-', '_' and '.', found {name!r}.")
@@ -60,7 +69,7 @@ def tune(
 
     check_run(config)
     check_folder(tune_folder(config.output, name), name, describe(config))
-    request = TuneRequest(families=families, trials=trials, timeout=timeout, study=name)
+    request = TuneRequest(families=families, trials=trials, timeout=timeout, study=name, jobs=jobs)
     folder = tune_on(server, config, request, progress)
     typer.echo(f"tune folder: {folder}\ntrain with the best settings: devicepipe run --params {folder}")
 
@@ -77,3 +86,17 @@ def _families(names: list[str], task: str) -> list[str]:
             f"--model {unknown[0]!r} cannot be tuned for {task}: the families that can are {', '.join(tunable)}."
         )
     return list(dict.fromkeys(names))
+
+
+def _check_jobs(jobs: int | None, cluster: str) -> None:
+    """--jobs: at least 1, and on this machine at most its cores (a cluster's workers are counted once it is open)."""
+    if jobs is None:
+        return
+    if jobs < 1:
+        raise ConfigError(f"--jobs is a number of trials at a time, at least 1; found {jobs}.")
+    cores = os.cpu_count() or 1
+    if cluster == "none" and jobs > cores:
+        raise ConfigError(
+            f"--jobs {jobs} asks for more trials at a time than this machine's {cores} cores: each trial takes at "
+            f"least one. Use --jobs {cores} or fewer, or a Dask cluster with more workers (--cluster ADDRESS)."
+        )

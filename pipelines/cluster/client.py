@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from pipelines.cluster.quiet_worker import QUIET
 from pipelines.config import ClusterSpec, check_backend, check_cluster, connect_timeout, partition_bytes
 from pipelines.errors import ClusterError, ConfigError
 
@@ -110,6 +111,7 @@ def open_cluster(spec: ClusterSpec, timeout: float | None = None) -> Iterator[An
         else:
             # Its workers log a failed task's traceback ("Compute Failed", at ERROR): the run reports the error itself.
             options = {"threads_per_worker": 1, "dashboard_address": None, "silence_logs": logging.CRITICAL}
+            options["preload"] = [QUIET]  # Ctrl-C stops this process, which closes the workers
             cluster = LocalCluster(n_workers=spec.n_workers or 2, processes=True, **options)
         client = Client(cluster, timeout=timeout)
     try:

@@ -27,9 +27,10 @@ def trial_splits(features: FeatureSet, handoff: Handoff, names: tuple[str, ...] 
 
 
 def make_objective(
-    family: type[ModelAdapter], splits: dict[str, Split], features: FeatureSet, config: RunConfig, backend: Any
+    family: type[ModelAdapter], splits: dict[str, Split], workflow: Any, config: RunConfig, backend: Any
 ) -> Any:
-    """The function Optuna calls per trial: the family's validation metric with the drawn settings."""
+    """The function Optuna calls per trial: the family's validation metric with the drawn settings (`workflow`: the
+    features' fitted workflow, FeatureSet.workflow)."""
     metric = PRIMARY[config.task]
 
     def run(trial: optuna.Trial) -> float:
@@ -38,7 +39,7 @@ def make_objective(
         options = FitOptions(seed=config.seed, epochs=config.epochs, settings=settings, on_step=_pruning(trial))
         fitted = None
         try:
-            fitted = fit_and_score(family(config.task, backend, features.workflow), splits, options, scored=("valid",))
+            fitted = fit_and_score(family(config.task, backend, workflow), splits, options, scored=("valid",))
             trial.set_user_attr("fit_seconds", round(fitted.fit_seconds, 3))
             return fitted.scores["valid"][metric]
         finally:

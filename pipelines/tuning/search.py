@@ -32,8 +32,9 @@ from pipelines.models.tuned import BEST
 from pipelines.training.handoff import Handoff
 from pipelines.training.loop import NonFiniteLoss
 from pipelines.tuning.objective import make_objective, trial_splits
+from pipelines.tuning.on_dask import dask_storage, place_splits, run_trials
 from pipelines.tuning.report import write_report
-from pipelines.tuning.study import DEFAULTS, counted, describe, open_study, trial_rows
+from pipelines.tuning.study import DEFAULTS, counted, describe, journal, open_study, trial_rows
 
 TRIALS = "trials.csv"
 
@@ -46,6 +47,7 @@ class TuneRequest:
     trials: int
     timeout: float | None = None  # seconds per family
     study: str = "tune"
+    jobs: int | None = None  # trials at a time: None is 1 in this process, or one per worker of a cluster
 
 
 def tune_folder(output: str | Path, study: str) -> Path:
@@ -62,11 +64,14 @@ def tune(
     folder: Path,
     say: Callable[[str], None] = print,
     on_trial: Callable[[int, int], None] | None = None,
+    client: Any = None,
 ) -> dict[str, Any]:
     """Search each family's settings on the validation split, write the folder's files; returns best_params.
-    `say` hears one line per trial and family; `on_trial(done, asked)` the trials counted so far over every family."""
+    `say` hears one line per trial and family; `on_trial(done, asked)` the trials counted so far over every family.
+    With a Dask `client`, the trials run on its workers (`request.jobs` of them, or all), one at a time on each
+    (pipelines.tuning.on_dask); without, one at a time in this process."""
     metric, splits = PRIMARY[config.task], trial_splits(features, handoff)
-    described = describe(config)
+    described, workers = describe(config), _Workers.of(client, request.jobs, features, handoff, backend)
     best: dict[str, Any] = {
         "study": request.study,
         "metric": metric,
@@ -79,17 +84,25 @@ def tune(
     for name in request.families:
         family = FAMILIES[name]
         key = str(features.cache.get("key"))
-        study = open_study(folder, f"{request.study}.{name}", metric, key, described, config.seed, family, config.task)
+        study_name, storage = f"{request.study}.{name}", workers.storage(folder)
+        study = open_study(folder, study_name, metric, key, described, config.seed, family, config.task, storage)
         remaining = request.trials - counted(study)
         if remaining > 0:
-            say(f"{name}: {remaining} trial(s) to run ({counted(study)} done before)")
-            run = make_objective(family, splits, features, config, backend)
+            say(f"{name}: {remaining} trial(s) to run ({counted(study)} done before){workers.where}")
             callbacks = [_said(name, say)]
             if on_trial is not None:
                 callbacks.append(lambda study, _, before=done_before: on_trial(before + counted(study), asked))
-            study.optimize(
-                run, n_trials=remaining, timeout=request.timeout, catch=(NonFiniteLoss,), callbacks=callbacks
-            )
+            if workers.client is None:
+                run = make_objective(family, splits, features.workflow, config, backend)
+                study.optimize(
+                    run, n_trials=remaining, timeout=request.timeout, catch=(NonFiniteLoss,), callbacks=callbacks
+                )
+            else:
+                context = {"workflow": features.workflow, "config": config, "backend": backend.name}
+                context["seed"] = config.seed + 1 + len(study.get_trials(deepcopy=False))
+                run_trials(
+                    workers.client, workers.held, storage, study, family, remaining, request.timeout, context, callbacks
+                )
         done_before += min(counted(study), request.trials)
         studies[name] = study
         rows += [{"family": name, **row} for row in trial_rows(study)]
@@ -99,6 +112,34 @@ def tune(
     write_text_atomic(folder / BEST, json.dumps(best, indent=2) + "\n")
     write_report(folder, best, studies)
     return best
+
+
+@dataclass
+class _Workers:
+    """Where a tune's trials run: this process (no client), or the workers of `held` (address -> their splits)."""
+
+    client: Any = None
+    held: dict[str, Any] | None = None
+    shared: Any = None  # the DaskStorage of the folder's journal
+
+    @classmethod
+    def of(cls, client: Any, jobs: int | None, features: FeatureSet, handoff: Handoff, backend: Any) -> _Workers:
+        if client is None:
+            return cls()
+        addresses = sorted(client.scheduler_info(n_workers=-1)["workers"])[: jobs or None]
+        return cls(client, place_splits(client, addresses, features, handoff, backend))
+
+    @property
+    def where(self) -> str:
+        return "" if self.held is None else f", {len(self.held)} at a time on Dask workers"
+
+    def storage(self, folder: Path) -> Any:
+        """The folder's journal, reached through the scheduler when the trials run on workers (made once)."""
+        if self.client is None:
+            return journal(folder)
+        if self.shared is None:
+            self.shared = dask_storage(self.client, journal(folder))
+        return self.shared
 
 
 def _tested(

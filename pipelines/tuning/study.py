@@ -33,15 +33,25 @@ def check_folder(folder: Path, study: str, described: str) -> None:
     """Before any work: a ConfigError when `folder` holds studies of the tune `study` made on other data."""
     if not (folder / JOURNAL).exists():
         return
-    for summary in optuna.get_all_study_summaries(_storage(folder), include_best_trial=False):
+    for summary in optuna.get_all_study_summaries(journal(folder), include_best_trial=False):
         made_on = summary.user_attrs.get(DESCRIBED)
         if summary.study_name.startswith(f"{study}.") and made_on not in (None, described):
             raise _other_features(summary.study_name, folder, made_on, described)
 
 
-def _storage(folder: Path) -> optuna.storages.JournalStorage:
+def journal(folder: Path) -> optuna.storages.JournalStorage:
+    """The storage of the tune folder's studies: its journal file (by its absolute path, for other processes)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is devicepipe's to write
-    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(folder / JOURNAL)))
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str((folder / JOURNAL).resolve())))
+
+
+def searching(family: Any, seed: int) -> dict[str, Any]:
+    """How a study of `family` draws and prunes trials: TPE seeded with `seed`, and the median rule once past the
+    family's `pruning_warmup` steps (the keywords of optuna.create_study and optuna.load_study)."""
+    return {
+        "sampler": optuna.samplers.TPESampler(seed=seed),
+        "pruner": optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=family.pruning_warmup),
+    }
 
 
 def _other_features(name: str, folder: Path, made_on: str | None, described: str) -> ConfigError:
@@ -53,18 +63,25 @@ def _other_features(name: str, folder: Path, made_on: str | None, described: str
 
 
 def open_study(
-    folder: Path, name: str, metric: str, fingerprint: str, described: str, seed: int, family: Any, task: str
+    folder: Path,
+    name: str,
+    metric: str,
+    fingerprint: str,
+    described: str,
+    seed: int,
+    family: Any,
+    task: str,
+    storage: Any = None,
 ) -> optuna.Study:
-    """The study `name` of `family` in `folder`'s journal: new (its first trial the family's defaults), or the one a
-    tune of that name left there (a ConfigError when that one was made on other features). Trials are drawn by TPE
-    seeded with `seed`, and pruned by the median rule once past the family's `pruning_warmup` steps."""
+    """The study `name` of `family` in `folder`'s journal (or `storage`, the same journal reached another way): new
+    (its first trial the family's defaults), or the one a tune of that name left there (a ConfigError when that one
+    was made on other features). Trials are drawn and pruned as `searching` says."""
     study = optuna.create_study(
         study_name=name,
-        storage=_storage(folder),
+        storage=journal(folder) if storage is None else storage,
         direction="maximize" if HIGHER_IS_BETTER[metric] else "minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=family.pruning_warmup),
         load_if_exists=True,
+        **searching(family, seed),
     )
     found = study.user_attrs.get(FINGERPRINT)
     if found is None:
@@ -99,6 +116,7 @@ def trial_rows(study: optuna.Study, running: bool = False) -> list[dict[str, Any
                 "seconds": None if seconds is None else round(seconds, 3),
                 "pruned_at": trial.user_attrs.get("pruned_at"),
                 "defaults": bool(trial.user_attrs.get(DEFAULTS)),
+                **({"worker": trial.user_attrs["worker"]} if "worker" in trial.user_attrs else {}),
                 **{f"params_{key}": value for key, value in trial.params.items()},
             }
         )

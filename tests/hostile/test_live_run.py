@@ -11,20 +11,24 @@ import sys
 import time
 from pathlib import Path
 
+import optuna
 import pytest
 
+from pipelines.tuning import counted
+from pipelines.tuning.study import journal
 from tests.conftest import ROOT, write_table
 from tests.flows.cli.test_cli import assert_user_error, devicepipe
 
 pytestmark = pytest.mark.slow
 
 
-def _start(tmp_path: Path, *more: str) -> subprocess.Popen:
-    """A run on a small table in its own process group (with its temporary server), its output to run.log."""
+def _start(tmp_path: Path, *more: str, command: tuple[str, ...] = ("run", "--model", "logistic_regression")):
+    """A run (or `command`) on a small table in its own process group (with its temporary server), its output to
+    run.log."""
     write_table(tmp_path / "t.parquet", 2000)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PREFECT_API_URL", None)
-    args = ["run", "--data", "t.parquet", "--target", "y", "--model", "logistic_regression", "--no-progress", *more]
+    args = [*command, "--data", "t.parquet", "--target", "y", "--no-progress", *more]
     with open(tmp_path / "run.log", "w") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "flows.cli", *args],
@@ -92,6 +96,28 @@ def test_ctrl_c_during_start_up_exits_130(tmp_path):
     assert log.read_text().rstrip().endswith("interrupted") and "Traceback" not in log.read_text()
     assert not list(tmp_path.glob("runs/*")), "nothing half written"
     _assert_nothing_left(process)
+
+
+def test_ctrl_c_stops_a_tune_and_its_worker_processes_and_a_rerun_goes_on(tmp_path):
+    """SIGINT to the process group of a tune with --jobs 2: its Dask workers get it too, and print nothing."""
+    process = _start(tmp_path, "--trials", "500", "--study", "c", command=("tune", "--model", "mlp", "--jobs", "2"))
+    log = tmp_path / "run.log"
+    try:
+        _wait_for(lambda: " trial 2: " in log.read_text(), process, "three trials")
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(120) == 130
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert log.read_text().rstrip().endswith("interrupted") and "Traceback" not in log.read_text()
+    _assert_nothing_left(process)
+    done = counted(optuna.load_study(study_name="c.mlp", storage=journal(tmp_path / "runs" / "tune-c")))
+    assert done >= 3  # at least those the log showed
+    args = ("--data", "t.parquet", "--target", "y", "--model", "mlp", "--study", "c", "--no-progress")
+    again = devicepipe("tune", *args, "--trials", str(done + 1), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"mlp: 1 trial(s) to run ({done} done before)" in again.stderr  # the trials that ended were kept
 
 
 def _assert_nothing_left(process: subprocess.Popen) -> None:

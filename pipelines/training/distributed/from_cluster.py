@@ -102,7 +102,7 @@ class ClusterShare:
         frames, targets = fetched[: len(pieces)], fetched[len(pieces) :]
         frame = _joined([part.iloc[a:b] for part, (_, a, b) in zip(frames, pieces, strict=True)])
         target = _joined([part.iloc[a:b] for part, (_, a, b) in zip(targets, pieces, strict=True)])
-        data, _, _ = device_data(frame, rows.columns, _backend(rows.backend), target, check_nulls=False)
+        data, _, _ = device_data(frame, rows.columns, process_backend(rows.backend), target, check_nulls=False)
         return DeviceData(*(tensor.to(device) for tensor in (data.numeric, data.codes, data.y)))
 
 
@@ -116,7 +116,7 @@ async def _use_device(index: int) -> None:
     await offload(torch.cuda.set_device, index)
 
 
-def _backend(name: str) -> Backend:
+def process_backend(name: str) -> Backend:
     """This process's backend of that name (on the GPU: on torch's current device, this process's own)."""
     if name == "gpu":
         return gpu_backend()

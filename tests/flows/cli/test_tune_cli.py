@@ -36,6 +36,18 @@ def test_tune_then_a_run_with_its_best_settings(tmp_path):
     assert "select-backend" not in other.stderr  # refused before the flow started
 
 
+def test_trials_in_parallel_processes_with_jobs(tmp_path):
+    table = write_table(tmp_path / "t.csv", 2000)
+    args = ("--data", str(table), "--target", "y", "--model", "xgboost", "--trials", "4", "--jobs", "2")
+    tuned = devicepipe("tune", *args, "--no-progress", cwd=tmp_path)
+    assert tuned.returncode == 0, tuned.stderr[-3000:]
+    assert "xgboost: 4 trial(s) to run (0 done before), 2 at a time on Dask workers" in tuned.stderr
+    trials = pd.read_csv(tmp_path / "runs" / "tune-table" / "trials.csv")
+    assert len(trials) == 4 and trials["worker"].str.startswith("tcp://127.0.0.1:").all()
+    for noise in ("distributed.", "Warning", "Traceback", "Trial 0 finished"):  # the tune's own lines only
+        assert noise not in tuned.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "phrase"),
     [
@@ -43,6 +55,8 @@ def test_tune_then_a_run_with_its_best_settings(tmp_path):
         (("--model", "linear_regression"), "'linear_regression' cannot be tuned for classification"),
         (("--timeout", "-1"), "--timeout is a number of seconds above 0"),
         (("--study", "a/b"), "--study names a folder"),
+        (("--jobs", "0"), "--jobs is a number of trials at a time, at least 1; found 0"),
+        (("--jobs", "512"), "--jobs 512 asks for more trials at a time than this machine's"),
         (("--target", "nope"), "nope"),
     ],
 )

@@ -12,18 +12,9 @@ from pipelines import models, tuning
 from pipelines.config import RunConfig
 from pipelines.errors import ConfigError
 from pipelines.models import FitOptions, fit_and_score
-from pipelines.training.handoff import hand_off
 from pipelines.tuning import objective as objective_module
 from pipelines.tuning import search as search_module
 from tests.browser import chromium, open_page
-from tests.pipelines.models.test_families import _features
-
-
-@pytest.fixture
-def prepared(cpu):
-    features = _features("classification", cpu)
-    features.cache = {"key": "features-a"}
-    return features, hand_off(features, cpu)
 
 
 def _reading(module, monkeypatch) -> list[tuple[str, ...]]:
