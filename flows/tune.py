@@ -21,7 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.tasks import select_backend, stage_task
 from pipelines import tuning
 from pipelines.cluster.client import describe
-from pipelines.config import RunConfig
+from pipelines.config import RunConfig, describe_data
 from pipelines.datasets import recipe_for
 from pipelines.files import writing
 from pipelines.runs.residency import Ledger
@@ -32,24 +32,27 @@ from pipelines.stages import HANDOFF, run_feature_stages, run_stages
 def tune(config: RunConfig, request: tuning.TuneRequest, progress: bool = True) -> str:
     """Search the settings of `request.families` on the validation split; returns the tune folder."""
     logger = get_run_logger()
-    folder = tuning.tune_folder(config.output, request.study)
-    with writing("the tune folder", "--output"):
-        folder.mkdir(parents=True, exist_ok=True)
     backend = select_backend(config)
-    logger.info("backend: %s (%s); tune folder %s", backend.name, backend.device_name, folder)
+    logger.info("backend: %s (%s)", backend.name, backend.device_name)
     with tuning.tuning_where(config, request.jobs, backend.name) as (placement, client):
         if client is not None:
             logger.info("trials on Dask workers: %s", describe(client))
-        return _tune(config, request, progress, folder, backend, placement, client)
+        return _tune(config, request, progress, backend, placement, client)
 
 
-def _tune(config: RunConfig, request: tuning.TuneRequest, progress: bool, folder: Path, *where: Any) -> str:
+def _tune(config: RunConfig, request: tuning.TuneRequest, progress: bool, *where: Any) -> str:
     backend, placement, client = where
     logger = get_run_logger()
     values = {"recipe": recipe_for(config), "backend": backend, "config": config, "progress": progress}
     values["placement"] = placement
     ledger = Ledger.for_run(backend.is_gpu, strict=False)
     features = run_feature_stages(values, ledger, {}, stage_task, store=config.cache)
+    request = tuning.study_for(request, features)  # a study per data (the tune deployment's): named now
+    folder = tuning.tune_folder(config.output, request.study)
+    tuning.check_folder(folder, request.study, describe_data(config))
+    with writing("the tune folder", "--output"):
+        folder.mkdir(parents=True, exist_ok=True)
+    logger.info("tune folder %s", folder)
     run_stages((HANDOFF,), values, ledger, {}, stage_task)
     tracker = create_progress_artifact(progress=0.0, key="tune-progress", description=f"{request.study}: trials done")
 

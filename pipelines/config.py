@@ -177,3 +177,11 @@ def connect_timeout() -> float:
             f"Dask's distributed.comm.timeouts.connect (DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT) must be a duration "
             f"such as 30s or 2m, found {value!r}: fix it in your Dask config or environment, or unset it."
         ) from exc
+
+
+def describe_data(config: Any) -> str:
+    """What a run's or a tune's features are made from, in words (a RunConfig's data settings): a tune records it,
+    and a run given the latest tune's settings compares it with its own."""
+    parts = [f"dataset {config.dataset}", f"data {config.data}" if config.data else "", f"seed {config.seed}"]
+    parts += [f"target {config.target}" if config.target else "", f"sample {config.sample}" if config.sample else ""]
+    return ", ".join(part for part in parts if part)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from flows import defaults
+from flows.cli.tune import families_to_tune
 from pipelines.config import RunConfig
 from pipelines.errors import ConfigError
 
@@ -31,20 +32,23 @@ def serve(
     model: Annotated[list[str] | None, typer.Option(help="Train deployment: baselines to fit.")] = None,
     limit: Annotated[int, typer.Option(help="Most runs at once (one per GPU is safe).")] = defaults.RUN_LIMIT,
     score_fail_on_drift: Annotated[bool, typer.Option(help="A score run with a drift alert fails.")] = True,
+    tune_cron: Annotated[
+        str, typer.Option(help="When the tune deployment runs (cron; none: no tune, train on the defaults).")
+    ] = defaults.TUNE_CRON,
+    tune_trials: Annotated[int, typer.Option(help="Tune deployment: trials per family.")] = defaults.TUNE_TRIALS,
+    tune_model: Annotated[list[str] | None, typer.Option(help="Tune deployment: family to tune (repeatable).")] = None,
 ) -> None:
-    """Serve the train and score deployments on their schedules until interrupted (Ctrl-C)."""
+    """Serve the train, score and tune deployments on their schedules until interrupted (Ctrl-C)."""
+    _check_cron("--train-cron", train_cron, defaults.TRAIN_CRON)
+    if tune_cron != "none":
+        _check_cron("--tune-cron", tune_cron, defaults.TUNE_CRON)
+    if tune_trials < 1:
+        raise ConfigError(f"--tune-trials must be at least 1, found {tune_trials}.")
+    if tune_model:
+        tune_model = families_to_tune(tune_model, RunConfig.task, "--tune-model")
     # start-up time: imported when the command runs, not when the command line starts
-    from prefect.client.schemas.schedules import CronSchedule
-
-    try:
-        CronSchedule(cron=train_cron)
-    except ValueError as exc:
-        raise ConfigError(
-            f"--train-cron {train_cron!r} is not a cron expression (five fields: minute hour day month weekday, for "
-            f"example {defaults.TRAIN_CRON!r}). {str(exc).splitlines()[0]}"
-        ) from None
-    from flows.deployments import serve_all  # start-up time, as above
-    from flows.server.lost import quiet_console  # start-up time, as above
+    from flows.deployments import serve_all
+    from flows.server.lost import quiet_console
 
     quiet_console()
     parameters = {"sample": sample, "epochs": epochs, "output": str(output), "data_dir": str(data_dir), "models": model}
@@ -56,7 +60,23 @@ def serve(
         score_data=score_data,
         train_parameters=parameters,
         score_fail_on_drift=score_fail_on_drift,
+        tune_cron=None if tune_cron == "none" else tune_cron,
+        tune_request={"trials": tune_trials, **({"families": tune_model} if tune_model else {})},
     )
+
+
+def _check_cron(option: str, cron: str, example: str) -> None:
+    """A ConfigError when `cron` is not a cron expression Prefect takes."""
+    # start-up time: imported when the command runs, not when the command line starts
+    from prefect.client.schemas.schedules import CronSchedule
+
+    try:
+        CronSchedule(cron=cron)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{option} {cron!r} is not a cron expression (five fields: minute hour day month weekday, for example "
+            f"{example!r}). {str(exc).splitlines()[0]}"
+        ) from None
 
 
 def trigger(

@@ -47,12 +47,12 @@ def tune(
 ) -> None:
     """Tune model families' settings on the validation split (Optuna); write runs/tune-<study>/."""
     # start-up time: imported when the command runs, not when the command line starts
-    from pipelines.config import RunConfig
+    from pipelines.config import RunConfig, describe_data
 
     settings = {**locals(), "task": task.value, "backend": backend.value, "models": None}
     config = RunConfig.from_dict({name: settings[name] for name in RunConfig.__dataclass_fields__ if name in settings})
     config.check()
-    families = _families(model or ["xgboost"], config.task)
+    families = families_to_tune(model or ["xgboost"], config.task)
     if trials < 1:
         raise ConfigError(f"--trials must be at least 1, found {trials}.")
     if timeout is not None and not timeout > 0:
@@ -65,16 +65,16 @@ def tune(
     # start-up time: imported when the command runs, not when the command line starts
     from flows.cli.run import tune_on
     from pipelines.stages import check_run
-    from pipelines.tuning import TuneRequest, check_folder, describe, tune_folder
+    from pipelines.tuning import TuneRequest, check_folder, tune_folder
 
     check_run(config)
-    check_folder(tune_folder(config.output, name), name, describe(config))
+    check_folder(tune_folder(config.output, name), name, describe_data(config))
     request = TuneRequest(families=families, trials=trials, timeout=timeout, study=name, jobs=jobs)
     folder = tune_on(server, config, request, progress)
     typer.echo(f"tune folder: {folder}\ntrain with the best settings: devicepipe run --params {folder}")
 
 
-def _families(names: list[str], task: str) -> list[str]:
+def families_to_tune(names: list[str], task: str, option: str = "--model") -> list[str]:
     """The families to tune, in the order given: each known, of this task, and with settings to tune."""
     # start-up time: imported when the command runs, not when the command line starts
     from pipelines.models import FAMILIES
@@ -83,7 +83,7 @@ def _families(names: list[str], task: str) -> list[str]:
     unknown = [name for name in names if name not in tunable]
     if unknown:
         raise ConfigError(
-            f"--model {unknown[0]!r} cannot be tuned for {task}: the families that can are {', '.join(tunable)}."
+            f"{option} {unknown[0]!r} cannot be tuned for {task}: the families that can are {', '.join(tunable)}."
         )
     return list(dict.fromkeys(names))
 

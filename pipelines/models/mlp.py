@@ -29,7 +29,8 @@ from pipelines.training.network import TabularMLP
 from pipelines.training.train import train_mlp
 from pipelines.training.types import TrainConfig, TrainResult
 
-TUNED = ("dropout", "lr", "weight_decay", "batch_size")  # TrainConfig's fields a trial draws, beside `hidden`
+# TrainConfig's fields a trial draws, beside `hidden`
+TUNED = ("dropout", "lr", "weight_decay", "batch_size", "embedding_scale", "embedding_max")
 
 
 class MLP(ModelAdapter):
@@ -56,6 +57,8 @@ class MLP(ModelAdapter):
             "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
             "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-1, log=True),
             "batch_size": trial.suggest_categorical("batch_size", [512, 1024, 2048, 4096]),
+            "embedding_scale": trial.suggest_categorical("embedding_scale", [0.5, 1.0, 2.0]),
+            "embedding_max": trial.suggest_categorical("embedding_max", [8, 16, 32, 64]),
         }
 
     @classmethod
@@ -131,6 +134,7 @@ class MLP(ModelAdapter):
             "hidden": [layer.out_features for layer in result.model.body if hasattr(layer, "out_features")][:-1],
             "dropout": result.config.dropout,
             "norm": result.config.norm,
+            "embedding_dims": [embedding.embedding_dim for embedding in result.model.embeddings],
             "target_mean": result.target_mean,
             "target_std": result.target_std,
             "best_epoch": result.best_epoch,
@@ -142,9 +146,8 @@ class MLP(ModelAdapter):
         from safetensors.torch import load_file
 
         spec = json.loads((folder / "mlp.json").read_text())
-        model = TabularMLP(
-            spec["n_numeric"], spec["cardinalities"], tuple(spec["hidden"]), spec["dropout"], spec["norm"]
-        )
+        shape = (spec["n_numeric"], spec["cardinalities"], tuple(spec["hidden"]), spec["dropout"], spec["norm"])
+        model = TabularMLP(*shape, spec.get("embedding_dims"))  # bundles before embedding sizes were tuned: the rule
         model.load_state_dict(load_file(folder / "mlp.safetensors", device=str(backend.torch_device)))
         model.to(backend.torch_device)
         config = TrainConfig(hidden=tuple(spec["hidden"]), dropout=spec["dropout"], norm=spec["norm"])

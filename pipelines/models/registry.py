@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from pipelines.backend import Backend
-from pipelines.config import RunConfig
+from pipelines.config import RunConfig, describe_data
 from pipelines.data.placement import IN_PROCESS, Placement
 from pipelines.errors import ConfigError
 from pipelines.features.feature_set import FeatureSet
@@ -63,7 +63,7 @@ def left_out(config: RunConfig, backend: str) -> list[str]:
 def check(config: RunConfig) -> None:
     """Fail fast on a --model that no family of the task answers to, and on --params that do not apply."""
     selected(config, "baselines")
-    tuned_settings(config.params, config.task, FAMILIES)
+    tuned_settings(config.params, config.task, FAMILIES, describe_data(config))
 
 
 _warming: threading.Thread | None = None  # warm_up's thread, while it may still be importing
@@ -112,7 +112,7 @@ def fit_stage(
         name: Split(features.frames[name], features.targets[name], handoff.data[name], features.on_workers.get(name))
         for name in features.frames
     }
-    fitted, tuned = {}, tuned_settings(config.params, config.task, FAMILIES)
+    fitted, tuned = {}, tuned_settings(config.params, config.task, FAMILIES, describe_data(config))
     for name in selected(config, stage, backend.name):
         checkpoint = None if checkpoints is None else Path(checkpoints) / f"{name}.pt"
         options = FitOptions(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -16,9 +18,10 @@ def _norm(kind: str, size: int) -> nn.Module:
     return nn.LayerNorm(size) if kind == "layer" else nn.Identity()
 
 
-def embedding_dim(cardinality: int) -> int:
-    """fast.ai's rule of thumb, 1.6 * cardinality ** 0.56: grows slowly with cardinality; capped here at 32."""
-    return int(min(32, round(1.6 * cardinality**0.56)))
+def embedding_dim(cardinality: int, scale: float = 1.0, cap: int = 32) -> int:
+    """fast.ai's rule of thumb, 1.6 * cardinality ** 0.56 (grows slowly with cardinality), times `scale` (a tuning
+    trial's), capped at `cap`; at least 1."""
+    return int(max(1, min(cap, round(scale * 1.6 * cardinality**0.56))))
 
 
 class Dropout(nn.Dropout):
@@ -45,11 +48,13 @@ class TabularMLP(nn.Module):
         hidden: tuple[int, ...] = (256, 128),
         dropout: float = 0.1,
         norm: str = "batch",
+        embedding_dims: list[int] | None = None,
     ):
         super().__init__()
         if norm not in NORMS:
             raise ConfigError(f"norm must be one of {NORMS}, found {norm!r}.")
-        self.embeddings = nn.ModuleList(nn.Embedding(c, embedding_dim(c)) for c in cardinalities)
+        dims = [embedding_dim(c) for c in cardinalities] if embedding_dims is None else embedding_dims
+        self.embeddings = nn.ModuleList(nn.Embedding(c, d) for c, d in zip(cardinalities, dims, strict=True))
         width = n_numeric + sum(e.embedding_dim for e in self.embeddings)
         layers: list[nn.Module] = []
         for size in hidden:
@@ -57,6 +62,12 @@ class TabularMLP(nn.Module):
             width = size
         layers.append(nn.Linear(width, 1))
         self.body = nn.Sequential(*layers)
+
+    @classmethod
+    def of(cls, n_numeric: int, cardinalities: list[int], config: Any) -> TabularMLP:
+        """The network a TrainConfig describes: its widths, dropout, norm and embedding sizes."""
+        dims = [embedding_dim(c, config.embedding_scale, config.embedding_max) for c in cardinalities]
+        return cls(n_numeric, cardinalities, config.hidden, config.dropout, config.norm, dims)
 
     def forward(self, numeric: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         parts = [numeric] + [emb(codes[:, i]) for i, emb in enumerate(self.embeddings)]

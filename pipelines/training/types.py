@@ -35,6 +35,8 @@ class TrainConfig:
     hidden: tuple[int, ...] = (128, 64)
     dropout: float = 0.3
     norm: str = "batch"
+    embedding_scale: float = 1.0  # each embedding's size: the rule of thumb (network.embedding_dim) times this,
+    embedding_max: int = 32  # ... capped at this
     max_grad_norm: float = 1.0
     seed: int = 0
     check_every: int = 50

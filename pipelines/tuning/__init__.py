@@ -16,8 +16,8 @@ scoring.
 
 from pipelines.tuning.objective import TRIAL_SPLITS, make_objective, trial_splits
 from pipelines.tuning.on_dask import tuning_where
-from pipelines.tuning.search import BEST, TRIALS, TuneRequest, tune, tune_folder
-from pipelines.tuning.study import JOURNAL, check_folder, counted, describe, open_study, trial_rows
+from pipelines.tuning.search import BEST, TRIALS, TuneRequest, study_for, tune, tune_folder
+from pipelines.tuning.study import JOURNAL, check_folder, counted, open_study, trial_rows
 
 __all__ = [
     "BEST",
@@ -27,9 +27,9 @@ __all__ = [
     "TuneRequest",
     "check_folder",
     "counted",
-    "describe",
     "make_objective",
     "open_study",
+    "study_for",
     "trial_rows",
     "trial_splits",
     "tune",

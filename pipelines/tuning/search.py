@@ -13,7 +13,9 @@ where the last one stopped; `--timeout` bounds each family's search, in seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,19 +24,19 @@ from typing import Any
 import optuna
 import pandas as pd
 
-from pipelines.config import RunConfig
+from pipelines.config import RunConfig, describe_data
 from pipelines.evaluate import HIGHER_IS_BETTER, PRIMARY
 from pipelines.features.feature_set import FeatureSet
 from pipelines.files import write_text_atomic
 from pipelines.models import FAMILIES, FitOptions, fit_and_score
 from pipelines.models.base import ModelAdapter
-from pipelines.models.tuned import BEST
+from pipelines.models.tuned import BEST, TUNE_LATEST
 from pipelines.training.handoff import Handoff
 from pipelines.training.loop import NonFiniteLoss
 from pipelines.tuning.objective import make_objective, trial_splits
 from pipelines.tuning.on_dask import dask_storage, place_splits, run_trials
 from pipelines.tuning.report import write_report
-from pipelines.tuning.study import DEFAULTS, counted, describe, journal, open_study, trial_rows
+from pipelines.tuning.study import DEFAULTS, counted, journal, open_study, trial_rows
 
 TRIALS = "trials.csv"
 
@@ -48,6 +50,18 @@ class TuneRequest:
     timeout: float | None = None  # seconds per family
     study: str = "tune"
     jobs: int | None = None  # trials at a time: None is 1 in this process, or one per worker of a cluster
+    # A study per data: <study>-<the features' fingerprint>, so new data (the tune deployment's, each week) start a
+    # new study instead of being refused, and the same data continue theirs (`study_for`).
+    per_data: bool = False
+
+
+def study_for(request: TuneRequest, features: FeatureSet) -> TuneRequest:
+    """`request` with its study's final name: with `per_data`, the name and the first 8 characters of the features'
+    fingerprint (the feature cache's key)."""
+    if not request.per_data:
+        return request
+    fingerprint = str(features.cache.get("key"))[:8]
+    return dataclasses.replace(request, study=f"{request.study}-{fingerprint}", per_data=False)
 
 
 def tune_folder(output: str | Path, study: str) -> Path:
@@ -71,7 +85,7 @@ def tune(
     With a Dask `client`, the trials run on its workers (`request.jobs` of them, or all), one at a time on each
     (pipelines.tuning.on_dask); without, one at a time in this process."""
     metric, splits = PRIMARY[config.task], trial_splits(features, handoff)
-    described, workers = describe(config), _Workers.of(client, request.jobs, features, handoff, backend)
+    described, workers = describe_data(config), _Workers.of(client, request.jobs, features, handoff, backend)
     best: dict[str, Any] = {
         "study": request.study,
         "metric": metric,
@@ -111,7 +125,16 @@ def tune(
     write_text_atomic(folder / TRIALS, pd.DataFrame(rows).to_csv(index=False))
     write_text_atomic(folder / BEST, json.dumps(best, indent=2) + "\n")
     write_report(folder, best, studies)
+    point_latest(folder)
     return best
+
+
+def point_latest(folder: Path) -> None:
+    """<output>/tune-latest -> this tune folder (a relative link, replaced in one step)."""
+    link = folder.parent / f".{TUNE_LATEST}-{os.getpid()}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(folder.name)
+    os.replace(link, folder.parent / TUNE_LATEST)
 
 
 @dataclass

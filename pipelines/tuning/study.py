@@ -22,13 +22,6 @@ DESCRIBED = "devicepipe_data"  # ... and what they were made from, for the messa
 DEFAULTS = "defaults"  # a trial's user attribute: it ran the family's default settings
 
 
-def describe(config: Any) -> str:
-    """What a study's features are made from, in words (a RunConfig's data settings)."""
-    parts = [f"dataset {config.dataset}", f"data {config.data}" if config.data else "", f"seed {config.seed}"]
-    parts += [f"target {config.target}" if config.target else "", f"sample {config.sample}" if config.sample else ""]
-    return ", ".join(part for part in parts if part)
-
-
 def check_folder(folder: Path, study: str, described: str) -> None:
     """Before any work: a ConfigError when `folder` holds studies of the tune `study` made on other data."""
     if not (folder / JOURNAL).exists():

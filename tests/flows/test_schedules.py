@@ -1,5 +1,6 @@
 """Schedules against a real Prefect server on 127.0.0.1: `devicepipe serve` runs the train deployment on a
-short interval, `devicepipe trigger train` starts one from the command line, `prefect flow-run ls` lists them."""
+short interval, `devicepipe trigger train` starts one from the command line, `prefect flow-run ls` lists them; the
+served tune deployment, triggered, gives the next train its settings."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.dask_cluster import free_port
-from tests.flows.cli.test_cli import assert_user_error
+from tests.flows.cli.test_cli import assert_user_error, manifest_notes
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -109,6 +110,8 @@ def test_serve_runs_on_schedule_and_trigger_starts_a_run(server, flights_dir, tm
             str(flights_dir),
             "--output",
             str(tmp_path / "runs"),
+            "--tune-trials",
+            "3",
         ],
         env={**server, "PREFECT_RUNNER_POLL_FREQUENCY": "2"},  # the scheduled run picked up within 2 s, not 10
         cwd=tmp_path,
@@ -126,6 +129,21 @@ def test_serve_runs_on_schedule_and_trigger_starts_a_run(server, flights_dir, tm
         # is a process of its own that would take a core from the run it waits for
         _wait(written, 240, "the scheduled train run to write its folder")
         scheduled = _wait(lambda: _completed_runs(server, tmp_path), 60, "the scheduled train run to complete")
+        untuned = manifest_notes(tmp_path / "runs" / "latest")
+        assert f"xgboost trained with its default settings: {tmp_path}/runs/tune-latest names no finished tune yet" in (
+            untuned
+        )
+        tuned = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "trigger", "tune"],
+            env=server,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert tuned.returncode == 0, tuned.stdout + tuned.stderr[-3000:]
+        folder = (tmp_path / "runs" / "tune-latest").resolve()
+        assert folder.name.startswith("tune-weekly-") and (folder / "best_params.json").exists()
 
         triggered = subprocess.run(
             [sys.executable, "-m", "flows.cli", "trigger", "train"],
@@ -137,10 +155,12 @@ def test_serve_runs_on_schedule_and_trigger_starts_a_run(server, flights_dir, tm
         )
         assert triggered.returncode == 0, triggered.stdout + triggered.stderr[-3000:]
         assert "Completed" in triggered.stdout
+        (note,) = [n for n in manifest_notes(tmp_path / "runs" / "latest") if n.startswith("xgboost trained with")]
+        assert note.startswith(f"xgboost trained with the settings tuned in {folder} (study '{folder.name[5:]}', trial")
         runs = _completed_runs(server, tmp_path)
         assert len(runs) >= len(scheduled) + 1
         assert all(r["deployment_id"] for r in runs)  # both came from the served deployment
-        for name, said in [("nope/nope", "has no deployment 'nope/nope'"), ("tran", "Expected train, score or")]:
+        for name, said in [("nope/nope", "has no deployment 'nope/nope'"), ("tran", "Expected train, score, tune or")]:
             unknown = subprocess.run(
                 [sys.executable, "-m", "flows.cli", "trigger", name],
                 env=server,

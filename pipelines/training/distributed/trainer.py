@@ -89,7 +89,7 @@ def train_mlp_distributed(
         )
         run_processes(job, shards, _joined([valid]))
         document = torch.load(Path(folder) / RESULT, weights_only=True)
-    model = TabularMLP(width, cardinalities, config.hidden, config.dropout, config.norm)
+    model = TabularMLP.of(width, cardinalities, config)
     model.load_state_dict(document["weights"])
     return TrainResult(
         model=model.to(valid.y.device),

@@ -4,14 +4,19 @@ continues where it stopped and refuses other features; the families' hooks (sett
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import replace
 
 import pandas as pd
 import pytest
+import torch
 
 from pipelines import models, tuning
-from pipelines.config import RunConfig
+from pipelines.config import RunConfig, describe_data
 from pipelines.errors import ConfigError
 from pipelines.models import FitOptions, fit_and_score
+from pipelines.models.tuned import TUNE_LATEST, tuned_settings
+from pipelines.training.network import embedding_dim
 from pipelines.tuning import objective as objective_module
 from pipelines.tuning import search as search_module
 from tests.browser import chromium, open_page
@@ -92,15 +97,24 @@ def test_a_fit_reports_each_step_and_stops_when_the_report_raises(prepared, cpu,
         )
 
 
-def test_settings_reach_the_library_and_unknown_ones_are_refused(prepared, cpu):
+def test_settings_reach_the_library_and_unknown_ones_are_refused(prepared, cpu, tmp_path):
     features, handoff = prepared
     splits = tuning.trial_splits(features, handoff)
     model = models.FAMILIES["xgboost"]("classification", cpu, features.workflow)
     model.fit(splits["train"], splits["valid"], FitOptions(settings={"max_depth": 2, "learning_rate": 0.2}))
     assert model.model.get_params()["max_depth"] == 2 and model.model.get_params()["learning_rate"] == 0.2
     mlp = models.FAMILIES["mlp"]("classification", cpu, features.workflow)
-    mlp.fit(splits["train"], splits["valid"], FitOptions(epochs=1, settings={"hidden": [32], "dropout": 0.0}))
+    small = {"hidden": [32], "dropout": 0.0, "embedding_scale": 0.5, "embedding_max": 2}
+    mlp.fit(splits["train"], splits["valid"], FitOptions(epochs=1, settings=small))
     assert mlp.result.config.hidden == (32,) and mlp.result.config.dropout == 0.0
+    cardinalities = mlp.cardinalities(features.workflow)
+    sizes = [embedding.embedding_dim for embedding in mlp.result.model.embeddings]
+    assert sizes == [embedding_dim(c, 0.5, 2) for c in cardinalities] and max(sizes) <= 2
+    assert sizes != [embedding_dim(c) for c in cardinalities]  # not the default sizes
+    mlp.save(tmp_path)
+    loaded = models.FAMILIES["mlp"].load(tmp_path, "classification", cpu, features.workflow)
+    assert [embedding.embedding_dim for embedding in loaded.result.model.embeddings] == sizes
+    assert torch.equal(loaded.predict(splits["valid"]), mlp.predict(splits["valid"]))
     with pytest.raises(ConfigError, match=r"xgboost has no setting 'depth'; it takes \["):
         model.fit(splits["train"], splits["valid"], FitOptions(settings={"depth": 2}))
 
@@ -132,3 +146,28 @@ def test_the_tune_report_opens_offline_in_a_headless_browser_with_every_figure(p
     page = open_page(tmp_path / "report.html")
     assert page.errors == [] and page.remote_requests == [] and page.title == "devicepipe tune r"
     assert len(page.images) == 3 and all(i["decoded"] and i["naturalWidth"] > 0 for i in page.images), page.images
+
+
+def test_tune_latest_points_at_the_last_tune_and_a_run_of_other_data_keeps_its_defaults(prepared, cpu, tmp_path):
+    features, handoff = prepared
+    config = RunConfig(task="classification", epochs=2, data="t.csv", target="y")
+    latest = str(tmp_path / TUNE_LATEST)
+    found = tuned_settings(latest, "classification", models.FAMILIES, describe_data(config))  # no tune yet
+    note = f"xgboost trained with its default settings: {latest} names no finished tune yet"
+    assert found["xgboost"] == {"settings": {}, "note": note}
+    with pytest.raises(ConfigError, match=r"no best_params\.json there"):  # a folder named by hand must exist
+        tuned_settings(str(tmp_path / "tune-x"), "classification", models.FAMILIES, describe_data(config))
+    request = tuning.study_for(tuning.TuneRequest(families=["xgboost"], trials=2, study="w", per_data=True), features)
+    assert request.study == "w-features" and not request.per_data  # the fingerprint's first 8 characters
+    folder = tuning.tune_folder(tmp_path, request.study)
+    folder.mkdir()
+    best = tuning.tune(features, handoff, config, cpu, request, folder)
+    assert (tmp_path / TUNE_LATEST).is_symlink() and os.readlink(tmp_path / TUNE_LATEST) == "tune-w-features"
+    found = tuned_settings(latest, "classification", models.FAMILIES, describe_data(config))
+    assert found["xgboost"]["settings"] == best["families"]["xgboost"]["settings"] and set(found) == {"xgboost"}
+    other = replace(config, sample=0.5)
+    found = tuned_settings(latest, "classification", models.FAMILIES, describe_data(other))
+    assert (
+        found["xgboost"]["settings"] == {}
+        and "was made on other data (dataset table, data t.csv" in (found["xgboost"]["note"])
+    )
