@@ -36,7 +36,7 @@ from pipelines.training.distributed.from_cluster import process_backend
 from pipelines.training.handoff import Handoff, device_data
 from pipelines.training.loop import NonFiniteLoss
 from pipelines.tuning.objective import TRIAL_SPLITS, make_objective, trial_splits
-from pipelines.tuning.study import searching
+from pipelines.tuning.study import counted, searching
 
 WORKER = "worker"  # a trial's user attribute: the Dask worker that ran it
 
@@ -144,7 +144,8 @@ def run_trials(
 ) -> None:
     """`trials` trials of `study` (opened on `storage`, a DaskStorage: `dask_storage`), one at a time on each
     worker of `held`, none started after `timeout` seconds; each callback hears every trial as it ends. `context`:
-    the workflow, the run's config, the backend's name and the seed of the first trial's sampler."""
+    the workflow, the run's config, the backend's name, the seed of the first trial's sampler, and the `limit` of
+    the study's trials (--trials: none is submitted once the study's ended and running trials reach it)."""
     from distributed import as_completed  # here: a tune with --jobs 1 never starts Dask
 
     started, submitted, running = time.monotonic(), 0, {}
@@ -166,7 +167,9 @@ def run_trials(
             trial = study.get_trials(deepcopy=False)[number]
             for callback in callbacks:
                 callback(study, trial)
-            if submitted < trials and (timeout is None or time.monotonic() - started < timeout):
+            # --trials counts the study's trials of every tune: those ended and this one's in flight
+            wanted = submitted < trials and counted(study) + len(running) < context["limit"]
+            if wanted and (timeout is None or time.monotonic() - started < timeout):
                 queue.add(submit(worker))
 
 

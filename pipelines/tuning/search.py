@@ -36,7 +36,7 @@ from pipelines.training.loop import NonFiniteLoss
 from pipelines.tuning.objective import make_objective, trial_splits
 from pipelines.tuning.on_dask import dask_storage, place_splits, run_trials
 from pipelines.tuning.report import write_report
-from pipelines.tuning.study import DEFAULTS, counted, journal, open_study, trial_rows
+from pipelines.tuning.study import COUNTED, DEFAULTS, counted, journal, open_study, trial_rows
 
 TRIALS = "trials.csv"
 
@@ -108,12 +108,15 @@ def tune(
                 callbacks.append(lambda study, _, before=done_before: on_trial(before + counted(study), asked))
             if workers.client is None:
                 run = make_objective(family, splits, features.workflow, config, backend)
+                # another tune of the same study (another process) counts too: none runs past --trials in all
+                callbacks.append(optuna.study.MaxTrialsCallback(request.trials, states=COUNTED))
                 study.optimize(
                     run, n_trials=remaining, timeout=request.timeout, catch=(NonFiniteLoss,), callbacks=callbacks
                 )
             else:
                 context = {"workflow": features.workflow, "config": config, "backend": backend.name}
                 context["seed"] = config.seed + 1 + len(study.get_trials(deepcopy=False))
+                context["limit"] = request.trials
                 run_trials(
                     workers.client, workers.held, storage, study, family, remaining, request.timeout, context, callbacks
                 )

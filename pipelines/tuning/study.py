@@ -86,10 +86,12 @@ def open_study(
     return study
 
 
+COUNTED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)  # the trials `--trials` counts
+
+
 def counted(study: optuna.Study) -> int:
     """Trials that ran to their end (completed or pruned): what `--trials` counts."""
-    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    return len(study.get_trials(deepcopy=False, states=states))
+    return len(study.get_trials(deepcopy=False, states=COUNTED))
 
 
 def trial_rows(study: optuna.Study, running: bool = False) -> list[dict[str, Any]]:

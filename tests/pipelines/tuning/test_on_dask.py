@@ -98,3 +98,24 @@ def test_jobs_on_one_gpu_are_refused_before_any_work():
     one_gpu = r"--jobs 2 on the GPU backend would put 2 trials on one GPU"
     with pytest.raises(ConfigError, match=one_gpu), tuning.tuning_where(CONFIG, 2, "gpu"):
         pass
+
+
+@pytest.mark.parametrize("where", ["this process", "dask workers"])
+def test_trials_another_tune_of_the_study_ended_count_toward_trials(prepared, cpu, tmp_path, where, request):
+    """Two tunes of one study (two processes) stop at --trials in all: the other's trials, added to the journal
+    while this one runs, count."""
+    features, handoff = prepared
+    client = request.getfixturevalue("client") if where == "dask workers" else None
+    added: list[int] = []
+
+    def say(line: str) -> None:
+        if " trial 0 " in line and not added:  # the defaults ended; meanwhile another tune ended two trials
+            other = optuna.load_study(study_name="o.logistic_regression", storage=journal(tmp_path))
+            for value in (0.10, 0.11):
+                other.add_trial(optuna.trial.create_trial(value=value))
+            added.append(2)
+
+    asked = tuning.TuneRequest(families=["logistic_regression"], trials=5, study="o")
+    tuning.tune(features, handoff, CONFIG, cpu, asked, tmp_path, say=say, client=client)
+    study = optuna.load_study(study_name="o.logistic_regression", storage=journal(tmp_path))
+    assert added and tuning.counted(study) == 5  # 3 of this tune's own, not 5
