@@ -109,6 +109,9 @@ case "$tier" in
         step stages-all 240 $python -m benchmarks.stages --backends cpu gpu --warmup --json "$out/stages-all.json"
         ;;
     4)
+        # Trials on a LocalCUDACluster's worker: the features handed off there, one trial at a time per GPU
+        step tune-local-cuda 90 $python -m flows.cli tune --backend gpu --cluster local-cuda --model xgboost \
+            --model mlp --trials 10 --no-cache --no-progress --output "$out/tune-local-cuda"
         step synth-100m 150 $python -m flows.cli data synth --rows 100000000 --out "$out/s100m" --no-progress
         step stages-100m-gpu 360 $python -m benchmarks.stages --backends gpu --dataset flights --data "$out/s100m" \
             --cluster local-cuda --spill --through features --json "$out/stages-100m-gpu.json"

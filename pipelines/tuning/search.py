@@ -106,20 +106,7 @@ def tune(
             callbacks = [_said(name, say)]
             if on_trial is not None:
                 callbacks.append(lambda study, _, before=done_before: on_trial(before + counted(study), asked))
-            if workers.client is None:
-                run = make_objective(family, splits, features.workflow, config, backend)
-                # another tune of the same study (another process) counts too: none runs past --trials in all
-                callbacks.append(optuna.study.MaxTrialsCallback(request.trials, states=COUNTED))
-                study.optimize(
-                    run, n_trials=remaining, timeout=request.timeout, catch=(NonFiniteLoss,), callbacks=callbacks
-                )
-            else:
-                context = {"workflow": features.workflow, "config": config, "backend": backend.name}
-                context["seed"] = config.seed + 1 + len(study.get_trials(deepcopy=False))
-                context["limit"] = request.trials
-                run_trials(
-                    workers.client, workers.held, storage, study, family, remaining, request.timeout, context, callbacks
-                )
+            workers.run(study, family, remaining, request, (splits, features.workflow, config, backend), callbacks)
         done_before += min(counted(study), request.trials)
         studies[name] = study
         rows += [{"family": name, **row} for row in trial_rows(study)]
@@ -158,6 +145,21 @@ class _Workers:
     @property
     def where(self) -> str:
         return "" if self.held is None else f", {len(self.held)} at a time on Dask workers"
+
+    def run(
+        self, study: optuna.Study, family: Any, trials: int, request: TuneRequest, search: tuple, callbacks: list
+    ) -> None:
+        """`trials` trials of `study`, here or on the workers; `search`: the splits, workflow, config and backend."""
+        splits, workflow, config, backend = search
+        if self.client is None:
+            run = make_objective(family, splits, workflow, config, backend)
+            # another tune of the same study (another process) counts too: none runs past --trials in all
+            callbacks.append(optuna.study.MaxTrialsCallback(request.trials, states=COUNTED))
+            study.optimize(run, n_trials=trials, timeout=request.timeout, catch=(NonFiniteLoss,), callbacks=callbacks)
+            return
+        context = {"workflow": workflow, "config": config, "backend": backend.name, "limit": request.trials}
+        context["seed"] = config.seed + 1 + len(study.get_trials(deepcopy=False))
+        run_trials(self.client, self.held, self.shared, study, family, trials, request.timeout, context, callbacks)
 
     def storage(self, folder: Path) -> Any:
         """The folder's journal, reached through the scheduler when the trials run on workers (made once)."""

@@ -89,6 +89,12 @@ def _completed_runs(env: dict, cwd: Path) -> list[dict]:
     return json.loads(out.stdout or "[]")
 
 
+def _trigger(name: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
+    """`devicepipe trigger NAME`, waiting for the run."""
+    command = [sys.executable, "-m", "flows.cli", "trigger", name]
+    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
 def test_serve_runs_on_schedule_and_trigger_starts_a_run(server, flights_dir, tmp_path):
     serve = subprocess.Popen(
         [
@@ -133,26 +139,12 @@ def test_serve_runs_on_schedule_and_trigger_starts_a_run(server, flights_dir, tm
         assert f"xgboost trained with its default settings: {tmp_path}/runs/tune-latest names no finished tune yet" in (
             untuned
         )
-        tuned = subprocess.run(
-            [sys.executable, "-m", "flows.cli", "trigger", "tune"],
-            env=server,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        tuned = _trigger("tune", server, tmp_path)
         assert tuned.returncode == 0, tuned.stdout + tuned.stderr[-3000:]
         folder = (tmp_path / "runs" / "tune-latest").resolve()
         assert folder.name.startswith("tune-weekly-") and (folder / "best_params.json").exists()
 
-        triggered = subprocess.run(
-            [sys.executable, "-m", "flows.cli", "trigger", "train"],
-            env=server,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        triggered = _trigger("train", server, tmp_path)
         assert triggered.returncode == 0, triggered.stdout + triggered.stderr[-3000:]
         assert "Completed" in triggered.stdout
         (note,) = [n for n in manifest_notes(tmp_path / "runs" / "latest") if n.startswith("xgboost trained with")]
@@ -161,14 +153,6 @@ def test_serve_runs_on_schedule_and_trigger_starts_a_run(server, flights_dir, tm
         assert len(runs) >= len(scheduled) + 1
         assert all(r["deployment_id"] for r in runs)  # both came from the served deployment
         for name, said in [("nope/nope", "has no deployment 'nope/nope'"), ("tran", "Expected train, score, tune or")]:
-            unknown = subprocess.run(
-                [sys.executable, "-m", "flows.cli", "trigger", name],
-                env=server,
-                cwd=tmp_path,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            assert_user_error(unknown, said)
+            assert_user_error(_trigger(name, server, tmp_path), said)
     finally:
         _stop(serve)

@@ -71,14 +71,7 @@ def test_a_live_run_is_listed_as_running_and_cannot_be_resumed_twice(tmp_path):
 def test_ctrl_c_exits_130_and_says_so(tmp_path):
     """SIGINT to the process group, as a terminal's Ctrl-C sends it, while the MLP trains."""
     process = _start(tmp_path, "--epochs", "200", "--output", "runs")
-    try:
-        _wait_for(lambda: list(tmp_path.glob("runs/.incomplete-*/checkpoints/mlp.pt")), process, "a checkpoint")
-        os.killpg(process.pid, signal.SIGINT)
-        assert process.wait(120) == 130
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    _interrupt(process, lambda: list(tmp_path.glob("runs/.incomplete-*/checkpoints/mlp.pt")), "a checkpoint")
     log = (tmp_path / "run.log").read_text()
     assert log.rstrip().endswith("interrupted"), log[-2000:]
     (staging,) = tmp_path.glob("runs/.incomplete-*")
@@ -102,14 +95,7 @@ def test_ctrl_c_stops_a_tune_and_its_worker_processes_and_a_rerun_goes_on(tmp_pa
     """SIGINT to the process group of a tune with --jobs 2: its Dask workers get it too, and print nothing."""
     process = _start(tmp_path, "--trials", "500", "--study", "c", command=("tune", "--model", "mlp", "--jobs", "2"))
     log = tmp_path / "run.log"
-    try:
-        _wait_for(lambda: " trial 2: " in log.read_text(), process, "three trials")
-        os.killpg(process.pid, signal.SIGINT)
-        assert process.wait(120) == 130
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    _interrupt(process, lambda: " trial 2: " in log.read_text(), "three trials")
     assert log.read_text().rstrip().endswith("interrupted") and "Traceback" not in log.read_text()
     _assert_nothing_left(process)
     done = counted(optuna.load_study(study_name="c.mlp", storage=journal(tmp_path / "runs" / "tune-c")))
@@ -118,6 +104,18 @@ def test_ctrl_c_stops_a_tune_and_its_worker_processes_and_a_rerun_goes_on(tmp_pa
     again = devicepipe("tune", *args, "--trials", str(done + 1), cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"mlp: 1 trial(s) to run ({done} done before)" in again.stderr  # the trials that ended were kept
+
+
+def _interrupt(process: subprocess.Popen, condition, what: str) -> None:
+    """Ctrl-C (SIGINT to the process group) once `condition` holds; the process exits 130 (SIGKILLed if not)."""
+    try:
+        _wait_for(condition, process, what)
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(120) == 130
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def _assert_nothing_left(process: subprocess.Popen) -> None:
