@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from flows import fixed_cost
 from flows.tasks import select_backend, stage_task
@@ -33,6 +34,7 @@ from pipelines.runs.record import gpu_only_note, residency_record, write_run
 from pipelines.runs.residency import Ledger
 from pipelines.runs.rundir import CONFIG, RunDirectory
 from pipelines.stages import MODEL_STAGES, check_run, fitted_models, run_feature_stages, run_stages
+from pipelines.tracking import NotTracked, log_run, record_tracking, tracking_uri
 
 CHECKPOINTS = "checkpoints"
 _committed: list[str] = []  # the run directories this process's flow runs completed, in order
@@ -117,6 +119,7 @@ def _run_stages(
     fixed_cost.mark("run-written")
     table = metrics_table(json.loads((Path(run_dir) / "metrics.json").read_text()))
     logger.info("test metrics:\n%s\nrun directory: %s", table, run_dir)
+    track(Path(run_dir), config, logger)
     folder = Path(run_dir).resolve()
     create_markdown_artifact(
         key="train-metrics",
@@ -125,6 +128,26 @@ def _run_stages(
         description="train flow: the run's report (report.md), with the paths of the run and its report.html",
     )
     return str(run_dir)
+
+
+def track(folder: Path, config: RunConfig, logger: Any) -> None:
+    """The written run logged to MLflow when tracking is on (pipelines.tracking), from this flow's own thread, with
+    links both ways (the Prefect flow run as tags, the MLflow run as a link artifact). A failure is a note, "not
+    tracked: ...", in the manifest and the log: the run's folder stands as written."""
+    uri = tracking_uri(config)
+    if uri is None:
+        return
+    links = {"prefect.flow_run_id": flow_run.id, "prefect.flow_run_url": flow_run.ui_url}
+    try:
+        record = log_run(folder, uri, config.experiment or config.dataset, links)
+    except NotTracked as exc:
+        logger.warning("%s", exc)
+        record_tracking(folder, {"uri": uri, "run_id": exc.run_id, "error": str(exc)}, str(exc))
+        return
+    record_tracking(folder, record)
+    logger.info("tracked in MLflow: %s", record["url"] or f"{uri}, run {record['run_id']}")
+    if record["url"]:
+        create_link_artifact(key="mlflow-run", link=record["url"], description="This run in MLflow")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,10 @@ class RunConfig:
     partition_size: str = "256MiB"  # Dask: the size of one partition of the data (read blocks, repartitions)
     gpus: int = 1  # processes the MLP trains across (DistributedDataParallel): one per GPU, or gloo on the CPU
     params: str | None = None  # a tune folder (devicepipe tune): its families train with the best settings found
+    # MLflow tracking (pipelines.tracking): a tracking URI, or "local" (sqlite:///mlflow.db beside the output
+    # folder); None: on only when MLFLOW_TRACKING_URI is set. `experiment` None: the dataset's name.
+    track: str | None = None
+    experiment: str | None = None
 
     def __post_init__(self) -> None:
         if self.dataset is None:

@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("the Prefect server", ("flows.server",)),
     ("the flows' basics", ("flows.fixed_cost", "flows.defaults", "flows")),
     ("stages", ("pipelines.stages",)),
+    ("tracking", ("pipelines.tracking",)),
     ("runs", ("pipelines.runs",)),
     ("tuning", ("pipelines.tuning",)),
     ("report, scoring", ("pipelines.report", "pipelines.scoring")),

@@ -74,6 +74,15 @@ def run(
     params: Annotated[
         str | None, typer.Option(help="A devicepipe tune folder: its families train with the best settings found.")
     ] = None,
+    track: Annotated[
+        str | None,
+        typer.Option(
+            is_flag=False,
+            flag_value="local",
+            help="Log the run to MLflow: --track alone (sqlite:///mlflow.db beside --output) or --track URI.",
+        ),
+    ] = None,
+    experiment: Annotated[str | None, typer.Option(help="MLflow experiment (default: the dataset's name).")] = None,
     progress: options.Progress = True,
     resume: Annotated[
         Path | None,
@@ -92,6 +101,9 @@ def run(
     from pipelines.stages import check_run
 
     check_run(config)  # bad input fails here, before Prefect is imported and before anything is written
+    from pipelines.tracking import check_tracking  # start-up time, as above
+
+    check_tracking(config)  # an MLflow server asked for that does not answer: exit 2 before any work
     # start-up time: imported when the command runs, not when the command line starts
     from flows.cli.run import train_on
 
@@ -104,6 +116,10 @@ def run(
     metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
     typer.echo("\n" + metrics_table(metrics))
     typer.echo(f"run directory: {run_dir}")
+    tracked = json.loads((Path(run_dir) / "manifest.json").read_text()).get("tracking")
+    if tracked:
+        where = tracked.get("error") or f"MLflow run: {tracked.get('url') or tracked['uri'] + ', ' + tracked['run_id']}"
+        typer.echo(where)
 
 
 for command in (predict, bench, runs, serve, trigger, tune):

@@ -15,13 +15,13 @@ from tests.conftest import ROOT
 from tests.prefect_server import shared_api_url
 
 
-def devicepipe(*args: str, cwd) -> subprocess.CompletedProcess:
+def devicepipe(*args: str, cwd, env: dict[str, str] | None = None, python: tuple[str, ...] = ()):
     """The command in a fresh process, against this test process's running Prefect server (the temporary server
-    each command would start otherwise is tested in tests/flows/server/)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_API_URL": shared_api_url()}
-    return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
+    each command would start otherwise is tested in tests/flows/server/); `env`: more variables, `python`: the
+    interpreter's own options."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_API_URL": shared_api_url(), **(env or {})}
+    command = [sys.executable, *python, "-m", "flows.cli", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
 def manifest_notes(run_dir) -> list[str]:

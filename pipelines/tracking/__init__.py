@@ -1,0 +1,16 @@
+"""MLflow tracking of a run (`devicepipe run --track [URI]`, or MLFLOW_TRACKING_URI set): the optional `tracking`
+extra, imported only when tracking is on.
+
+- where.py: the tracking URI a run uses (its --track, MLFLOW_TRACKING_URI, or a local SQLite store beside the
+  output folder) and the check, before any work, that it answers;
+- log.py: a written run directory logged as one MLflow run (its settings, metrics, the MLP's curves, seconds per
+  stage, residency bytes, the inputs as datasets, tags and artifacts), through MlflowClient with an explicit run id,
+  and what was logged (or what was not) recorded in the run's manifest.
+
+May import: the run directory (`pipelines/runs/`) and everything below it; nothing of the flows.
+"""
+
+from pipelines.tracking.log import NotTracked, log_run, record_tracking
+from pipelines.tracking.where import check_tracking, tracking_uri
+
+__all__ = ["NotTracked", "check_tracking", "log_run", "record_tracking", "tracking_uri"]

@@ -1,0 +1,181 @@
+"""A written run directory, logged as one MLflow run through MlflowClient with an explicit run id (MLflow's active run
+is per thread; this needs none). Everything comes from the folder the run committed, so what MLflow shows is what the
+run wrote:
+
+    parameters   every RunConfig setting
+    metrics      each family's valid and test metrics (<family>/<split>_<metric>), the MLP's per-epoch validation
+                 metrics as stepped metrics (mlp/epoch_<metric>), seconds per stage (seconds/<stage>), the residency
+                 bytes (residency/<what>)
+    inputs       each input file as an MLflow dataset (its path and the first 36 characters of its sha256)
+    tags         the backend, its device, the git commit, the run directory, and the links given (the Prefect flow
+                 run's id and URL)
+    artifacts    report.html, manifest.json, metrics.json, the drift profile (model/profile.json)
+
+A step that fails ends the logging with NotTracked naming it; the MLflow run is then marked FAILED where the server
+still answers, and the run directory keeps everything it wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pipelines.files import write_text_atomic
+from pipelines.runs.rundir import MANIFEST
+
+ARTIFACTS = ("report.html", "manifest.json", "metrics.json", "model/profile.json")
+BATCH = 100  # MlflowClient.log_batch takes at most 100 parameters, 1,000 metrics a call
+
+
+class NotTracked(Exception):
+    """Logging to MLflow stopped at `step`; the run's folder is complete all the same."""
+
+    def __init__(self, step: str, uri: str, cause: BaseException, run_id: str | None):
+        self.step, self.run_id = step, run_id
+        where = f"; MLflow run {run_id} is incomplete" if run_id else ""
+        super().__init__(f"not tracked: {step} could not be logged to {uri} ({type(cause).__name__}: {cause}){where}")
+
+
+def log_run(run_dir: Path, uri: str, experiment: str, links: dict[str, str]) -> dict[str, Any]:
+    """Log `run_dir` to the MLflow tracking server or store at `uri`, in `experiment` (made if missing); returns
+    the record of where it went (uri, experiment and run ids, the run's page on a server)."""
+    # Bounded waits for a server that went away (MLflow retries each request up to 7 times otherwise); the
+    # user's own settings win.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+    try:
+        from mlflow import MlflowClient  # here: the tracking extra, imported only when a run is tracked
+    except ImportError as exc:
+        raise NotTracked('anything (MLflow is not installed: pip install -e ".[tracking]")', uri, exc, None) from exc
+    client, run_id, step = MlflowClient(tracking_uri=uri), None, "the experiment"
+    manifest = json.loads((run_dir / MANIFEST).read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    try:
+        experiment_id = _experiment(client, experiment, uri)
+        step = "the run"
+        tags = _tags(run_dir, manifest, links)
+        run_id = client.create_run(experiment_id, run_name=run_dir.name, tags=tags).info.run_id
+        for what, log in _steps(client, run_id, run_dir, manifest, metrics):
+            step = what
+            log()
+        step = "the run's end"
+        client.set_terminated(run_id, "FINISHED")
+    except Exception as exc:
+        if run_id is not None:
+            _mark_failed(client, run_id)
+        raise NotTracked(step, uri, exc, run_id) from exc
+    url = f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}" if uri.startswith("http") else None
+    return {"uri": uri, "experiment": experiment, "experiment_id": experiment_id, "run_id": run_id, "url": url}
+
+
+def record_tracking(run_dir: Path, record: dict[str, Any] | None, note: str | None = None) -> None:
+    """The tracking record (and a note, "not tracked: ...") added to the run's manifest, rewritten in one step."""
+    path = run_dir / MANIFEST
+    manifest = json.loads(path.read_text())
+    manifest["tracking"] = record
+    if note:
+        manifest["notes"] = [*manifest.get("notes", []), note]
+    write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
+
+
+def _experiment(client: Any, name: str, uri: str) -> str:
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = None
+    if uri.startswith("sqlite:///"):  # a local store: its artifacts beside its database, not in the working folder
+        location = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
+    return client.create_experiment(name, artifact_location=location)
+
+
+def _tags(run_dir: Path, manifest: dict[str, Any], links: dict[str, str]) -> dict[str, str]:
+    backend = manifest.get("backend", {})
+    tags = {"devicepipe.backend": backend.get("name"), "devicepipe.device": backend.get("device")}
+    tags |= {"mlflow.source.git.commit": manifest.get("git_commit"), "devicepipe.run_dir": str(run_dir.resolve())}
+    links = {key: value for key, value in links.items() if not str(value).startswith("/")}  # no server, no page
+    return {key: str(value) for key, value in {**tags, **links}.items() if value is not None}
+
+
+def _steps(client: Any, run_id: str, run_dir: Path, manifest: dict, metrics: dict) -> list[tuple[str, Any]]:
+    """(what, how) for each part of the run, in the order they are logged."""
+    from mlflow.entities import Metric, Param  # here: with the client above
+
+    params = [Param(key, _text(value)) for key, value in sorted(manifest.get("config", {}).items())]
+    values = [Metric(key, value, 0, 0) for key, value in _values(manifest, metrics)]
+    curves = [Metric(f"mlp/epoch_{key}", value, 0, step) for step, key, value in _curves(manifest)]
+    return [
+        ("the parameters", lambda: _batched(client.log_batch, run_id, "params", params, BATCH)),
+        ("the metrics", lambda: _batched(client.log_batch, run_id, "metrics", values, 10 * BATCH)),
+        ("the learning curves", lambda: _batched(client.log_batch, run_id, "metrics", curves, 10 * BATCH)),
+        ("the input datasets", lambda: client.log_inputs(run_id, datasets=_datasets(manifest))),
+        *[
+            (f"the artifact {name}", lambda name=name: client.log_artifact(run_id, str(run_dir / name), _folder(name)))
+            for name in ARTIFACTS
+            if (run_dir / name).exists()
+        ],
+    ]
+
+
+def _values(manifest: dict[str, Any], metrics: dict[str, Any]) -> list[tuple[str, float]]:
+    found = []
+    for family, entry in metrics.get("models", {}).items():
+        for split in ("valid", "test"):
+            found += [(f"{family}/{split}_{name}", value) for name, value in entry.get(split, {}).items()]
+        if "fit_seconds" in entry:
+            found.append((f"{family}/fit_seconds", entry["fit_seconds"]))
+    found += [(f"seconds/{stage}", value) for stage, value in manifest.get("seconds", {}).items()]
+    residency = manifest.get("residency", {})
+    found += [(f"residency/{key}", value) for key, value in residency.items() if "bytes" in key]
+    return [(key, float(value)) for key, value in found if isinstance(value, int | float)]
+
+
+def _curves(manifest: dict[str, Any]) -> list[tuple[int, str, float]]:
+    history = manifest.get("training", {}).get("mlp", {}).get("history", [])
+    return [
+        (int(epoch["epoch"]), key, float(value))
+        for epoch in history
+        for key, value in epoch.items()
+        if key != "epoch" and isinstance(value, int | float)
+    ]
+
+
+def _datasets(manifest: dict[str, Any]) -> list[Any]:
+    from mlflow.entities import Dataset, DatasetInput, InputTag  # here: with the client above
+
+    context = InputTag(key="mlflow.data.context", value="training")
+    return [
+        DatasetInput(
+            dataset=Dataset(
+                name=Path(path).stem,
+                digest=digest[:36],
+                source_type="local",
+                source=json.dumps({"uri": path}),
+            ),
+            tags=[context],
+        )
+        for path, digest in sorted(manifest.get("inputs", {}).items())
+    ]
+
+
+def _folder(name: str) -> str | None:
+    """An artifact's folder in the MLflow run: the one it has in the run directory (model/...), or the top."""
+    parent = Path(name).parent.as_posix()
+    return None if parent == "." else parent
+
+
+def _batched(log: Any, run_id: str, kind: str, items: list[Any], size: int) -> None:
+    for start in range(0, len(items), size):
+        log(run_id, **{kind: items[start : start + size]})
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _mark_failed(client: Any, run_id: str) -> None:
+    """Best effort: the server that failed the logging may be gone (the note names the run either way)."""
+    with contextlib.suppress(Exception):
+        client.set_terminated(run_id, "FAILED")

@@ -1,0 +1,146 @@
+"""`devicepipe run --track` against a real `mlflow server` (SQLite store, local artifacts, on 127.0.0.1), read back
+through MlflowClient: what a run logs, a server asked for that does not answer (exit 2 before any work), a server
+gone by the time the run logs (the run complete, "not tracked" in its notes), and no MLflow import without it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, write_table
+from tests.dask_cluster import free_port
+from tests.flows.cli.test_cli import assert_user_error, devicepipe, manifest_notes
+from tests.prefect_server import shared_api_url
+
+pytestmark = pytest.mark.slow
+MLFLOW = Path(sys.executable).parent / "mlflow"
+
+
+def _start_server(home: Path) -> tuple[subprocess.Popen, str]:
+    """`mlflow server` on a free port of 127.0.0.1, once its health check answers."""
+    port = free_port()
+    store, artifacts = f"sqlite:///{home / 'mlflow.db'}", str(home / "artifacts")
+    command = [str(MLFLOW), "server", "--backend-store-uri", store, "--artifacts-destination", artifacts]
+    with open(home / "server.log", "w") as log:
+        process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert process.poll() is None, (home / "server.log").read_text()[-3000:]
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return process, url
+        except OSError:
+            time.sleep(0.5)
+    _stop(process)
+    raise AssertionError(f"mlflow server not up after 180 s: {(home / 'server.log').read_text()[-3000:]}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    process, url = _start_server(tmp_path_factory.mktemp("mlflow"))
+    try:
+        yield url
+    finally:
+        _stop(process)
+
+
+def test_a_tracked_run_logs_its_settings_metrics_curves_inputs_tags_and_report(mlflow_server, tmp_path):
+    from mlflow import MlflowClient
+
+    write_table(tmp_path / "t.csv", 2000)
+    args = ("--data", "t.csv", "--target", "y", "--model", "xgboost", "--sample", "0.9", "--no-progress")
+    result = devicepipe("run", *args, "--track", mlflow_server, "--experiment", "e2e", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = tmp_path / "runs" / "latest"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    record = manifest["tracking"]
+    assert f"MLflow run: {record['url']}" in result.stdout and record["url"].startswith(mlflow_server)
+    client = MlflowClient(mlflow_server)
+    run = client.get_run(record["run_id"])
+    assert run.info.status == "FINISHED" and run.info.run_name == manifest["run"]
+    assert client.get_experiment(run.info.experiment_id).name == "e2e"
+    params = run.data.params
+    assert params["target"] == "y" and params["sample"] == "0.9" and params["models"] == '["xgboost"]'
+    assert set(manifest["config"]) == set(params)  # every setting
+    metrics = json.loads((run_dir / "metrics.json").read_text())["models"]
+    for family, entry in metrics.items():
+        for split in ("valid", "test"):
+            for name, value in entry[split].items():
+                assert run.data.metrics[f"{family}/{split}_{name}"] == pytest.approx(value)
+    history = manifest["training"]["mlp"]["history"]
+    curve = client.get_metric_history(run.info.run_id, "mlp/epoch_valid_auc")
+    assert [(m.step, m.value) for m in curve] == [(h["epoch"], pytest.approx(h["valid_auc"])) for h in history]
+    assert {f"seconds/{stage}" for stage in manifest["seconds"]} <= set(run.data.metrics)
+    (dataset,) = run.inputs.dataset_inputs
+    (path, digest), *_ = manifest["inputs"].items()
+    assert dataset.dataset.digest == digest[:36] and json.loads(dataset.dataset.source)["uri"] == path
+    tags = run.data.tags
+    assert tags["devicepipe.backend"] == "cpu" and tags["mlflow.source.git.commit"] == manifest["git_commit"]
+    assert tags["prefect.flow_run_url"].startswith("http://127.0.0.1") and tags["prefect.flow_run_id"]
+    logged = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"report.html", "manifest.json", "metrics.json", "model"} <= logged
+    assert [a.path for a in client.list_artifacts(run.info.run_id, "model")] == ["model/profile.json"]
+
+
+def test_a_server_asked_for_that_does_not_answer_is_exit_2_before_any_work(tmp_path):
+    write_table(tmp_path / "t.csv", 200)
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = devicepipe("run", "--data", "t.csv", "--target", "y", "--track", dead, cwd=tmp_path)
+    assert_user_error(result, f"--track {dead}: no MLflow tracking server answers there")
+    assert not (tmp_path / "runs").exists() and "Flow run" not in result.stderr
+    result = devicepipe("run", "--data", "t.csv", "--target", "y", "--experiment", "x", cwd=tmp_path)
+    assert_user_error(result, "--experiment 'x' names an MLflow experiment, but tracking is off")
+
+
+def test_a_server_gone_before_the_run_logs_leaves_the_run_whole_and_says_not_tracked(tmp_path):
+    (tmp_path / "mlflow").mkdir()
+    process, url = _start_server(tmp_path / "mlflow")
+    write_table(tmp_path / "t.csv", 2000)
+    args = ["--data", "t.csv", "--target", "y", "--model", "logistic_regression", "--epochs", "20", "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_API_URL": shared_api_url()}
+    command = [sys.executable, "-m", "flows.cli", "run", *args, "--track", url]
+    run = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(tmp_path.glob("runs/.incomplete-*/config.json")):  # past its checks, the server answered
+            assert run.poll() is None and time.monotonic() < deadline, "the run ended before it started its work"
+            time.sleep(0.1)
+    finally:
+        _stop(process)  # the server goes away while the run works
+    out, err = run.communicate(timeout=600)
+    assert run.returncode == 0, err[-3000:]
+    (note,) = [n for n in manifest_notes(tmp_path / "runs" / "latest") if n.startswith("not tracked: ")]
+    assert f"could not be logged to {url}" in note and note in out and "Traceback" not in err
+
+
+def test_without_tracking_mlflow_is_never_imported(tmp_path):
+    write_table(tmp_path / "t.csv", 500)
+    args = ("--data", "t.csv", "--target", "y", "--model", "logistic_regression", "--epochs", "1", "--no-progress")
+    result = devicepipe("run", *args, cwd=tmp_path, env={"MLFLOW_TRACKING_URI": ""}, python=("-X", "importtime"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    imported = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert len(imported) > 500 and not [line for line in imported if "| mlflow" in line]
