@@ -25,7 +25,7 @@ def client():
     """Two worker processes of one thread on 127.0.0.1; the Client is the default scheduler inside the tests."""
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0")
     client = Client(cluster, timeout=30)
     try:
         yield client

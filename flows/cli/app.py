@@ -74,15 +74,8 @@ def run(
     params: Annotated[
         str | None, typer.Option(help="A devicepipe tune folder: its families train with the best settings found.")
     ] = None,
-    track: Annotated[
-        str | None,
-        typer.Option(
-            is_flag=False,
-            flag_value="local",
-            help="Log the run to MLflow: --track alone (sqlite:///mlflow.db beside --output) or --track URI.",
-        ),
-    ] = None,
-    experiment: Annotated[str | None, typer.Option(help="MLflow experiment (default: the dataset's name).")] = None,
+    track: options.Track = None,
+    experiment: options.Experiment = None,
     progress: options.Progress = True,
     resume: Annotated[
         Path | None,
@@ -107,23 +100,39 @@ def run(
     # start-up time: imported when the command runs, not when the command line starts
     from flows.cli.run import train_on
 
-    run_dir = train_on(server, config, progress, resume)
+    _say_done(Path(train_on(server, config, progress, resume)))
+
+
+for command in (predict, bench, runs, serve, trigger, tune):
+    app.command()(command)
+
+
+def _valued(args: list[str]) -> list[str]:
+    """`run --track` without a URI (the end of the line, or another option next) as `--track local`: the command
+    line's parser takes no option whose value may be left out."""
+    found = []
+    for index, arg in enumerate(args):
+        found.append(arg)
+        following = args[index + 1] if index + 1 < len(args) else "--"
+        if arg == "--track" and following.startswith("-"):
+            found.append("local")
+    return found
+
+
+def _say_done(run_dir: Path) -> None:
+    """The run's test metrics, its folder, and where MLflow has it (or why it does not)."""
     import json
 
     # start-up time: imported when the command runs, not when the command line starts
     from pipelines.report.markdown import metrics_table
 
-    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
     typer.echo("\n" + metrics_table(metrics))
     typer.echo(f"run directory: {run_dir}")
-    tracked = json.loads((Path(run_dir) / "manifest.json").read_text()).get("tracking")
+    tracked = json.loads((run_dir / "manifest.json").read_text()).get("tracking")
     if tracked:
-        where = tracked.get("error") or f"MLflow run: {tracked.get('url') or tracked['uri'] + ', ' + tracked['run_id']}"
-        typer.echo(where)
-
-
-for command in (predict, bench, runs, serve, trigger, tune):
-    app.command()(command)
+        page = tracked.get("url") or f"{tracked['uri']}, run {tracked['run_id']}"
+        typer.echo(tracked.get("error") or f"MLflow run: {page}")
 
 
 def _run_config(resume: Path | None, options: dict) -> object:
@@ -151,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
         # Without standalone mode, typer returns the code of an Exit (Ctrl-C is Exit(130)) instead of exiting
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=_valued(sys.argv[1:] if argv is None else argv), standalone_mode=False)
     except DevicepipeError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(getattr(exc, "exit_code", 2))  # 3: a drift alert with --fail-on-drift

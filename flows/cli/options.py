@@ -31,3 +31,8 @@ Cluster = Annotated[
 ]
 Workers = Annotated[int | None, typer.Option(help="--cluster local/local-cuda: workers to start.")]
 PartitionSize = Annotated[str, typer.Option(help="Dask: the size of one partition (256MiB, 1GB).")]
+Track = Annotated[
+    str | None,
+    typer.Option(help="Log the run to MLflow: --track URI, or --track alone (sqlite:///mlflow.db beside --output)."),
+]
+Experiment = Annotated[str | None, typer.Option(help="MLflow experiment (default: the dataset's name).")]

@@ -13,7 +13,7 @@ def cluster_options() -> dict[str, Any]:
     dask-cuda's own checks). Each worker allocates through RMM's asynchronous resource, which takes device memory
     as it is used rather than reserving a share up front: on a machine with one GPU, worker 0 shares the device
     with the run's own process, which gathers the features, hands them off and trains the MLP there."""
-    return {"threads_per_worker": 1, "rmm_async": True, "enable_cudf_spill": True, "dashboard_address": None}
+    return {"threads_per_worker": 1, "rmm_async": True, "enable_cudf_spill": True, "dashboard_address": ":0"}
 
 
 def local_cuda_cluster(n_workers: int | None = None) -> Any:

@@ -110,7 +110,8 @@ def open_cluster(spec: ClusterSpec, timeout: float | None = None) -> Iterator[An
             cluster = local_cuda_cluster(spec.n_workers)
         else:
             # Its workers log a failed task's traceback ("Compute Failed", at ERROR): the run reports the error itself.
-            options = {"threads_per_worker": 1, "dashboard_address": None, "silence_logs": logging.CRITICAL}
+            # dashboard ":0": a free port (None would still take 8787, warning when another cluster holds it)
+            options = {"threads_per_worker": 1, "dashboard_address": ":0", "silence_logs": logging.CRITICAL}
             options["preload"] = [QUIET]  # Ctrl-C stops this process, which closes the workers
             cluster = LocalCluster(n_workers=spec.n_workers or 2, processes=True, **options)
         client = Client(cluster, timeout=timeout)

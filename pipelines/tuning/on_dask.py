@@ -74,7 +74,7 @@ def trial_cluster(jobs: int) -> Iterator[Any]:
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
     logging.getLogger("distributed").setLevel(logging.WARNING)  # its scheduler, in this process, logs at INFO
-    options = {"dashboard_address": None, "silence_logs": logging.CRITICAL, "preload": [QUIET]}
+    options = {"dashboard_address": ":0", "silence_logs": logging.CRITICAL, "preload": [QUIET]}
     cluster = LocalCluster(n_workers=jobs, threads_per_worker=threads, processes=True, **options)
     with cluster, Client(cluster) as client:
         yield client

@@ -144,3 +144,18 @@ def test_without_tracking_mlflow_is_never_imported(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     imported = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
     assert len(imported) > 500 and not [line for line in imported if "| mlflow" in line]
+
+
+def test_track_alone_uses_mlflow_s_local_store_beside_the_runs_folder(tmp_path):
+    from mlflow import MlflowClient
+
+    write_table(tmp_path / "t.csv", 500)
+    args = ("--data", "t.csv", "--target", "y", "--model", "logistic_regression", "--epochs", "1", "--track")
+    result = devicepipe("run", *args, "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((tmp_path / "runs" / "latest" / "manifest.json").read_text())["tracking"]
+    assert record["uri"] == f"sqlite:///{tmp_path / 'mlflow.db'}" and record["experiment"] == "table"
+    assert f"MLflow run: {record['uri']}, run {record['run_id']}" in result.stdout
+    run = MlflowClient(record["uri"]).get_run(record["run_id"])
+    assert run.info.status == "FINISHED" and run.info.artifact_uri.startswith((tmp_path / "mlartifacts").as_uri())
+    assert (tmp_path / "mlartifacts").is_dir() and not (tmp_path / "mlruns").exists()

@@ -83,11 +83,11 @@ def test_trials_on_a_dask_scheduler_with_workers_on_localhost(prepared, cpu, tmp
 
     features, handoff = prepared
     config = RunConfig(task="classification", epochs=2, cluster=scheduler)
-    many = r"--jobs 3 asks for more trials at a time than the cluster's 2 workers"
-    with pytest.raises(ConfigError, match=many), tuning.tuning_where(config, 3, "cpu"):
-        pass
     with Client(scheduler, timeout=30) as client:
-        client.wait_for_workers(2, timeout=60)
+        client.wait_for_workers(2, timeout=60)  # both workers in, before the tune counts them
+        many = r"--jobs 3 asks for more trials at a time than the cluster's 2 workers"
+        with pytest.raises(ConfigError, match=many), tuning.tuning_where(config, 3, "cpu"):
+            pass
         request = tuning.TuneRequest(families=["logistic_regression"], trials=4, study="s", jobs=1)
         tuning.tune(features, handoff, CONFIG, cpu, request, tmp_path, client=client)
     trials = pd.read_csv(tmp_path / tuning.TRIALS)  # the scheduler's process wrote the journal for its workers
