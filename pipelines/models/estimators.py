@@ -38,6 +38,7 @@ class Estimator(ModelAdapter):
     # Linear models read codes as numbers otherwise: they get the numeric columns (target encodings included)
     # and one column per value of each categorical column with at most ONE_HOT_MAX values.
     one_hot: ClassVar[bool] = False
+    one_hot_max: int = ONE_HOT_MAX  # a setting of the linear families (tuned, and saved beside the model)
     # Most training rows the estimator sees (a seeded sample beyond it, noted in the run): a bound on its memory.
     fit_rows: ClassVar[int | None] = None
     # Most training rows scikit-learn's twin sees, where its solver's time grows faster than the rows.
@@ -73,7 +74,8 @@ class Estimator(ModelAdapter):
         return {name: cls.params[name] for name in cls.tuned}
 
     def fit(self, train: Split, valid: Split, options: FitOptions) -> None:
-        settings = self.check_settings(self.task, options.settings)
+        settings = dict(self.check_settings(self.task, options.settings))
+        self.one_hot_max = settings.pop("one_hot_max", self.one_hot_max)  # the design's, not the estimator's
         params = {**self.params, **self.family_params.get(self.backend.estimator_family, {}), **settings}
         client = options.placement.client
         if client is not None and train.on_workers is not None:  # the workers hold every training row
@@ -147,7 +149,7 @@ class Estimator(ModelAdapter):
         if not self.one_hot:
             return frame
         workflow, xp, view = self.workflow, self.backend.xp, self.backend.column_view
-        small = [c for c in workflow.categorical_ if workflow.cardinalities_[c] <= ONE_HOT_MAX]
+        small = [c for c in workflow.categorical_ if workflow.cardinalities_[c] <= self.one_hot_max]
         width = len(workflow.numeric_) + sum(workflow.cardinalities_[c] for c in small)
         matrix = xp.zeros((len(frame), width), dtype=xp.float32)
         for i, column in enumerate(workflow.numeric_):

@@ -115,6 +115,17 @@ def test_settings_reach_the_library_and_unknown_ones_are_refused(prepared, cpu, 
     loaded = models.FAMILIES["mlp"].load(tmp_path, "classification", cpu, features.workflow)
     assert [embedding.embedding_dim for embedding in loaded.result.model.embeddings] == sizes
     assert torch.equal(loaded.predict(splits["valid"]), mlp.predict(splits["valid"]))
+    linear = models.FAMILIES["logistic_regression"]("classification", cpu, features.workflow)
+    linear.fit(splits["train"], splits["valid"], FitOptions(settings={"C": 0.5, "one_hot_max": 0}))
+    assert linear.estimator.get_params()["C"] == 0.5
+    assert linear.design(splits["valid"].frame).shape[1] == len(features.workflow.numeric_)  # nothing one-hot
+    wider = models.FAMILIES["logistic_regression"]("classification", cpu, features.workflow)
+    wider.fit(splits["train"], splits["valid"], FitOptions())  # the default limit: each code of "c" one column
+    width = len(features.workflow.numeric_) + features.workflow.cardinalities_["c"]
+    assert wider.design(splits["valid"].frame).shape[1] == width
+    linear.save(tmp_path)
+    back = models.FAMILIES["logistic_regression"].load(tmp_path, "classification", cpu, features.workflow)
+    assert back.one_hot_max == 0 and torch.equal(back.predict(splits["valid"]), linear.predict(splits["valid"]))
     with pytest.raises(ConfigError, match=r"xgboost has no setting 'depth'; it takes \["):
         model.fit(splits["train"], splits["valid"], FitOptions(settings={"depth": 2}))
 
