@@ -80,7 +80,7 @@ def _check_cron(option: str, cron: str, example: str) -> None:
 
 
 def trigger(
-    name: Annotated[str, typer.Argument(help="train, score, or FLOW/DEPLOYMENT.")],
+    name: Annotated[str, typer.Argument(help="train, score, tune, or FLOW/DEPLOYMENT.")],
     wait: Annotated[bool, typer.Option(help="Wait for the run to finish.")] = True,
 ) -> None:
     """Start a run of a served deployment; exits 0 when it completes."""
