@@ -18,8 +18,10 @@ still answers, and the run directory keeps everything it wrote.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,25 +52,40 @@ def log_run(run_dir: Path, uri: str, experiment: str, links: dict[str, str]) -> 
         from mlflow import MlflowClient  # here: the tracking extra, imported only when a run is tracked
     except ImportError as exc:
         raise NotTracked('anything (MLflow is not installed: pip install -e ".[tracking]")', uri, exc, None) from exc
-    client, run_id, step = MlflowClient(tracking_uri=uri), None, "the experiment"
     manifest = json.loads((run_dir / MANIFEST).read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
+    client, run_id, step = None, None, "the run"
     try:
-        experiment_id = _experiment(client, experiment, uri)
-        step = "the run"
-        tags = _tags(run_dir, manifest, links)
-        run_id = client.create_run(experiment_id, run_name=run_dir.name, tags=tags).info.run_id
-        for what, log in _steps(client, run_id, run_dir, manifest, metrics):
-            step = what
-            log()
-        step = "the run's end"
-        client.set_terminated(run_id, "FINISHED")
+        with _one_at_a_time(uri):
+            client = MlflowClient(tracking_uri=uri)
+            experiment_id = _experiment(client, experiment, uri)
+            step = "the run"
+            tags = _tags(run_dir, manifest, links)
+            run_id = client.create_run(experiment_id, run_name=run_dir.name, tags=tags).info.run_id
+            for what, log in _steps(client, run_id, run_dir, manifest, metrics):
+                step = what
+                log()
+            step = "the run's end"
+            client.set_terminated(run_id, "FINISHED")
     except Exception as exc:
         if run_id is not None:
             _mark_failed(client, run_id)
         raise NotTracked(step, uri, exc, run_id) from exc
     url = f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}" if uri.startswith("http") else None
     return {"uri": uri, "experiment": experiment, "experiment_id": experiment_id, "run_id": run_id, "url": url}
+
+
+@contextlib.contextmanager
+def _one_at_a_time(uri: str) -> Iterator[None]:
+    """A local SQLite store taken by one process at a time (a lock file beside it): two runs creating or writing
+    it at once would race MLflow's table creation, or find the database locked. A server orders its own writes."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    database = Path(uri.removeprefix("sqlite:///"))
+    with open(database.with_name(f".{database.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def record_tracking(run_dir: Path, record: dict[str, Any] | None, note: str | None = None) -> None:

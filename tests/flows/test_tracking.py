@@ -159,3 +159,22 @@ def test_track_alone_uses_mlflow_s_local_store_beside_the_runs_folder(tmp_path):
     run = MlflowClient(record["uri"]).get_run(record["run_id"])
     assert run.info.status == "FINISHED" and run.info.artifact_uri.startswith((tmp_path / "mlartifacts").as_uri())
     assert (tmp_path / "mlartifacts").is_dir() and not (tmp_path / "mlruns").exists()
+
+
+def test_two_runs_tracked_at_once_into_one_local_store_are_both_logged(tmp_path):
+    from mlflow import MlflowClient
+
+    write_table(tmp_path / "t.csv", 500)
+    args = ["--data", "t.csv", "--target", "y", "--model", "logistic_regression", "--epochs", "1", "--track"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_API_URL": shared_api_url()}
+    command = [sys.executable, "-m", "flows.cli", "run", *args, "--no-progress"]
+    both = [
+        subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # the first to log creates the store's tables while the other may be at it too
+    outs = [run.communicate(timeout=600) for run in both]
+    assert [run.returncode for run in both] == [0, 0], [err[-2000:] for _, err in outs]
+    assert all("MLflow run: sqlite:///" in out for out, _ in outs)
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("table")
+    assert len(client.search_runs([experiment.experiment_id])) == 2
