@@ -27,6 +27,8 @@ def check_tracking(config: Any, timeout: float = 10.0) -> None:
     """Before any work: a ConfigError for --experiment without tracking, and, when --track names a server, one
     that does not answer its health check (MLFLOW_TRACKING_URI alone is not checked: a run it cannot reach says
     "not tracked" in its notes and keeps its folder)."""
+    if config.track is not None and not config.track.strip():
+        raise ConfigError("--track was given an empty URI: give a tracking server's (http://host:5000), or none.")
     uri = tracking_uri(config)
     if uri is None:
         if config.experiment is not None:

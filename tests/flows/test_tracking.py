@@ -114,6 +114,9 @@ def test_a_server_asked_for_that_does_not_answer_is_exit_2_before_any_work(tmp_p
     assert not (tmp_path / "runs").exists() and "Flow run" not in result.stderr
     result = devicepipe("run", "--data", "t.csv", "--target", "y", "--experiment", "x", cwd=tmp_path)
     assert_user_error(result, "--experiment 'x' names an MLflow experiment, but tracking is off")
+    result = devicepipe("run", "--data", "t.csv", "--target", "y", "--track", " ", cwd=tmp_path)
+    assert_user_error(result, "--track was given an empty URI")
+    assert not (tmp_path / "runs").exists()
 
 
 def test_a_server_gone_before_the_run_logs_leaves_the_run_whole_and_says_not_tracked(tmp_path):
