@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.dask_cluster import free_port
 from tests.flows.cli.test_cli import assert_user_error, manifest_notes
+from tests.processes import stop_group
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -31,16 +31,6 @@ def _wait(predicate, seconds: float, what: str):
             return result
         time.sleep(1)
     raise AssertionError(f"timed out after {seconds} s waiting for {what}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +65,7 @@ def server(tmp_path_factory):
         _wait(healthy, 120, "the Prefect server")
         yield env
     finally:
-        _stop(process)
+        stop_group(process)
         log.close()
 
 
@@ -155,4 +145,4 @@ def test_serve_runs_on_schedule_and_trigger_starts_a_run(server, flights_dir, tm
         for name, said in [("nope/nope", "has no deployment 'nope/nope'"), ("tran", "Expected train, score, tune or")]:
             assert_user_error(_trigger(name, server, tmp_path), said)
     finally:
-        _stop(serve)
+        stop_group(serve)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from tests.conftest import ROOT, write_table
 from tests.dask_cluster import free_port
 from tests.flows.cli.test_cli import assert_user_error, devicepipe, manifest_notes
 from tests.prefect_server import shared_api_url
+from tests.processes import stop_group
 
 pytestmark = pytest.mark.slow
 MLFLOW = Path(sys.executable).parent / "mlflow"
@@ -45,18 +45,8 @@ def _start_server(home: Path) -> tuple[subprocess.Popen, str]:
                     return process, url
         except OSError:
             time.sleep(0.5)
-    _stop(process)
+    stop_group(process)
     raise AssertionError(f"mlflow server not up after 180 s: {(home / 'server.log').read_text()[-3000:]}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +55,7 @@ def mlflow_server(tmp_path_factory):
     try:
         yield url
     finally:
-        _stop(process)
+        stop_group(process)
 
 
 def test_a_tracked_run_logs_its_settings_metrics_curves_inputs_tags_and_report(mlflow_server, tmp_path):
@@ -133,7 +123,7 @@ def test_a_server_gone_before_the_run_logs_leaves_the_run_whole_and_says_not_tra
             assert run.poll() is None and time.monotonic() < deadline, "the run ended before it started its work"
             time.sleep(0.1)
     finally:
-        _stop(process)  # the server goes away while the run works
+        stop_group(process)  # the server goes away while the run works
     out, err = run.communicate(timeout=600)
     assert run.returncode == 0, err[-3000:]
     (note,) = [n for n in manifest_notes(tmp_path / "runs" / "latest") if n.startswith("not tracked: ")]
