@@ -95,15 +95,20 @@ def test_ctrl_c_stops_a_tune_and_its_worker_processes_and_a_rerun_goes_on(tmp_pa
     """SIGINT to the process group of a tune with --jobs 2: its Dask workers get it too, and print nothing."""
     process = _start(tmp_path, "--trials", "500", "--study", "c", command=("tune", "--model", "mlp", "--jobs", "2"))
     log = tmp_path / "run.log"
-    _interrupt(process, lambda: " trial 2: " in log.read_text(), "three trials")
+    _interrupt(process, lambda: _ended(log.read_text()) >= 3, "three trials")  # in any order: two at a time
     assert log.read_text().rstrip().endswith("interrupted") and "Traceback" not in log.read_text()
     _assert_nothing_left(process)
     done = counted(optuna.load_study(study_name="c.mlp", storage=journal(tmp_path / "runs" / "tune-c")))
-    assert done >= 3  # at least those the log showed
+    assert done >= _ended(log.read_text()) >= 3  # at least those the log showed
     args = ("--data", "t.parquet", "--target", "y", "--model", "mlp", "--study", "c", "--no-progress")
     again = devicepipe("tune", *args, "--trials", str(done + 1), cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"mlp: 1 trial(s) to run ({done} done before)" in again.stderr  # the trials that ended were kept
+
+
+def _ended(log: str) -> int:
+    """Trials a tune's log says ended (completed or pruned)."""
+    return log.count(": complete ") + log.count(": pruned ")
 
 
 def _interrupt(process: subprocess.Popen, condition, what: str) -> None:
