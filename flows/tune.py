@@ -40,8 +40,9 @@ def tune(config: RunConfig, request: tuning.TuneRequest, progress: bool = True) 
         return _tune(config, request, progress, backend, placement, client)
 
 
-def _tune(config: RunConfig, request: tuning.TuneRequest, progress: bool, *where: Any) -> str:
-    backend, placement, client = where
+def _tune(
+    config: RunConfig, request: tuning.TuneRequest, progress: bool, backend: Any, placement: Any, client: Any
+) -> str:
     logger = get_run_logger()
     values = {"recipe": recipe_for(config), "backend": backend, "config": config, "progress": progress}
     values["placement"] = placement

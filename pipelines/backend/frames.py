@@ -21,6 +21,11 @@ def module_of(frame: Any) -> ModuleType:
     return pd
 
 
+def joined(parts: list[Any]) -> Any:
+    """Row blocks (pandas or cuDF frames or series, in order) as one, numbered from 0."""
+    return parts[0] if len(parts) == 1 else module_of(parts[0]).concat(parts, ignore_index=True)
+
+
 def hasher_of(frame: Any) -> str:
     """The name of the hash `hash_buckets` applies to `frame`'s values: hashed codes differ between them."""
     return "cudf" if module_of(frame) is not pd else "pandas"

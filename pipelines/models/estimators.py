@@ -36,7 +36,7 @@ class Estimator(ModelAdapter):
     family_params: ClassVar[dict[str, dict[str, Any]]] = {}  # "sklearn" | "cuml" -> what only that twin takes
     files = ("{name}.skops",)
     # Linear models read codes as numbers otherwise: they get the numeric columns (target encodings included)
-    # and one column per value of each categorical column with at most ONE_HOT_MAX values.
+    # and one column per value of each categorical column with at most `one_hot_max` values.
     one_hot: ClassVar[bool] = False
     one_hot_max: int = ONE_HOT_MAX  # a setting of the linear families (tuned, and saved beside the model)
     # Most training rows the estimator sees (a seeded sample beyond it, noted in the run): a bound on its memory.

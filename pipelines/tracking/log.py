@@ -59,7 +59,6 @@ def log_run(run_dir: Path, uri: str, experiment: str, links: dict[str, str]) -> 
         with _one_at_a_time(uri):
             client = MlflowClient(tracking_uri=uri)
             experiment_id = _experiment(client, experiment, uri)
-            step = "the run"
             tags = _tags(run_dir, manifest, links)
             run_id = client.create_run(experiment_id, run_name=run_dir.name, tags=tags).info.run_id
             for what, log in _steps(client, run_id, run_dir, manifest, metrics):
@@ -79,10 +78,10 @@ def log_run(run_dir: Path, uri: str, experiment: str, links: dict[str, str]) -> 
 def _one_at_a_time(uri: str) -> Iterator[None]:
     """A local SQLite store taken by one process at a time (a lock file beside it): two runs creating or writing
     it at once would race MLflow's table creation, or find the database locked. A server orders its own writes."""
-    if not uri.startswith("sqlite:///"):
+    database = _local_database(uri)
+    if database is None:
         yield
         return
-    database = Path(uri.removeprefix("sqlite:///"))
     with open(database.with_name(f".{database.name}.lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
@@ -102,10 +101,14 @@ def _experiment(client: Any, name: str, uri: str) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
-    location = None
-    if uri.startswith("sqlite:///"):  # a local store: its artifacts beside its database, not in the working folder
-        location = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
+    database = _local_database(uri)  # a local store: its artifacts beside its database, not in the working folder
+    location = None if database is None else (database.parent / "mlartifacts").as_uri()
     return client.create_experiment(name, artifact_location=location)
+
+
+def _local_database(uri: str) -> Path | None:
+    """The file of a local SQLite store (`--track` alone), or None for a server."""
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
 
 
 def _tags(run_dir: Path, manifest: dict[str, Any], links: dict[str, str]) -> dict[str, str]:

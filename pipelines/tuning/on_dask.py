@@ -25,6 +25,7 @@ from typing import Any
 import optuna
 import torch
 
+from pipelines.backend import joined
 from pipelines.cluster.client import worker_losses
 from pipelines.cluster.quiet_worker import QUIET
 from pipelines.data.placement import IN_PROCESS, Placement, placement_of
@@ -119,16 +120,10 @@ def _assembled(parts: list[list[Any]], workflow: Any, backend_name: str) -> dict
     """On a worker: the splits' partitions joined, and handed off there (zero-copy on its GPU, with the GPU backend)."""
     backend, splits = process_backend(backend_name), {}
     for index, name in enumerate(TRIAL_SPLITS):
-        frame, target = (_joined(pieces) for pieces in parts[2 * index : 2 * index + 2])
+        frame, target = (joined(pieces) for pieces in parts[2 * index : 2 * index + 2])
         data, _, _ = device_data(frame, workflow, backend, target, check_nulls=False)
         splits[name] = Split(frame, target, data)
     return splits
-
-
-def _joined(pieces: list[Any]) -> Any:
-    from pipelines.backend import module_of  # here: on the worker, the frames' own library
-
-    return pieces[0] if len(pieces) == 1 else module_of(pieces[0]).concat(pieces, ignore_index=True)
 
 
 def run_trials(

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from pipelines.backend import Backend, cpu_backend, module_of
+from pipelines.backend import Backend, cpu_backend, joined
 from pipelines.backend.gpu import gpu_backend
 from pipelines.cluster.client import worker_losses
 from pipelines.cluster.partitions import cut, partition_lengths
@@ -100,8 +100,8 @@ class ClusterShare:
                 ) from None
             fetched = client.gather(futures)
         frames, targets = fetched[: len(pieces)], fetched[len(pieces) :]
-        frame = _joined([part.iloc[a:b] for part, (_, a, b) in zip(frames, pieces, strict=True)])
-        target = _joined([part.iloc[a:b] for part, (_, a, b) in zip(targets, pieces, strict=True)])
+        frame = joined([part.iloc[a:b] for part, (_, a, b) in zip(frames, pieces, strict=True)])
+        target = joined([part.iloc[a:b] for part, (_, a, b) in zip(targets, pieces, strict=True)])
         data, _, _ = device_data(frame, rows.columns, process_backend(rows.backend), target, check_nulls=False)
         return DeviceData(*(tensor.to(device) for tensor in (data.numeric, data.codes, data.y)))
 
@@ -121,10 +121,6 @@ def process_backend(name: str) -> Backend:
     if name == "gpu":
         return gpu_backend()
     return cpu_backend()
-
-
-def _joined(parts: list[Any]) -> Any:
-    return parts[0] if len(parts) == 1 else module_of(parts[0]).concat(parts)
 
 
 @contextlib.contextmanager
