@@ -34,7 +34,7 @@ from pipelines.runs.record import gpu_only_note, residency_record, write_run
 from pipelines.runs.residency import Ledger
 from pipelines.runs.rundir import CONFIG, RunDirectory
 from pipelines.stages import MODEL_STAGES, check_run, fitted_models, run_feature_stages, run_stages
-from pipelines.tracking import NotTracked, log_run, record_tracking, tracking_uri
+from pipelines.tracking import NotTracked, log_run, record_tracking, tracked_model, tracking_uri
 
 CHECKPOINTS = "checkpoints"
 _committed: list[str] = []  # the run directories this process's flow runs completed, in order
@@ -146,6 +146,8 @@ def track(folder: Path, config: RunConfig, logger: Any) -> None:
         return
     record_tracking(folder, record)
     logger.info("tracked in MLflow: %s", record["url"] or f"{uri}, run {record['run_id']}")
+    for line in tracked_model(record):
+        logger.info("%s", line)
     if record["url"]:
         create_link_artifact(key="mlflow-run", link=record["url"], description="This run in MLflow")
 

@@ -51,6 +51,8 @@ class RunConfig:
     # folder); None: on only when MLFLOW_TRACKING_URI is set. `experiment` None: the dataset's name.
     track: str | None = None
     experiment: str | None = None
+    log_model: str | None = None  # the family logged as the run's MLflow model (None: the best on validation)
+    register: str | None = None  # a registered model's name: the logged model becomes a version of it
 
     def __post_init__(self) -> None:
         if self.dataset is None:

@@ -45,6 +45,7 @@ class Page:
     requests: list[str]  # every URL the page asked for
     images: list[dict[str, Any]]
     screenshot: bytes  # PNG of the whole page
+    text: str = ""  # the page's visible text (document.body.innerText) when it was taken
 
     @property
     def remote_requests(self) -> list[str]:
@@ -77,8 +78,10 @@ class _Session:
             self.events.append(json.loads(self.socket.recv(timeout=max(0.1, deadline - time.monotonic()))))
 
 
-def open_page(path: Path, width: int = 1280, timeout: float = 60.0) -> Page:
-    """Load `path` in headless chromium and collect what it showed (see the module docstring)."""
+def open_page(path: Path | str, width: int = 1280, timeout: float = 60.0, until: tuple[str, ...] = ()) -> Page:
+    """Load `path` (a file, or an http:// URL) in headless chromium and collect what it showed (see the module
+    docstring); a page that draws itself after loading (a web app's) is taken once its text shows each of `until`,
+    or when `timeout` runs out."""
     binary = chromium()
     if binary is None:
         raise RuntimeError("chromium is not installed")
@@ -89,8 +92,10 @@ def open_page(path: Path, width: int = 1280, timeout: float = 60.0) -> Page:
         try:
             for domain in ("Page", "Runtime", "Log", "Network"):
                 session.call(f"{domain}.enable")
-            session.call("Page.navigate", url=Path(path).resolve().as_uri())
+            url = path if str(path).startswith(("http://", "https://")) else Path(path).resolve().as_uri()
+            session.call("Page.navigate", url=url)
             session.wait_for("Page.loadEventFired")
+            text = _text_once(session, until, timeout)
             images = session.call("Runtime.evaluate", expression=IMAGES, awaitPromise=True, returnByValue=True)
             title = session.call("Runtime.evaluate", expression="document.title", returnByValue=True)
             size = session.call("Page.getLayoutMetrics")["cssContentSize"]
@@ -104,7 +109,19 @@ def open_page(path: Path, width: int = 1280, timeout: float = 60.0) -> Page:
         requests=[e["params"]["request"]["url"][:200] for e in session.events if _is("Network.requestWillBeSent", e)],
         images=json.loads(images["result"]["value"]),
         screenshot=base64.b64decode(shot["data"]),
+        text=text,
     )
+
+
+def _text_once(session: _Session, until: tuple[str, ...], timeout: float) -> str:
+    """The page's visible text once it shows each of `until` (or as it is when `timeout` runs out)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = session.call("Runtime.evaluate", expression="document.body.innerText", returnByValue=True)
+        text = found["result"].get("value") or ""
+        if all(part in text for part in until) or time.monotonic() > deadline:
+            return text
+        time.sleep(0.5)
 
 
 def _is(method: str, event: dict[str, Any]) -> bool:

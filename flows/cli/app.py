@@ -76,6 +76,8 @@ def run(
     ] = None,
     track: options.Track = None,
     experiment: options.Experiment = None,
+    log_model: options.LogModel = None,
+    register: options.Register = None,
     progress: options.Progress = True,
     resume: Annotated[
         Path | None,
@@ -133,6 +135,10 @@ def _say_done(run_dir: Path) -> None:
     if tracked:
         page = tracked.get("url") or f"{tracked['uri']}, run {tracked['run_id']}"
         typer.echo(tracked.get("error") or f"MLflow run: {page}")
+        from pipelines.tracking import tracked_model  # start-up time, as above
+
+        for line in tracked_model(tracked):
+            typer.echo(line)
 
 
 def _run_config(resume: Path | None, options: dict) -> object:

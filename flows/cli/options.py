@@ -36,3 +36,10 @@ Track = Annotated[
     typer.Option(help="Log the run to MLflow: --track URI, or --track alone (sqlite:///mlflow.db beside --output)."),
 ]
 Experiment = Annotated[str | None, typer.Option(help="MLflow experiment (default: the dataset's name).")]
+LogModel = Annotated[
+    str | None, typer.Option(help="The family logged as the run's MLflow model (default: the best on validation).")
+]
+Register = Annotated[
+    str | None,
+    typer.Option(help="Register the MLflow model under this name; alias champion when it beats the current one."),
+]

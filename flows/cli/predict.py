@@ -3,6 +3,9 @@ flows/cli/app.py)."""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -10,9 +13,13 @@ import typer
 
 from flows.cli.choices import BackendChoice
 
+MODEL_URIS = ("models:/", "runs:/")  # --model given as an MLflow model's URI
+
 
 def predict(
-    model: Annotated[Path, typer.Option(help="A completed run directory (runs/<id> or runs/latest).")],
+    model: Annotated[
+        str, typer.Option(help="A completed run directory (runs/<id>, runs/latest), or MLflow's models:/NAME@champion.")
+    ],
     data: Annotated[str, typer.Option(help="New rows: a Parquet or CSV file, folder or glob.")],
     out: Annotated[Path, typer.Option(help="Where to write the predictions: a .parquet or .csv file.")],
     model_name: Annotated[str | None, typer.Option(help="Which model of the run. Default: its best.")] = None,
@@ -21,6 +28,10 @@ def predict(
     drift_warn: Annotated[float, typer.Option(help="PSI from which a column or the predictions moved.")] = 0.1,
     drift_alert: Annotated[float, typer.Option(help="PSI from which a move is an alert.")] = 0.25,
     fail_on_drift: Annotated[bool, typer.Option(help="An alert exits 3 (the predictions are still written).")] = False,
+    track: Annotated[
+        str | None,
+        typer.Option(help="Where MLflow keeps a models:/ --model: a tracking URI (default: ./mlflow.db)."),
+    ] = None,
 ) -> None:
     """Batch predictions with a run's inference bundle (its files are checked against the manifest first), and
     their drift against the training rows, written beside them as <out>.drift.json."""
@@ -31,17 +42,36 @@ def predict(
 
     drift.check_thresholds(drift_warn, drift_alert)
     chosen = select_backend(backend.value)
-    bundle = predicting.open_bundle(model)
-    out = predicting.check_out(out, data, bundle)
-    rows = predicting.read_rows(bundle, data, chosen)
-    scores = predicting.score_rows(bundle, rows, chosen, model_name)
-    report = predicting.drift_report(bundle, rows, scores, model_name, drift_warn, drift_alert)
-    path = predicting.write_predictions(out, scores, bundle, chosen, rows, list(keep or []))
+    with _bundle_of(model, track) as (folder, family):
+        bundle = predicting.open_bundle(folder)
+        model_name = model_name or family
+        out = predicting.check_out(out, data, bundle)
+        rows = predicting.read_rows(bundle, data, chosen)
+        scores = predicting.score_rows(bundle, rows, chosen, model_name)
+        report = predicting.drift_report(bundle, rows, scores, model_name, drift_warn, drift_alert)
+        path = predicting.write_predictions(out, scores, bundle, chosen, rows, list(keep or []))
     name = model_name or bundle.metrics["best_model"]
-    typer.echo(f"{len(rows)} predictions from {name} ({bundle.run_dir.name}, {chosen.name} backend): {path}")
+    run = bundle.manifest.get("run", bundle.run_dir.name)
+    typer.echo(f"{len(rows)} predictions from {name} ({run}, {chosen.name} backend): {path}")
     if report is None:
         typer.echo("drift: not checked (the run was saved without a training profile)")
         return
     typer.echo(f"{drift.summary(report)}; {predicting.write_drift(path, report)}")
     if fail_on_drift and report["alerts"]:
         raise drift.DriftAlert(f"drift alert (PSI >= {drift_alert}): {', '.join(report['alerts'])}")
+
+
+@contextmanager
+def _bundle_of(model: str, track: str | None) -> Iterator[tuple[Path, str | None]]:
+    """The bundle's folder and the family to score with (None: the run's best): a run directory as it is; an
+    MLflow model's URI downloaded for the command's length, from --track, MLFLOW_TRACKING_URI or ./mlflow.db."""
+    if not model.startswith(MODEL_URIS):
+        yield Path(model), None
+        return
+    # here: MLflow (the tracking extra) only for a model's URI
+    from pipelines.tracking import model_store
+    from pipelines.tracking.registered import fetch_bundle
+
+    uri = model_store(track)
+    with tempfile.TemporaryDirectory(prefix="devicepipe-model-") as folder:
+        yield fetch_bundle(model, uri, Path(folder))

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipelines.backend import Backend, csv_delimiter
+from pipelines.backend import Backend, cpu_backend, csv_delimiter
 from pipelines.data.schemas import check_agreement
 from pipelines.data.timestamps import parse_timestamps
 from pipelines.data.validate import check_reserved_names
@@ -72,6 +73,20 @@ def load(source: Source, backend: Backend, columns: list[str] | None = None) -> 
     frame = _read(source, backend, columns)
     check_reserved_names(list(frame.columns), _name(source))
     return frame
+
+
+def head_rows(source: Source, rows: int) -> Any:
+    """The first `rows` rows of the source's first file as a pandas frame, typed as `load` types them on the CPU
+    (without reading the rest)."""
+    first = source.files[0]
+    try:
+        if source.format == "parquet":
+            batch = next(pq.ParquetFile(first).iter_batches(batch_size=rows), None)
+            return (batch or source.schema.empty_table()).to_pandas()
+        frame = pd.read_csv(first, sep=csv_delimiter(first), nrows=rows)
+        return parse_timestamps(frame, cpu_backend())
+    except (pa.ArrowInvalid, OSError, ValueError) as exc:
+        raise DataError(f"Could not read {first}: {exc}. Check that the file is complete.") from exc
 
 
 def _read(source: Source, backend: Backend, columns: list[str] | None) -> Any:

@@ -18,7 +18,7 @@ from pipelines.backend import Backend, host_copy
 from pipelines.cluster.frames import is_partitioned
 from pipelines.cluster.partitions import computed, gathered, rows
 from pipelines.config import RunConfig
-from pipelines.data.load import resolve
+from pipelines.data.load import load, resolve
 from pipelines.data.placement import IN_PROCESS, Placement
 from pipelines.data.profile import PROFILE_ROWS, profile_frame
 from pipelines.data.split import Part, sample_rows
@@ -76,6 +76,20 @@ class Recipe:
 
     def rows_to_score(self, data: str | Path, backend: Backend) -> Any:
         """New rows at `data` shaped as the training rows were, before the workflow transforms them."""
+        return self.shape_to_score(load(resolve(data), backend), backend)
+
+    def shape_to_score(self, frame: Any, backend: Backend, tables: dict[str, Path] | None = None) -> Any:
+        """New rows given as a frame of `backend` (as a served model receives them), shaped as the training rows
+        were, joined with the `context_tables` (or `tables` in their place: a logged model's copies)."""
+        return frame
+
+    def context_tables(self) -> dict[str, Path]:
+        """The tables new rows are joined with to be scored (by name), beside the rows themselves: none here."""
+        return {}
+
+    def example_to_score(self, rows: int = 5) -> pd.DataFrame:
+        """The first `rows` of the training input as new rows come, without the target: a logged model's input
+        example (pipelines.tracking)."""
         raise NotImplementedError
 
     def time_columns(self) -> list[str]:

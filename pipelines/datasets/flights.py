@@ -13,8 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from pipelines.backend import Backend
-from pipelines.data.load import load, require_columns, resolve
+from pipelines.data.load import head_rows, load, require_columns, resolve
 from pipelines.data.placement import IN_PROCESS, Placement
 from pipelines.data.split import Part, sample_rows, time_split
 from pipelines.data.target import encode_target
@@ -102,17 +104,24 @@ class Flights(Recipe):
     def workflow(self, dataset: Dataset, train: Part) -> tuple[Workflow, list[str]]:
         return workflow(), []
 
-    def rows_to_score(self, data: str | Path, backend: Backend) -> Any:
-        paths = self.paths()
+    def shape_to_score(self, frame: Any, backend: Backend, tables: dict[str, Path] | None = None) -> Any:
+        paths = tables or self.context_tables()
         weather, planes = (load(resolve(paths[name]), backend) for name in ("weather", "planes"))
-        return context.join_context(load(resolve(data), backend), weather, planes, backend)
+        return context.join_context(frame, weather, planes, backend)
+
+    def context_tables(self) -> dict[str, Path]:
+        paths = self.paths()
+        return {name: paths[name] for name in ("weather", "planes")}
+
+    def example_to_score(self, rows: int = 5) -> pd.DataFrame:
+        known = [name for name in context.FLIGHT_RULES if name != "arr_delay"]  # what is known before departure
+        return head_rows(resolve(self.paths()["flights"]), rows)[known]
 
     def time_columns(self) -> list[str]:
         return [TIME_COLUMN, "time_hour"]
 
     def files_to_score(self, data: str | Path) -> list[Path]:
-        paths = self.paths()
-        return [*resolve(data).files, *(f for name in ("weather", "planes") for f in resolve(paths[name]).files)]
+        return [*resolve(data).files, *(f for path in self.context_tables().values() for f in resolve(path).files)]
 
 
 def data_paths(folder: Path) -> dict[str, Path]:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 
 from pipelines.backend import Backend
 from pipelines.cluster.frames import Frames
 from pipelines.cluster.partitions import rows
-from pipelines.data.load import Source, load, require_columns, resolve
+from pipelines.data.load import Source, head_rows, require_columns, resolve
 from pipelines.data.placement import IN_PROCESS, Placement
 from pipelines.data.split import Part, random_split, sample_rows, time_fraction_split
 from pipelines.data.target import TARGET, encode_target
@@ -81,10 +82,13 @@ class Table(Recipe):
         exclude = [config.target, TARGET] + ([config.time_column] if config.time_column else [])
         return from_column_types(train, exclude)
 
-    def rows_to_score(self, data: str | Path, backend: Backend) -> Any:
-        frame = load(resolve(data), backend)
+    def shape_to_score(self, frame: Any, backend: Backend, tables: dict[str, Path] | None = None) -> Any:
         drop = [c for c in self.config.drop if c in frame.columns]
         return frame.drop(columns=drop) if drop else frame
+
+    def example_to_score(self, rows: int = 5) -> pd.DataFrame:
+        example = head_rows(self.source(), rows)
+        return example.drop(columns=[c for c in [self.config.target, *self.config.drop] if c in example.columns])
 
 
 def _refuse_nested(source: Source, exempt: set[str]) -> None:

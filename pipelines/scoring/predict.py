@@ -182,7 +182,6 @@ def write_predictions(
 ) -> Path:
     """`keep` columns of the input, then `probability` and `prediction` (or `prediction`): Parquet, or CSV for
     a `path` ending in .csv (check_out refuses other suffixes)."""
-    values = backend.to_numpy(scores.detach().float().contiguous())
     table: dict[str, Any] = {}
     for column in keep or []:
         if rows is None or column not in rows.columns:
@@ -193,13 +192,8 @@ def write_predictions(
                 f"input's. Keep the other columns, or rename {column!r} in the input."
             )
         table[column] = backend.to_pandas(rows[column]).to_numpy()
-    if bundle.task == "classification":
-        classes = bundle.manifest["target"]["classes"]
-        table["probability"] = values
-        table["prediction"] = np.where(values >= 0.5, classes[1], classes[0])
-    else:
-        table["prediction"] = values
-    frame = pd.DataFrame(table)
+    predicted = predictions_frame(scores, bundle, backend)
+    frame = pd.DataFrame({**table, **{column: predicted[column].to_numpy() for column in predicted.columns}})
     path = Path(path)
     with writing("the predictions", "--out"), atomic_path(path) as tmp:
         if OUT_FORMATS.get(path.suffix.lower()) == "csv":
@@ -207,6 +201,16 @@ def write_predictions(
         else:
             pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
     return path
+
+
+def predictions_frame(scores: torch.Tensor, bundle: Bundle, backend: Backend) -> pd.DataFrame:
+    """The predictions as a pandas frame: `probability` of the positive class and the `prediction` (the class
+    when the probability is at least 0.5) for classification, the `prediction` for regression."""
+    values = backend.to_numpy(scores.detach().float().contiguous())
+    if bundle.task != "classification":
+        return pd.DataFrame({"prediction": values})
+    classes = bundle.manifest["target"]["classes"]
+    return pd.DataFrame({"probability": values, "prediction": np.where(values >= 0.5, classes[1], classes[0])})
 
 
 def drift_report(

@@ -9,7 +9,9 @@ run wrote:
     inputs       each input file as an MLflow dataset (its path and the first 36 characters of its sha256)
     tags         the backend, its device, the git commit, the run directory, and the links given (the Prefect flow
                  run's id and URL)
-    artifacts    report.html, manifest.json, metrics.json, the drift profile (model/profile.json)
+    artifacts    report.html, manifest.json, metrics.json, the drift profile (drift/profile.json)
+    model        the best family (or --log-model's) as a pyfunc model (pipelines.tracking.pyfunc), registered
+                 with --register NAME (pipelines.tracking.registered)
 
 A step that fails ends the logging with NotTracked naming it; the MLflow run is then marked FAILED where the server
 still answers, and the run directory keeps everything it wrote.
@@ -27,8 +29,11 @@ from typing import Any
 
 from pipelines.files import write_text_atomic
 from pipelines.runs.rundir import MANIFEST
+from pipelines.tracking.model import model_steps
 
-ARTIFACTS = ("report.html", "manifest.json", "metrics.json", "model/profile.json")
+# Files of the run directory, and their folder among the MLflow run's artifacts (None: the top). The drift profile
+# is not in model/: that is the logged model's name (runs:/<id>/model).
+ARTIFACTS = {"report.html": None, "manifest.json": None, "metrics.json": None, "model/profile.json": "drift"}
 BATCH = 100  # MlflowClient.log_batch takes at most 100 parameters, 1,000 metrics a call
 
 
@@ -48,6 +53,7 @@ def log_run(run_dir: Path, uri: str, experiment: str, links: dict[str, str]) -> 
     # user's own settings win.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # the run's log, not a bar per file
     try:
         from mlflow import MlflowClient  # here: the tracking extra, imported only when a run is tracked
     except ImportError as exc:
@@ -64,6 +70,13 @@ def log_run(run_dir: Path, uri: str, experiment: str, links: dict[str, str]) -> 
             for what, log in _steps(client, run_id, run_dir, manifest, metrics):
                 step = what
                 log()
+            step, record = (
+                "the model",
+                {"uri": uri, "experiment": experiment, "experiment_id": experiment_id, "run_id": run_id},
+            )
+            for what, log in model_steps(client, uri, run_dir, manifest["config"], metrics, record):
+                step = what
+                log()
             step = "the run's end"
             client.set_terminated(run_id, "FINISHED")
     except Exception as exc:
@@ -71,7 +84,7 @@ def log_run(run_dir: Path, uri: str, experiment: str, links: dict[str, str]) -> 
             _mark_failed(client, run_id)
         raise NotTracked(step, uri, exc, run_id) from exc
     url = f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}" if uri.startswith("http") else None
-    return {"uri": uri, "experiment": experiment, "experiment_id": experiment_id, "run_id": run_id, "url": url}
+    return {**record, "url": url}
 
 
 @contextlib.contextmanager
@@ -132,8 +145,8 @@ def _steps(client: Any, run_id: str, run_dir: Path, manifest: dict, metrics: dic
         ("the learning curves", lambda: _batched(client.log_batch, run_id, "metrics", curves, 10 * BATCH)),
         ("the input datasets", lambda: client.log_inputs(run_id, datasets=_datasets(manifest))),
         *[
-            (f"the artifact {name}", lambda name=name: client.log_artifact(run_id, str(run_dir / name), _folder(name)))
-            for name in ARTIFACTS
+            (f"the artifact {name}", lambda name=name, to=to: client.log_artifact(run_id, str(run_dir / name), to))
+            for name, to in ARTIFACTS.items()
             if (run_dir / name).exists()
         ],
     ]
@@ -178,12 +191,6 @@ def _datasets(manifest: dict[str, Any]) -> list[Any]:
         )
         for path, digest in sorted(manifest.get("inputs", {}).items())
     ]
-
-
-def _folder(name: str) -> str | None:
-    """An artifact's folder in the MLflow run: the one it has in the run directory (model/...), or the top."""
-    parent = Path(name).parent.as_posix()
-    return None if parent == "." else parent
 
 
 def _batched(log: Any, run_id: str, kind: str, items: list[Any], size: int) -> None:

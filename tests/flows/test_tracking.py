@@ -9,49 +9,23 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium, open_page
 from tests.conftest import ROOT, write_table
 from tests.dask_cluster import free_port
 from tests.flows.cli.test_cli import assert_user_error, devicepipe, manifest_notes
+from tests.mlflow_server import start_server
 from tests.prefect_server import shared_api_url
 from tests.processes import stop_group
 
 pytestmark = pytest.mark.slow
-MLFLOW = Path(sys.executable).parent / "mlflow"
-
-
-def _start_server(home: Path) -> tuple[subprocess.Popen, str]:
-    """`mlflow server` on a free port of 127.0.0.1, once its health check answers."""
-    port = free_port()
-    store, artifacts = f"sqlite:///{home / 'mlflow.db'}", str(home / "artifacts")
-    command = [str(MLFLOW), "server", "--backend-store-uri", store, "--artifacts-destination", artifacts]
-    with open(home / "server.log", "w") as log:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (home / "server.log").read_text()[-3000:]
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return process, url
-        except OSError:
-            time.sleep(0.5)
-    stop_group(process)
-    raise AssertionError(f"mlflow server not up after 180 s: {(home / 'server.log').read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory):
-    process, url = _start_server(tmp_path_factory.mktemp("mlflow"))
+    process, url = start_server(tmp_path_factory.mktemp("mlflow"))
     try:
         yield url
     finally:
@@ -75,7 +49,7 @@ def test_a_tracked_run_logs_its_settings_metrics_curves_inputs_tags_and_report(m
     assert client.get_experiment(run.info.experiment_id).name == "e2e"
     params = run.data.params
     assert params["target"] == "y" and params["sample"] == "0.9" and params["models"] == '["xgboost"]'
-    assert set(manifest["config"]) == set(params)  # every setting
+    assert set(manifest["config"]) | {"logged_model"} == set(params)  # every setting, and the logged model's family
     metrics = json.loads((run_dir / "metrics.json").read_text())["models"]
     for family, entry in metrics.items():
         for split in ("valid", "test"):
@@ -92,8 +66,26 @@ def test_a_tracked_run_logs_its_settings_metrics_curves_inputs_tags_and_report(m
     assert tags["devicepipe.backend"] == "cpu" and tags["mlflow.source.git.commit"] == manifest["git_commit"]
     assert tags["prefect.flow_run_url"].startswith("http://127.0.0.1") and tags["prefect.flow_run_id"]
     logged = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"report.html", "manifest.json", "metrics.json", "model"} <= logged
-    assert [a.path for a in client.list_artifacts(run.info.run_id, "model")] == ["model/profile.json"]
+    assert {"report.html", "manifest.json", "metrics.json", "drift"} <= logged
+    assert [a.path for a in client.list_artifacts(run.info.run_id, "drift")] == ["drift/profile.json"]
+    best = json.loads((run_dir / "metrics.json").read_text())["best_model"]
+    assert record["model"] == {"family": best, "uri": f"runs:/{run.info.run_id}/model", "id": record["model"]["id"]}
+    assert params["logged_model"] == best and f"MLflow model: runs:/{run.info.run_id}/model ({best})" in result.stdout
+    _shown_in_mlflow_ui(record["url"], metrics, history)
+
+
+def _shown_in_mlflow_ui(url: str, metrics: dict, history: list[dict]) -> None:
+    """The run's page, its learning curves and its report in MLflow's UI, as headless chromium draws them."""
+    if chromium() is None:
+        pytest.skip("chromium is not installed (apt install chromium)")
+    value = metrics["xgboost"]["test"]["auc"]
+    page = open_page(url, until=("xgboost/test_auc", repr(value)), timeout=90)
+    assert "Finished" in page.text and "xgboost/test_auc" in page.text and repr(value) in page.text, page.text[:2000]
+    curves = open_page(f"{url}/model-metrics", until=("epoch_valid_auc",), timeout=90)
+    shown = curves.text.split()  # a section per family, a chart per stepped metric
+    assert {"mlp", "epoch_valid_auc", "epoch_valid_logloss"} <= set(shown) and len(history) >= 1, curves.text[:2000]
+    artifacts = open_page(f"{url}/artifacts", until=("report.html",), timeout=90)
+    assert {"report.html", "metrics.json", "drift"} <= set(artifacts.text.split()), artifacts.text[:2000]
 
 
 def test_a_server_asked_for_that_does_not_answer_is_exit_2_before_any_work(tmp_path):
@@ -103,7 +95,15 @@ def test_a_server_asked_for_that_does_not_answer_is_exit_2_before_any_work(tmp_p
     assert_user_error(result, f"--track {dead}: no MLflow tracking server answers there")
     assert not (tmp_path / "runs").exists() and "Flow run" not in result.stderr
     result = devicepipe("run", "--data", "t.csv", "--target", "y", "--experiment", "x", cwd=tmp_path)
-    assert_user_error(result, "--experiment 'x' names an MLflow experiment, but tracking is off")
+    assert_user_error(result, "--experiment 'x' is for MLflow, but tracking is off")
+    result = devicepipe("run", "--data", "t.csv", "--target", "y", "--register", "m", cwd=tmp_path)
+    assert_user_error(result, "--register 'm' is for MLflow, but tracking is off")
+    args = ("--data", "t.csv", "--target", "y", "--model", "xgboost", "--track", "--log-model", "logistic_regression")
+    result = devicepipe("run", *args, cwd=tmp_path)
+    assert_user_error(result, "--log-model logistic_regression is not fitted by this run")
+    args = ("--data", "t.csv", "--target", "y", "--track", "--log-model", "nope")
+    result = devicepipe("run", *args, cwd=tmp_path)
+    assert_user_error(result, "--log-model 'nope' is no model family of classification")
     result = devicepipe("run", "--data", "t.csv", "--target", "y", "--track", " ", cwd=tmp_path)
     assert_user_error(result, "--track was given an empty URI")
     assert not (tmp_path / "runs").exists()
@@ -111,7 +111,7 @@ def test_a_server_asked_for_that_does_not_answer_is_exit_2_before_any_work(tmp_p
 
 def test_a_server_gone_before_the_run_logs_leaves_the_run_whole_and_says_not_tracked(tmp_path):
     (tmp_path / "mlflow").mkdir()
-    process, url = _start_server(tmp_path / "mlflow")
+    process, url = start_server(tmp_path / "mlflow")
     write_table(tmp_path / "t.csv", 2000)
     args = ["--data", "t.csv", "--target", "y", "--model", "logistic_regression", "--epochs", "20", "--no-progress"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_API_URL": shared_api_url()}
