@@ -74,9 +74,10 @@ class Recipe:
         """The (unfitted) feature workflow for this dataset, and notes on what it left out."""
         raise NotImplementedError
 
-    def rows_to_score(self, data: str | Path, backend: Backend) -> Any:
-        """New rows at `data` shaped as the training rows were, before the workflow transforms them."""
-        return self.shape_to_score(load(resolve(data), backend), backend)
+    def rows_to_score(self, data: str | Path, backend: Backend, tables: dict[str, Path] | None = None) -> Any:
+        """New rows at `data` shaped as the training rows were, before the workflow transforms them (joined with
+        `tables` in place of the context tables, where given)."""
+        return self.shape_to_score(load(resolve(data), backend), backend, tables)
 
     def shape_to_score(self, frame: Any, backend: Backend, tables: dict[str, Path] | None = None) -> Any:
         """New rows given as a frame of `backend` (as a served model receives them), shaped as the training rows
@@ -97,10 +98,11 @@ class Recipe:
         no drift features (what the workflow derives from them is)."""
         return [self.config.time_column] if self.config.time_column else []
 
-    def files_to_score(self, data: str | Path) -> list[Path]:
-        """The files `rows_to_score(data)` reads (an output must never be one of them): those at `data`, where a
-        recipe reads nothing else."""
-        return list(resolve(data).files)
+    def files_to_score(self, data: str | Path, tables: dict[str, Path] | None = None) -> list[Path]:
+        """The files `rows_to_score(data, backend, tables)` reads (an output must never be one of them): those at
+        `data` and of the context tables."""
+        context = tables or self.context_tables()
+        return [*resolve(data).files, *(file for path in context.values() for file in resolve(path).files)]
 
     def hash_inputs(self) -> dict[str, str]:
         """sha256 of every input file, for the manifest and the feature cache key: read once per run (the

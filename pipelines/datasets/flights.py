@@ -120,9 +120,6 @@ class Flights(Recipe):
     def time_columns(self) -> list[str]:
         return [TIME_COLUMN, "time_hour"]
 
-    def files_to_score(self, data: str | Path) -> list[Path]:
-        return [*resolve(data).files, *(f for path in self.context_tables().values() for f in resolve(path).files)]
-
 
 def data_paths(folder: Path) -> dict[str, Path]:
     """DIR's flights (the folder flights/ of Parquet parts, or flights.parquet), weather.parquet and planes.parquet;

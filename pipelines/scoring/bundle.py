@@ -18,6 +18,9 @@ from pipelines.scoring import drift
 
 FOLDER = "model"
 PROFILE = "profile.json"
+# A bundle packed to travel (an MLflow model's, pipelines.tracking.pyfunc) carries copies of the tables new rows are
+# joined with (the recipe's context tables) in this folder beside model/, one folder per table.
+CONTEXT = "context"
 
 
 def save_bundle(

@@ -31,7 +31,7 @@ from pipelines.features.workflow import Workflow
 from pipelines.files import MANIFEST, atomic_path, check_writable, sha256_file, write_text_atomic, writing
 from pipelines.models import Split, family
 from pipelines.scoring import drift
-from pipelines.scoring.bundle import FOLDER, PROFILE
+from pipelines.scoring.bundle import CONTEXT, FOLDER, PROFILE
 
 OUTPUT_COLUMNS = ("probability", "prediction")  # what write_predictions writes beside the --keep columns
 OUT_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".parq": "parquet", ".csv": "csv"}  # by --out's suffix
@@ -51,6 +51,7 @@ class Bundle:
     config: RunConfig
     workflow: Workflow
     profile: dict[str, Any] | None = None  # model/profile.json (pipelines.scoring.drift); None in runs made before it
+    tables: dict[str, Path] | None = None  # the context tables it carries (bundle.CONTEXT); None: the recipe's own
 
     @property
     def task(self) -> str:
@@ -95,8 +96,15 @@ def open_bundle(run_dir: Path | str) -> Bundle:
         profile = json.loads(profile_path.read_text()) if profile_path.exists() else None
     with _reading(run_dir / FOLDER / "workflow.json"):
         workflow = Workflow.load(run_dir / FOLDER / "workflow.json")
+    tables = {path.name: path for path in sorted((run_dir / CONTEXT).glob("*")) if path.is_dir()} or None
     return Bundle(
-        run_dir=run_dir, manifest=manifest, metrics=metrics, config=config, workflow=workflow, profile=profile
+        run_dir=run_dir,
+        manifest=manifest,
+        metrics=metrics,
+        config=config,
+        workflow=workflow,
+        profile=profile,
+        tables=tables,
     )
 
 
@@ -133,7 +141,7 @@ def check_out(out: Path | str, data: Path | str, bundle: Bundle) -> Path:
             "of these suffixes."
         )
     target = path.resolve()
-    for file in recipe_for(bundle.config).files_to_score(data):
+    for file in recipe_for(bundle.config).files_to_score(data, bundle.tables):
         if file.resolve() == target:
             raise OutputError(
                 f"--out {path} is an input file ({file}); the predictions would overwrite it. Choose another --out."
@@ -156,7 +164,7 @@ def check_out(out: Path | str, data: Path | str, bundle: Bundle) -> Path:
 
 def read_rows(bundle: Bundle, data: Path | str, backend: Backend) -> Any:
     """New rows shaped as the training rows were, by the run's dataset recipe (flights join their context)."""
-    return recipe_for(bundle.config).rows_to_score(data, backend)
+    return recipe_for(bundle.config).rows_to_score(data, backend, bundle.tables)
 
 
 def score_rows(bundle: Bundle, rows: Any, backend: Backend, model: str | None = None) -> torch.Tensor:

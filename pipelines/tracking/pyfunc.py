@@ -24,12 +24,11 @@ from pipelines.backend import select
 from pipelines.data.load import resolve
 from pipelines.datasets import recipe_for
 from pipelines.files import MANIFEST
-from pipelines.scoring.bundle import FOLDER
+from pipelines.scoring.bundle import CONTEXT, FOLDER
 from pipelines.scoring.predict import open_bundle, predictions_frame, score_rows
 
 NAME = "model"  # the logged model's name: runs:/<run id>/model
 SERVED = Path(__file__).with_name("served.py")  # the code MLflow runs to load it
-CONTEXT = "context"  # the bundle's folder of context tables, one folder per table
 SIGNATURE_ROWS, EXAMPLE_ROWS = 1000, 5  # the signature is read from the first 1,000 input rows; 5 are the example
 FAMILY = "logged_model"  # the model's config: the family it scores with (MLflow logs it as a run parameter too)
 
@@ -44,12 +43,11 @@ class BundleModel(mlflow.pyfunc.PythonModel):
     def open(self, folder: Path, family: str, backend: str) -> BundleModel:
         """The bundle packed in `folder` (pack_bundle), scoring with `family` on `backend`."""
         self.bundle, self.family, self.backend = open_bundle(folder), family, select(backend)
-        self.tables = {path.name: path for path in sorted((folder / CONTEXT).glob("*"))} or None
         return self
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         frame = self.backend.from_pandas(pd.DataFrame(model_input))
-        rows = recipe_for(self.bundle.config).shape_to_score(frame, self.backend, self.tables)
+        rows = recipe_for(self.bundle.config).shape_to_score(frame, self.backend, self.bundle.tables)
         return predictions_frame(score_rows(self.bundle, rows, self.backend, self.family), self.bundle, self.backend)
 
 

@@ -56,7 +56,7 @@ def _beats(client: Any, name: str, metric: str, value: float) -> tuple[bool, str
     return False, f"valid {metric} {value:.4f} does not beat {held:.4f} of {name}@{ALIAS} (version {current})"
 
 
-def fetch_bundle(model_uri: str, tracking_uri: str | None, folder: Path) -> tuple[Path, str]:
+def fetch_bundle(model_uri: str, tracking_uri: str, folder: Path) -> tuple[Path, str]:
     """A devicepipe model at `model_uri` (models:/NAME@ALIAS, models:/NAME/VERSION, runs:/<id>/model) downloaded
     into `folder`: (its bundle's folder, the family it scores with). A ConfigError when MLflow cannot find it or
     it is no devicepipe model."""
@@ -64,16 +64,15 @@ def fetch_bundle(model_uri: str, tracking_uri: str | None, folder: Path) -> tupl
     import yaml  # here: with MLflow, which requires it
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one line of output, not one per file
+    mlflow.set_tracking_uri(tracking_uri)  # a models:/ URI is looked up in the registry, which follows it
+    mlflow.set_registry_uri(tracking_uri)
     try:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=model_uri, dst_path=str(folder), tracking_uri=tracking_uri
-        )
+        local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(folder))
     except Exception as exc:
-        where = tracking_uri or "MLflow's default store"
         said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         raise ConfigError(
-            f"--model {model_uri}: MLflow at {where} has no such model ({said}). Check the name and alias, and where "
-            "MLflow is: --track URI or MLFLOW_TRACKING_URI."
+            f"--model {model_uri}: MLflow at {tracking_uri} has no such model ({said}). Check the name and alias, "
+            "and where MLflow is: --track URI or MLFLOW_TRACKING_URI."
         ) from exc
     local = Path(local)
     spec = yaml.safe_load((local / "MLmodel").read_text()) if (local / "MLmodel").is_file() else {}

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from pipelines.backend import Backend
-from pipelines.data.load import load, resolve
 from pipelines.data.split import Part, random_split, sample_rows
 from pipelines.data.target import encode_target
 from pipelines.datasets.base import Dataset, Recipe
@@ -62,6 +61,3 @@ class Synthetic(Recipe):
 
     def workflow(self, dataset: Dataset, train: Part) -> tuple[Workflow, list[str]]:
         return Workflow([Categorify(["group"]), FillMissing(["x1", "x2"]), Standardize(["x1", "x2"])]), []
-
-    def rows_to_score(self, data: str | Path, backend: Backend) -> Any:
-        return load(resolve(data), backend)
