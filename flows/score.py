@@ -8,16 +8,20 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from flows.tasks import IO_RETRIES
 from pipelines import backend as backends
 from pipelines.backend import Backend
 from pipelines.scoring import drift, predict
+from pipelines.tracking import NotTracked, tracking_uri
+from pipelines.tracking.scored import log_scoring
 
 
 @task(name="open-bundle", cache_policy=NO_CACHE, tags=["io"], timeout_seconds=600)
@@ -63,10 +67,12 @@ def score(
     drift_warn: float = drift.WARN,
     drift_alert: float = drift.ALERT,
     fail_on_drift: bool = False,
+    track: str | None = None,
 ) -> str:
     """Score `data` with the bundle in `model` (a run directory); returns the predictions file. The drift of the
     rows and predictions is written beside it; with `fail_on_drift`, an alert fails the flow run (DriftAlert)
-    after the predictions are written, so a schedule can alert on it."""
+    after the predictions are written, so a schedule can alert on it. With `track` (a tracking URI, or "local":
+    mlflow.db beside the runs folder) or MLFLOW_TRACKING_URI set, the scoring is an MLflow run too."""
     drift.check_thresholds(drift_warn, drift_alert)
     out = out or str(Path("predictions") / f"score-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.parquet")
     chosen = backends.select(backend)
@@ -79,10 +85,18 @@ def score(
     name = model_name or bundle.metrics["best_model"]
     logger = get_run_logger()
     logger.info("scored %d rows with %s from %s: %s", len(rows), name, bundle.run_dir, path)
-    moved = "Drift: not checked (the run was saved without a training profile)."
+    moved, written = "Drift: not checked (the run was saved without a training profile).", None
     if report is not None:
         logger.log(logging.WARNING if report["moved"] else logging.INFO, drift.summary(report))
-        moved = f"{drift.summary(report)}: `{predict.write_drift(path, report)}`\n\n{drift.markdown(report)}"
+        written = predict.write_drift(path, report)
+        moved = f"{drift.summary(report)}: `{written}`\n\n{drift.markdown(report)}"
+    details = {"model": str(bundle.run_dir), "family": name, "data": data, "out": str(Path(path).resolve())}
+    details |= {"rows": len(rows), "drift_warn": drift_warn, "drift_alert": drift_alert}
+    details |= {
+        "drift_report": written and str(written),
+        "trained_in": (bundle.manifest.get("tracking") or {}).get("run_id"),
+    }
+    track_scoring(track, bundle, details, report, logger)
     create_markdown_artifact(
         key="score-summary",
         markdown=f"Scored **{len(rows)}** rows of `{data}` with **{name}** from `{bundle.run_dir}`.\n\n"
@@ -92,6 +106,32 @@ def score(
     if fail_on_drift and report is not None and report["alerts"]:
         raise drift.DriftAlert(f"drift alert (PSI >= {drift_alert}): {', '.join(report['alerts'])}")
     return path
+
+
+def track_scoring(
+    track: str | None, bundle: predict.Bundle, details: dict[str, Any], report: dict[str, Any] | None, logger: Any
+) -> None:
+    """The scoring logged to MLflow when tracking is on (pipelines.tracking.scored), in the experiment its model's
+    run was tracked in; a failure is a warning ("not tracked: ..."): the predictions stand as written."""
+    uri = tracking_uri(SimpleNamespace(track=track, output=str(bundle.run_dir.parent)))
+    if uri is None:
+        return
+    trained = bundle.manifest.get("tracking") or {}  # the training run's record, where it was tracked
+    experiment = trained.get("experiment") or bundle.config.experiment or bundle.config.dataset
+    details = {
+        **details,
+        "trained_in": trained.get("run_id"),
+        "drift_report": details["drift_report"] and str(details["drift_report"]),
+    }
+    links = {"prefect.flow_run_id": flow_run.id, "prefect.flow_run_url": flow_run.ui_url}
+    try:
+        record = log_scoring(uri, experiment, details, report, links)
+    except NotTracked as exc:
+        logger.warning("%s", exc)
+        return
+    logger.info("tracked in MLflow: %s", record["url"] or f"{uri}, run {record['run_id']}")
+    if record["url"]:
+        create_link_artifact(key="mlflow-score", link=record["url"], description="This scoring in MLflow")
 
 
 if __name__ == "__main__":

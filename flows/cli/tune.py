@@ -4,6 +4,7 @@ flows/tune.py), into <output>/tune-<study>/; then `devicepipe run --params <that
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -43,6 +44,8 @@ def tune(
     n_workers: options.Workers = None,
     partition_size: options.PartitionSize = "256MiB",
     cache: options.Cache = True,
+    track: options.Track = None,
+    experiment: options.Experiment = None,
     progress: options.Progress = True,
 ) -> None:
     """Tune model families' settings on the validation split (Optuna); write runs/tune-<study>/."""
@@ -53,25 +56,34 @@ def tune(
     config = RunConfig.from_dict({name: settings[name] for name in RunConfig.__dataclass_fields__ if name in settings})
     config.check()
     families = families_to_tune(model or ["xgboost"], config.task)
-    if trials < 1:
-        raise ConfigError(f"--trials must be at least 1, found {trials}.")
-    if timeout is not None and not timeout > 0:
-        raise ConfigError(f"--timeout is a number of seconds above 0, found {timeout}.")
-    _check_jobs(jobs, config.cluster)
     name = study or config.dataset
-    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise ConfigError(f"--study names a folder (tune-<study>): letters, digits, '-', '_' and '.', found {name!r}.")
+    _check_search(trials, timeout, name)
+    _check_jobs(jobs, config.cluster)
     server = early_server()
     # start-up time: imported when the command runs, not when the command line starts
     from flows.cli.run import tune_on
     from pipelines.stages import check_run
+    from pipelines.tracking import check_tracking
+    from pipelines.tracking.tuned import tracked_tune
     from pipelines.tuning import TuneRequest, check_folder, tune_folder
 
     check_run(config)
+    check_tracking(config)  # an MLflow server asked for that does not answer: exit 2 before any work
     check_folder(tune_folder(config.output, name), name, describe_data(config))
     request = TuneRequest(families=families, trials=trials, timeout=timeout, study=name, jobs=jobs)
     folder = tune_on(server, config, request, progress)
     typer.echo(f"tune folder: {folder}\ntrain with the best settings: devicepipe run --params {folder}")
+    if tracked := tracked_tune(Path(folder)):
+        typer.echo(tracked)
+
+
+def _check_search(trials: int, timeout: float | None, study: str) -> None:
+    if trials < 1:
+        raise ConfigError(f"--trials must be at least 1, found {trials}.")
+    if timeout is not None and not timeout > 0:
+        raise ConfigError(f"--timeout is a number of seconds above 0, found {timeout}.")
+    if not study.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise ConfigError(f"--study names a folder (tune-<study>): letters, digits, '-', '_' and '.', found {study!r}.")
 
 
 def families_to_tune(names: list[str], task: str, option: str = "--model") -> list[str]:

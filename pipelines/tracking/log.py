@@ -19,85 +19,33 @@ still answers, and the run directory keeps everything it wrote.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pipelines.files import write_text_atomic
 from pipelines.runs.rundir import MANIFEST
 from pipelines.tracking.model import model_steps
+from pipelines.tracking.session import BATCH, batched, logging_to, text
 
 # Files of the run directory, and their folder among the MLflow run's artifacts (None: the top). The drift profile
 # is not in model/: that is the logged model's name (runs:/<id>/model).
 ARTIFACTS = {"report.html": None, "manifest.json": None, "metrics.json": None, "model/profile.json": "drift"}
-BATCH = 100  # MlflowClient.log_batch takes at most 100 parameters, 1,000 metrics a call
-
-
-class NotTracked(Exception):
-    """Logging to MLflow stopped at `step`; the run's folder is complete all the same."""
-
-    def __init__(self, step: str, uri: str, cause: BaseException, run_id: str | None):
-        self.step, self.run_id = step, run_id
-        where = f"; MLflow run {run_id} is incomplete" if run_id else ""
-        super().__init__(f"not tracked: {step} could not be logged to {uri} ({type(cause).__name__}: {cause}){where}")
 
 
 def log_run(run_dir: Path, uri: str, experiment: str, links: dict[str, str]) -> dict[str, Any]:
     """Log `run_dir` to the MLflow tracking server or store at `uri`, in `experiment` (made if missing); returns
     the record of where it went (uri, experiment and run ids, the run's page on a server)."""
-    # Bounded waits for a server that went away (MLflow retries each request up to 7 times otherwise); the
-    # user's own settings win.
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # the run's log, not a bar per file
-    try:
-        from mlflow import MlflowClient  # here: the tracking extra, imported only when a run is tracked
-    except ImportError as exc:
-        raise NotTracked('anything (MLflow is not installed: pip install -e ".[tracking]")', uri, exc, None) from exc
     manifest = json.loads((run_dir / MANIFEST).read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    client, run_id, step = None, None, "the run"
-    try:
-        with _one_at_a_time(uri):
-            client = MlflowClient(tracking_uri=uri)
-            experiment_id = _experiment(client, experiment, uri)
-            tags = _tags(run_dir, manifest, links)
-            run_id = client.create_run(experiment_id, run_name=run_dir.name, tags=tags).info.run_id
-            for what, log in _steps(client, run_id, run_dir, manifest, metrics):
-                step = what
-                log()
-            step, record = (
-                "the model",
-                {"uri": uri, "experiment": experiment, "experiment_id": experiment_id, "run_id": run_id},
-            )
-            for what, log in model_steps(client, uri, run_dir, manifest["config"], metrics, record):
-                step = what
-                log()
-            step = "the run's end"
-            client.set_terminated(run_id, "FINISHED")
-    except Exception as exc:
-        if run_id is not None:
-            _mark_failed(client, run_id)
-        raise NotTracked(step, uri, exc, run_id) from exc
-    url = f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}" if uri.startswith("http") else None
-    return {**record, "url": url}
-
-
-@contextlib.contextmanager
-def _one_at_a_time(uri: str) -> Iterator[None]:
-    """A local SQLite store taken by one process at a time (a lock file beside it): two runs creating or writing
-    it at once would race MLflow's table creation, or find the database locked. A server orders its own writes."""
-    database = _local_database(uri)
-    if database is None:
-        yield
-        return
-    with open(database.with_name(f".{database.name}.lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+    with logging_to(uri, experiment) as session:
+        tags = _tags(run_dir, manifest, links)
+        session.run_id = session.client.create_run(session.experiment_id, run_name=run_dir.name, tags=tags).info.run_id
+        session.do(_steps(session.client, session.run_id, run_dir, manifest, metrics))
+        record = {"uri": uri, "experiment": experiment, "experiment_id": session.experiment_id}
+        record["run_id"], session.step = session.run_id, "the model"
+        session.do(model_steps(session.client, uri, run_dir, manifest["config"], metrics, record))
+    return {**record, "url": session.page()}
 
 
 def record_tracking(run_dir: Path, record: dict[str, Any] | None, note: str | None = None) -> None:
@@ -108,20 +56,6 @@ def record_tracking(run_dir: Path, record: dict[str, Any] | None, note: str | No
     if note:
         manifest["notes"] = [*manifest.get("notes", []), note]
     write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
-
-
-def _experiment(client: Any, name: str, uri: str) -> str:
-    found = client.get_experiment_by_name(name)
-    if found is not None:
-        return found.experiment_id
-    database = _local_database(uri)  # a local store: its artifacts beside its database, not in the working folder
-    location = None if database is None else (database.parent / "mlartifacts").as_uri()
-    return client.create_experiment(name, artifact_location=location)
-
-
-def _local_database(uri: str) -> Path | None:
-    """The file of a local SQLite store (`--track` alone), or None for a server."""
-    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
 
 
 def _tags(run_dir: Path, manifest: dict[str, Any], links: dict[str, str]) -> dict[str, str]:
@@ -136,13 +70,13 @@ def _steps(client: Any, run_id: str, run_dir: Path, manifest: dict, metrics: dic
     """(what, how) for each part of the run, in the order they are logged."""
     from mlflow.entities import Metric, Param  # here: with the client above
 
-    params = [Param(key, _text(value)) for key, value in sorted(manifest.get("config", {}).items())]
+    params = [Param(key, text(value)) for key, value in sorted(manifest.get("config", {}).items())]
     values = [Metric(key, value, 0, 0) for key, value in _values(manifest, metrics)]
     curves = [Metric(f"mlp/epoch_{key}", value, 0, step) for step, key, value in _curves(manifest)]
     return [
-        ("the parameters", lambda: _batched(client.log_batch, run_id, "params", params, BATCH)),
-        ("the metrics", lambda: _batched(client.log_batch, run_id, "metrics", values, 10 * BATCH)),
-        ("the learning curves", lambda: _batched(client.log_batch, run_id, "metrics", curves, 10 * BATCH)),
+        ("the parameters", lambda: batched(client.log_batch, run_id, "params", params, BATCH)),
+        ("the metrics", lambda: batched(client.log_batch, run_id, "metrics", values, 10 * BATCH)),
+        ("the learning curves", lambda: batched(client.log_batch, run_id, "metrics", curves, 10 * BATCH)),
         ("the input datasets", lambda: client.log_inputs(run_id, datasets=_datasets(manifest))),
         *[
             (f"the artifact {name}", lambda name=name, to=to: client.log_artifact(run_id, str(run_dir / name), to))
@@ -191,18 +125,3 @@ def _datasets(manifest: dict[str, Any]) -> list[Any]:
         )
         for path, digest in sorted(manifest.get("inputs", {}).items())
     ]
-
-
-def _batched(log: Any, run_id: str, kind: str, items: list[Any], size: int) -> None:
-    for start in range(0, len(items), size):
-        log(run_id, **{kind: items[start : start + size]})
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _mark_failed(client: Any, run_id: str) -> None:
-    """Best effort: the server that failed the logging may be gone (the note names the run either way)."""
-    with contextlib.suppress(Exception):
-        client.set_terminated(run_id, "FAILED")

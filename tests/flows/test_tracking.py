@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 
 from tests.browser import chromium, open_page
@@ -171,3 +172,35 @@ def test_two_runs_tracked_at_once_into_one_local_store_are_both_logged(tmp_path)
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("table")
     assert len(client.search_runs([experiment.experiment_id])) == 2
+
+
+def test_a_tracked_tune_is_one_run_for_its_study_with_a_child_run_per_trial(tmp_path):
+    from mlflow import MlflowClient
+
+    write_table(tmp_path / "t.csv", 1500)
+    args = ("tune", "--data", "t.csv", "--target", "y", "--model", "xgboost", "--track", "--no-progress")
+    first = devicepipe(*args, "--trials", "3", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    record = json.loads((tmp_path / "runs" / "tune-table" / "tracking.json").read_text())
+    assert record["trials"] == 3 and "(3 trials added as child runs)" in first.stdout
+    again = devicepipe(*args, "--trials", "5", cwd=tmp_path)  # the study goes on: two more trials
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "(2 trials added as child runs)" in again.stdout
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("table")
+    (study,) = client.search_runs([experiment.experiment_id], "tags.`devicepipe.study` = 'table'")
+    assert study.info.run_id == record["run_id"] and study.data.params["metric"] == "auc"
+    children = client.search_runs([experiment.experiment_id], f"tags.`mlflow.parentRunId` = '{record['run_id']}'")
+    trials = pd.read_csv(tmp_path / "runs" / "tune-table" / "trials.csv")
+    assert sorted(child.data.tags["devicepipe.trial"] for child in children) == [f"xgboost/{n}" for n in range(5)]
+    for child in children:
+        row = trials[trials.trial == int(child.data.tags["devicepipe.trial"].split("/")[1])].iloc[0]
+        assert child.info.status == {"complete": "FINISHED", "pruned": "KILLED"}[row.state]
+        assert child.data.metrics["value"] == pytest.approx(row.value)
+        assert float(child.data.params["learning_rate"]) == pytest.approx(row.params_learning_rate)
+    best = json.loads((tmp_path / "runs" / "tune-table" / "best_params.json").read_text())["families"]["xgboost"]
+    assert study.data.metrics["xgboost/best_valid_auc"] == pytest.approx(best["valid"]["auc"])
+    history = client.get_metric_history(record["run_id"], "tunes")
+    assert [m.step for m in history] == [0, 1]
+    logged = {a.path for a in client.list_artifacts(record["run_id"])}
+    assert {"best_params.json", "trials.csv", "report.html"} <= logged

@@ -100,6 +100,35 @@ def test_a_registered_model_scores_as_predict_does_and_keeps_its_alias_until_bea
     assert not (tmp_path / "elsewhere" / "mlflow.db").exists()
 
 
+def test_the_score_flow_logs_a_scoring_beside_the_run_that_trained_its_model(prefect_harness, mlflow_server, tmp_path):
+    from mlflow import MlflowClient
+
+    from flows.score import score
+
+    write_table(tmp_path / "t.csv", 2000)
+    write_table(tmp_path / "new.csv", 400)
+    args = ("--data", "t.csv", "--target", "y", "--model", "logistic_regression", "--epochs", "1", "--no-progress")
+    result = devicepipe("run", *args, "--track", mlflow_server, "--experiment", "scored", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    trained = json.loads((tmp_path / "runs" / "latest" / "manifest.json").read_text())["tracking"]
+    out = tmp_path / "scores.parquet"
+    model = str(tmp_path / "runs" / "latest")
+    score(str(tmp_path / "new.csv"), model=model, out=str(out), backend="cpu", track=mlflow_server)
+    report = json.loads((tmp_path / "scores.drift.json").read_text())
+    client = MlflowClient(mlflow_server)
+    experiment = client.get_experiment_by_name("scored")
+    (run,) = client.search_runs([experiment.experiment_id], "tags.`devicepipe.kind` = 'score'")
+    assert run.info.status == "FINISHED" and run.info.run_name == "score scores"
+    assert run.data.tags["devicepipe.trained_in"] == trained["run_id"]
+    assert run.data.metrics["rows_scored"] == 400 and run.data.params["out"] == str(out)
+    for column, entry in report["columns"].items():
+        assert run.data.metrics[f"psi/{column}"] == pytest.approx(entry["psi"])
+    (family,) = report["predictions"]
+    assert run.data.metrics[f"psi/prediction_{family}"] == pytest.approx(report["predictions"][family]["psi"])
+    assert run.data.metrics["drift_alerts"] == len(report["alerts"])
+    assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["scores.drift.json"]
+
+
 def test_mlflow_models_serve_serves_a_logged_model(mlflow_server, tmp_path):
     write_table(tmp_path / "t.csv", 2000)
     write_table(tmp_path / "new.csv", 50)
