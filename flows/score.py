@@ -12,15 +12,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
 
-from flows.tasks import IO_RETRIES
+from flows.tasks import IO_RETRIES, track_in_mlflow
 from pipelines import backend as backends
 from pipelines.backend import Backend
 from pipelines.scoring import drift, predict
-from pipelines.tracking import NotTracked, tracking_uri
+from pipelines.tracking import tracking_uri
 from pipelines.tracking.scored import log_scoring
 
 
@@ -123,15 +122,7 @@ def track_scoring(
         "trained_in": trained.get("run_id"),
         "drift_report": details["drift_report"] and str(details["drift_report"]),
     }
-    links = {"prefect.flow_run_id": flow_run.id, "prefect.flow_run_url": flow_run.ui_url}
-    try:
-        record = log_scoring(uri, experiment, details, report, links)
-    except NotTracked as exc:
-        logger.warning("%s", exc)
-        return
-    logger.info("tracked in MLflow: %s", record["url"] or f"{uri}, run {record['run_id']}")
-    if record["url"]:
-        create_link_artifact(key="mlflow-score", link=record["url"], description="This scoring in MLflow")
+    track_in_mlflow(lambda links: log_scoring(uri, experiment, details, report, links), uri, logger, "mlflow-score")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,13 @@ for concurrency limits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prefect import task
+from prefect.artifacts import create_link_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from flows import fixed_cost
 from pipelines import backend as backends
@@ -18,6 +21,7 @@ from pipelines.backend import Backend
 from pipelines.config import RunConfig
 from pipelines.errors import DevicepipeError
 from pipelines.stages import CACHE_LOOKUP, CACHE_STORE, STAGES, Stage
+from pipelines.tracking import NotTracked
 
 
 def retry_io_only(task: Any, task_run: Any, state: Any) -> bool:
@@ -48,3 +52,19 @@ def stage_task(stage: Stage) -> Any:
 def select_backend(config: RunConfig) -> Backend:
     """Pick the compute backend (cpu / gpu) with, on the GPU, its memory settings: once per process."""
     return backends.select(config.backend, rmm_pool=config.rmm_pool, spill=config.spill)
+
+
+def track_in_mlflow(log: Callable[[dict[str, str]], dict[str, Any]], uri: str, logger: Any, key: str) -> dict:
+    """`log(links)` (pipelines.tracking; links: this flow run's id and URL in Prefect), from the flow's own thread,
+    and a link artifact `key` to the MLflow run's page. A failure is a warning ("not tracked: ...") and the record
+    returned names it: what the flow wrote stands as written."""
+    links = {"prefect.flow_run_id": flow_run.id, "prefect.flow_run_url": flow_run.ui_url}
+    try:
+        record = log(links)
+    except NotTracked as exc:
+        logger.warning("%s", exc)
+        return {"uri": uri, "run_id": exc.run_id, "error": str(exc)}
+    logger.info("tracked in MLflow: %s", record["url"] or f"{uri}, run {record['run_id']}")
+    if record["url"]:
+        create_link_artifact(key=key, link=record["url"], description="This flow run's MLflow run")
+    return record

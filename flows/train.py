@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
 
 from flows import fixed_cost
-from flows.tasks import select_backend, stage_task
+from flows.tasks import select_backend, stage_task, track_in_mlflow
 from pipelines.cluster.memory import describe_peaks
 from pipelines.config import RunConfig
 from pipelines.data.placement import Placement, placement_of
@@ -34,7 +33,7 @@ from pipelines.runs.record import gpu_only_note, residency_record, write_run
 from pipelines.runs.residency import Ledger
 from pipelines.runs.rundir import CONFIG, RunDirectory
 from pipelines.stages import MODEL_STAGES, check_run, fitted_models, run_feature_stages, run_stages
-from pipelines.tracking import NotTracked, log_run, record_tracking, tracked_model, tracking_uri
+from pipelines.tracking import log_run, record_tracking, tracked_model, tracking_uri
 
 CHECKPOINTS = "checkpoints"
 _committed: list[str] = []  # the run directories this process's flow runs completed, in order
@@ -131,25 +130,17 @@ def _run_stages(
 
 
 def track(folder: Path, config: RunConfig, logger: Any) -> None:
-    """The written run logged to MLflow when tracking is on (pipelines.tracking), from this flow's own thread, with
-    links both ways (the Prefect flow run as tags, the MLflow run as a link artifact). A failure is a note, "not
-    tracked: ...", in the manifest and the log: the run's folder stands as written."""
+    """The written run logged to MLflow when tracking is on (pipelines.tracking), with links both ways (the Prefect
+    flow run as tags, the MLflow run as a link artifact); the record (or "not tracked: ..." as a note) goes into the
+    manifest: the run's folder stands as written."""
     uri = tracking_uri(config)
     if uri is None:
         return
-    links = {"prefect.flow_run_id": flow_run.id, "prefect.flow_run_url": flow_run.ui_url}
-    try:
-        record = log_run(folder, uri, config.experiment or config.dataset, links)
-    except NotTracked as exc:
-        logger.warning("%s", exc)
-        record_tracking(folder, {"uri": uri, "run_id": exc.run_id, "error": str(exc)}, str(exc))
-        return
-    record_tracking(folder, record)
-    logger.info("tracked in MLflow: %s", record["url"] or f"{uri}, run {record['run_id']}")
+    experiment = config.experiment or config.dataset
+    record = track_in_mlflow(lambda links: log_run(folder, uri, experiment, links), uri, logger, "mlflow-run")
+    record_tracking(folder, record, record.get("error"))
     for line in tracked_model(record):
         logger.info("%s", line)
-    if record["url"]:
-        create_link_artifact(key="mlflow-run", link=record["url"], description="This run in MLflow")
 
 
 if __name__ == "__main__":

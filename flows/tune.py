@@ -16,15 +16,13 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
-    create_link_artifact,
     create_markdown_artifact,
     create_progress_artifact,
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
 
-from flows.tasks import select_backend, stage_task
+from flows.tasks import select_backend, stage_task, track_in_mlflow
 from pipelines import tuning
 from pipelines.cluster.client import describe
 from pipelines.config import RunConfig, describe_data
@@ -32,7 +30,7 @@ from pipelines.datasets import recipe_for
 from pipelines.files import write_text_atomic, writing
 from pipelines.runs.residency import Ledger
 from pipelines.stages import HANDOFF, run_feature_stages, run_stages
-from pipelines.tracking import NotTracked, tracking_uri
+from pipelines.tracking import tracking_uri
 from pipelines.tracking.tuned import TRACKED, log_tune
 
 
@@ -76,20 +74,13 @@ def _tune(
 
 def track_tune(folder: Path, config: RunConfig, logger: Any) -> None:
     """The study logged to MLflow when tracking is on (pipelines.tracking.tuned): its run, its trials as child
-    runs; recorded in the folder's tracking.json. A failure is a warning ("not tracked: ..."), recorded too."""
+    runs; where it went (or "not tracked: ...") recorded in the folder's tracking.json."""
     uri = tracking_uri(config)
     if uri is None:
         return
-    links = {"prefect.flow_run_id": flow_run.id, "prefect.flow_run_url": flow_run.ui_url}
-    try:
-        record = log_tune(folder, uri, config.experiment or config.dataset, links)
-    except NotTracked as exc:
-        logger.warning("%s", exc)
-        record = {"uri": uri, "run_id": exc.run_id, "error": str(exc)}
+    experiment = config.experiment or config.dataset
+    record = track_in_mlflow(lambda links: log_tune(folder, uri, experiment, links), uri, logger, "mlflow-tune")
     write_text_atomic(folder / TRACKED, json.dumps(record, indent=2) + "\n")
-    if record.get("url"):
-        logger.info("tracked in MLflow: %s (%d trials added)", record["url"], record["trials"])
-        create_link_artifact(key="mlflow-tune", link=record["url"], description="This study in MLflow")
 
 
 tune_task = task(tuning.tune, name="tune", cache_policy=NO_CACHE)

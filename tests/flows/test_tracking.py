@@ -24,15 +24,6 @@ from tests.processes import stop_group
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory):
-    process, url = start_server(tmp_path_factory.mktemp("mlflow"))
-    try:
-        yield url
-    finally:
-        stop_group(process)
-
-
 def test_a_tracked_run_logs_its_settings_metrics_curves_inputs_tags_and_report(mlflow_server, tmp_path):
     from mlflow import MlflowClient
 

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import write_table
 from tests.dask_cluster import free_port
 from tests.flows.cli.test_cli import assert_user_error, devicepipe
-from tests.mlflow_server import MLFLOW, start_server
+from tests.mlflow_server import MLFLOW
 from tests.processes import stop_group
 
 pytestmark = pytest.mark.slow
@@ -29,15 +29,6 @@ import sys, mlflow, pandas as pd
 model = mlflow.pyfunc.load_model(sys.argv[1])
 model.predict(pd.read_csv(sys.argv[2])).to_parquet(sys.argv[3])
 """
-
-
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory):
-    process, url = start_server(tmp_path_factory.mktemp("mlflow"))
-    try:
-        yield url
-    finally:
-        stop_group(process)
 
 
 def _run(tmp_path, server: str) -> tuple[subprocess.CompletedProcess, dict]:
