@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -63,13 +64,14 @@ def logging_to(uri: str, experiment: str) -> Iterator[Session]:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # the flow says where the run went
     try:
         from mlflow import MlflowClient  # here: the tracking extra, imported only when something is tracked
     except ImportError as exc:
         raise NotTracked('anything (MLflow is not installed: pip install -e ".[tracking]")', uri, exc, None) from exc
     session = Session(uri=uri, client=None, experiment_id="", step="the experiment")
     try:
-        with _one_at_a_time(uri):
+        with _one_at_a_time(uri), _quiet("mlflow"):
             session.client = MlflowClient(tracking_uri=uri)
             session.experiment_id = _experiment(session.client, experiment, uri)
             session.step = "the run"
@@ -82,6 +84,19 @@ def logging_to(uri: str, experiment: str) -> Iterator[Session]:
             with contextlib.suppress(Exception):  # the server that failed the logging may be gone
                 session.client.set_terminated(session.run_id, "FAILED")
         raise NotTracked(session.step, uri, exc, session.run_id) from exc
+
+
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Logger `name` at WARNING for the block: MLflow's INFO lines (validating the input example, waiting for a
+    model version) are its own steps, not the run's news."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def local_database(uri: str) -> Path | None:

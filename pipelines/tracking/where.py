@@ -43,8 +43,10 @@ def _check_model(config: Any) -> None:
             f"--log-model {family} is not fitted by this run, whose --model options ask for "
             f"{', '.join(config.models)}: add --model {family}, or log another family."
         )
-    if config.register is not None and not config.register.strip():
-        raise ConfigError("--register was given an empty name: give the registered model's name (flights-delay).")
+    name = config.register
+    if name is not None and (not name.strip() or any(mark in name for mark in "/:")):
+        found = "an empty name" if not name.strip() else f"{name!r}, and MLflow's model names hold no '/' or ':'"
+        raise ConfigError(f"--register was given {found}: give the registered model's name (flights-delay).")
 
 
 def check_tracking(config: Any, timeout: float = 10.0) -> None:

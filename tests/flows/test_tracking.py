@@ -93,6 +93,8 @@ def test_a_server_asked_for_that_does_not_answer_is_exit_2_before_any_work(tmp_p
     args = ("--data", "t.csv", "--target", "y", "--model", "xgboost", "--track", "--log-model", "logistic_regression")
     result = devicepipe("run", *args, cwd=tmp_path)
     assert_user_error(result, "--log-model logistic_regression is not fitted by this run")
+    result = devicepipe("run", "--data", "t.csv", "--target", "y", "--track", "--register", "a/b", cwd=tmp_path)
+    assert_user_error(result, "--register was given 'a/b', and MLflow's model names hold no '/' or ':'")
     args = ("--data", "t.csv", "--target", "y", "--track", "--log-model", "nope")
     result = devicepipe("run", *args, cwd=tmp_path)
     assert_user_error(result, "--log-model 'nope' is no model family of classification")
