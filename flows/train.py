@@ -20,6 +20,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from flows import fixed_cost
 from flows.tasks import select_backend, stage_task, track_in_mlflow
@@ -114,7 +115,10 @@ def _run_stages(
         ledger.check()
     fitted = fitted_models(values)
     residency = residency_record(ledger.as_dict(), values["handoff"])
-    run_dir = write_run_task(run, config, backend, features, values["handoff"], fitted, seconds, residency, workers)
+    made_by = {"id": flow_run.id, "url": flow_run.ui_url}
+    run_dir = write_run_task(
+        run, config, backend, features, values["handoff"], fitted, seconds, residency, workers, made_by
+    )
     fixed_cost.mark("run-written")
     table = metrics_table(json.loads((Path(run_dir) / "metrics.json").read_text()))
     logger.info("test metrics:\n%s\nrun directory: %s", table, run_dir)

@@ -71,6 +71,9 @@ class ReportData:
     histories: dict[str, list[dict[str, Any]]]
     importances: list[Importance] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    # What produced the run (pipelines.runs.record.run_about): settings changed from the defaults, the inputs and
+    # their sha256, the start, the commit, the libraries' versions, the backend, the Prefect flow run.
+    about: dict[str, Any] = field(default_factory=dict)
 
     @property
     def task(self) -> str:

@@ -119,6 +119,13 @@ def stages_section(data: ReportData, drawn: dict[str, Any]) -> str:
     return f"<h2>Seconds per stage</h2><div class='columns'>{chart}{numbers}</div>"
 
 
+def run_section(data: ReportData) -> str:
+    about = report.run_table(data)
+    if about is None:
+        return "<h2>Run</h2><p>Not recorded.</p>"
+    return "<h2>Run</h2>" + table(["what", "value"], about[1])
+
+
 def data_section(data: ReportData) -> str:
     parts = [table(*report.count_table(data))]
     if line := report.classes_line(data):
@@ -147,6 +154,7 @@ def page(data: ReportData, drawn: dict[str, Any] | None = None) -> str:
     """The whole page; `drawn`: the figures `draw` made, if it was called already."""
     drawn = draw(data) if drawn is None else drawn
     sections = {
+        "run": ("Run", run_section),
         "metrics": ("Metrics", metrics_section),
         "curves": ("Curves", curves_section),
         "importance": ("Importance", importance_section),

@@ -151,9 +151,32 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
+def run_table(data: ReportData) -> Table | None:
+    """What produced the run, as (what, value) rows: the settings that differ from the defaults first."""
+    about = data.about
+    if not about:
+        return None
+    shown = {
+        name: ", ".join(map(str, value)) if isinstance(value, list) else value
+        for name, value in about["changed"].items()
+    }
+    changed = "; ".join(f"{name} = {value}" for name, value in shown.items()) or "none: the defaults"
+    rows = [["settings changed", changed]]
+    rows += [["input", f"{path} (sha256 {digest[:12]})"] for path, digest in about["inputs"].items()]
+    rows += [["started", about["started"]], ["backend", about["backend"]], ["commit", about["commit"] or "unknown"]]
+    rows.append(["versions", ", ".join(f"{name} {version}" for name, version in about["versions"].items())])
+    flow_run = about.get("flow_run") or {}
+    if flow_run.get("id"):
+        rows.append(["Prefect flow run", flow_run.get("url") or flow_run["id"]])
+    return ["", ""], rows
+
+
 def markdown(data: ReportData) -> str:
     """report.md, and the train run's Prefect artifact."""
-    sections = [f"# Run {data.run}", task_line(data.metrics), "## Test metrics\n\n```\n" + metrics_table(data.metrics)]
+    sections = [f"# Run {data.run}", task_line(data.metrics)]
+    if (about := run_table(data)) is not None:
+        sections.append("## Run\n\n" + markdown_table(["what", "value"], about[1]))
+    sections.append("## Test metrics\n\n```\n" + metrics_table(data.metrics))
     sections[-1] += "\n```\n\n" + curves_line(data)
     data_parts = [markdown_table(*count_table(data)), classes_line(data), markdown_table(*split_table(data))]
     nulls = null_table(data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,34 @@ def write_report(run: RunDirectory, data: ReportData, drawn: dict[str, Any] | No
     run.write_text("report.html", page(data, drawn))
 
 
+def run_about(
+    name: str,
+    config: RunConfig,
+    inputs: dict[str, str],
+    versions: dict[str, str],
+    commit: str | None,
+    backend: Backend,
+    flow_run: dict[str, str | None] | None,
+) -> dict[str, Any]:
+    """What produced the run, for the report's Run section: the settings that differ from the defaults, the inputs
+    and their sha256, when it started (its name's UTC time), the commit, the versions, the backend, the flow run."""
+    defaults = RunConfig(dataset=config.dataset).as_dict()  # the dataset is not a change: the title says it
+    changed = {key: value for key, value in config.as_dict().items() if value != defaults.get(key)}
+    started = datetime.strptime(name[:16], "%Y%m%dT%H%M%SZ").strftime("%Y-%m-%d %H:%M:%S UTC")
+    url = (flow_run or {}).get("url")
+    flow_run = {**(flow_run or {}), "url": url if url and not url.startswith("/") else None}  # no server, no page
+    device = f"{backend.name} ({backend.device_name})"
+    return {
+        "changed": changed,
+        "inputs": inputs,
+        "started": started,
+        "commit": commit,
+        "versions": versions,
+        "backend": device,
+        "flow_run": flow_run,
+    }
+
+
 def write_run(
     run: RunDirectory,
     config: RunConfig,
@@ -116,9 +145,11 @@ def write_run(
     seconds: dict[str, float],
     residency: dict[str, Any],
     cluster: dict[str, Any] | None = None,
+    flow_run: dict[str, str | None] | None = None,
 ) -> Path:
     """Write metrics, the bundle, the report and the manifest; the run directory appears only when complete.
-    `cluster`: a run with --cluster, its workers and their peak memory (pipelines.cluster.memory)."""
+    `cluster`: a run with --cluster, its workers and their peak memory (pipelines.cluster.memory); `flow_run`: the
+    Prefect flow run that made it (its id and url), for the report and the manifest."""
     # start-up time: matplotlib comes with the figures, imported when a run is written, not when the flow starts
     from pipelines.report.html import draw
 
@@ -134,6 +165,8 @@ def write_run(
             data = gather(run.name, metrics, features, handoff, fitted, seconds, residency, notes, backend, found=[])
             drawn = draw(data)
             data.importances = pending.result()
+        versions, commit = library_versions(), git_commit()
+        data.about = run_about(run.name, config, features.inputs, versions, commit, backend, flow_run)
         write_report(run, data, drawn)
         manifest = {
             "config": config.as_dict(),
@@ -143,14 +176,15 @@ def write_run(
             "notes": notes,
             "feature_cache": features.cache,
             "features": {"numeric": features.workflow.numeric_, "categorical": features.workflow.categorical_},
-            "versions": library_versions(),
+            "versions": versions,
             "backend": {
                 "name": backend.name,
                 "device": backend.device_name,
                 "rmm_pool": config.rmm_pool,
                 "spill": config.spill,
             },
-            "git_commit": git_commit(),
+            "git_commit": commit,
+            "prefect": {"flow_run": data.about["flow_run"]},
             "seconds": seconds,
             "handoff": handoff.check,
             "residency": residency,

@@ -93,6 +93,8 @@ def test_the_run_artifact_holds_the_report_summary(run_dir):
         assert section in summary and section in ours[0], section
     assert summary.strip() in ours[0]
     assert str(run_dir.resolve() / "report.html") in ours[0]
+    flow_run = json.loads((run_dir / "manifest.json").read_text())["prefect"]["flow_run"]
+    assert flow_run["id"] and f"| Prefect flow run | {flow_run['url'] or flow_run['id']} |" in ours[0]
 
 
 def test_latest_points_at_the_run(run_dir):

@@ -184,3 +184,19 @@ def test_the_browser_check_sees_a_broken_figure_and_a_console_error(tmp_path):
     page = open_page(tmp_path / "page.html")
     assert page.images[0]["naturalWidth"] == 0 and not page.images[0]["decoded"]
     assert any("boom" in error for error in page.errors)
+
+
+def test_the_run_section_says_which_settings_inputs_code_and_versions_made_the_run(run_dir):
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    section = (run_dir / "report.md").read_text().split("## Run\n")[1].split("## Test metrics")[0]
+    config = manifest["config"]
+    changed = section.split("| settings changed | ")[1].split(" |")[0]
+    assert f"target = {config['target']}" in changed and "backend = cpu" in changed
+    assert "epochs" not in changed and "seed" not in changed  # the defaults are not changes
+    assert ("task = regression" in changed) == (config["task"] == "regression")
+    for path, digest in manifest["inputs"].items():
+        assert f"| input | {path} (sha256 {digest[:12]}) |" in section
+    assert f"| commit | {manifest['git_commit'] or 'unknown'} |" in section
+    assert f"torch {manifest['versions']['torch']}" in section and "| started | " in section
+    assert manifest["prefect"] == {"flow_run": {"url": None}}  # written outside a flow: no flow run to name
+    assert '<section id="run"><h2>Run</h2>' in _html(run_dir) and '<a href="#run">Run</a>' in _html(run_dir)
