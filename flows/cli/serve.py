@@ -99,9 +99,12 @@ def trigger(
             f"Nothing answers at {found['url']} (PREFECT_API_URL). Start that server, or point PREFECT_API_URL at "
             "the one `devicepipe serve` uses, and trigger again."
         )
+    from prefect.settings import PREFECT_API_URL, temporary_settings  # start-up time, as above
+
     from flows.deployments import trigger as start  # start-up time, as above
 
-    flow_run = start(name, wait=wait)
+    with temporary_settings(updates={PREFECT_API_URL: found["url"]}):  # the server found (`server start`'s too)
+        flow_run = start(name, wait=wait)
     state = flow_run.state
     typer.echo(f"flow run {flow_run.name} ({flow_run.id}): {state.name if state else 'scheduled'}")
     if wait and (state is None or not state.is_completed()):

@@ -204,6 +204,13 @@ def test_a_server_started_in_the_background_serves_the_runs_after(tmp_path):
         assert f"Prefect server: {url}, running in the background" in result.stderr
         (run,) = _wait(lambda: _flow_runs(url), 60, "the flow run on the server")
         assert run["state_type"] == "COMPLETED"
+        # trigger asks that server (nothing served there yet: one line, exit 2), not a temporary one of its own
+        triggered = _devicepipe("trigger", "train", env=env, cwd=tmp_path)
+        assert triggered.returncode == 2 and "Traceback" not in triggered.stderr, triggered.stderr[-3000:]
+        assert triggered.stderr.strip() == (
+            f"error: The Prefect server at {url} has no deployment 'train/train'. `devicepipe serve` serves "
+            "train/train and score/score and tune/tune; `prefect deployment ls` lists what the server has."
+        )
     finally:
         stopped = _devicepipe("server", "stop", env=env, cwd=tmp_path)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
