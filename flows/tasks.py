@@ -68,3 +68,12 @@ def track_in_mlflow(log: Callable[[dict[str, str]], dict[str, Any]], uri: str, l
     if record["url"]:
         create_link_artifact(key=key, link=record["url"], description="This flow run's MLflow run")
     return record
+
+
+def tag_flow_run(tags: list[str]) -> None:
+    """This flow run tagged with `tags` too (what is known only once it runs: the backend it took), so that
+    Prefect's UI can filter runs by them."""
+    from prefect.client.orchestration import get_client  # here: the flows' client, once per run
+
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(flow_run.id, tags=sorted({*flow_run.tags, *tags}))

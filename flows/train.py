@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows import fixed_cost
-from flows.tasks import select_backend, stage_task, track_in_mlflow
+from flows.tasks import select_backend, stage_task, tag_flow_run, track_in_mlflow
 from pipelines.cluster.memory import describe_peaks
 from pipelines.config import RunConfig
 from pipelines.data.placement import Placement, placement_of
@@ -32,7 +32,7 @@ from pipelines.files import writing
 from pipelines.report.markdown import metrics_table
 from pipelines.runs.record import gpu_only_note, residency_record, write_run
 from pipelines.runs.residency import Ledger
-from pipelines.runs.rundir import CONFIG, RunDirectory
+from pipelines.runs.rundir import CONFIG, INCOMPLETE, RUN_NAME, RunDirectory, new_run_name
 from pipelines.stages import MODEL_STAGES, check_run, fitted_models, run_feature_stages, run_stages
 from pipelines.tracking import log_run, record_tracking, tracked_model, tracking_uri
 
@@ -49,10 +49,11 @@ def committed_runs() -> list[str]:
 write_run_task = task(write_run, name="write-run", cache_policy=NO_CACHE, timeout_seconds=1800, tags=["io"])
 
 
-def open_run(config: RunConfig, resume: str | None) -> tuple[RunDirectory, RunConfig]:
-    """A new run directory for `config`, or the interrupted one at `resume` with the config it was started with."""
+def open_run(config: RunConfig, resume: str | None, name: str | None = None) -> tuple[RunDirectory, RunConfig]:
+    """A new run directory for `config` (named `name`: the flow run's), or the interrupted one at `resume` with the
+    config it was started with."""
     if resume is None:
-        run = RunDirectory(config.output)
+        run = RunDirectory(config.output, name if name and RUN_NAME.fullmatch(name) else None)
         with writing("the run directory", "--output"):
             run.write_json(CONFIG, config.as_dict())
         return run, config
@@ -60,7 +61,14 @@ def open_run(config: RunConfig, resume: str | None) -> tuple[RunDirectory, RunCo
     return run, RunConfig.from_dict(run.read_json(CONFIG)).check()
 
 
-@flow(name="train")
+def run_name() -> str:
+    """The flow run's name: the run directory's (a new one, or the resumed run's), so that Prefect's UI and the
+    runs folder name a run alike."""
+    resume = flow_run.parameters.get("resume")
+    return Path(resume).name.removeprefix(INCOMPLETE) if resume else new_run_name()
+
+
+@flow(name="train", flow_run_name=run_name)
 def train(config: RunConfig = RunConfig(), progress: bool = True, resume: str | None = None) -> str:  # noqa: B008
     """Train and evaluate the baselines and the MLP; returns the run directory.
 
@@ -68,7 +76,7 @@ def train(config: RunConfig = RunConfig(), progress: bool = True, resume: str | 
     """
     if resume is None:
         check_run(config)
-    run, config = open_run(config, resume)
+    run, config = open_run(config, resume, flow_run.name)
     logger = get_run_logger()
     try:
         return _train(run, config, progress, logger)
@@ -90,6 +98,9 @@ def train(config: RunConfig = RunConfig(), progress: bool = True, resume: str | 
 def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) -> str:
     backend = select_backend(config)
     logger.info("backend: %s (%s); dataset %s; run %s", backend.name, backend.device_name, config.dataset, run.name)
+    tag_flow_run(
+        [f"dataset:{config.dataset}", f"backend:{backend.name}"] + ([f"sample:{config.sample}"] * bool(config.sample))
+    )
     with placement_of(config, backend.name) as placement:
         logger.info("where the rows live: %s", placement.describe())
         return _run_stages(run, config, progress, logger, backend, placement)
@@ -124,6 +135,7 @@ def _run_stages(
     logger.info("test metrics:\n%s\nrun directory: %s", table, run_dir)
     track(Path(run_dir), config, logger)
     folder = Path(run_dir).resolve()
+    publish_metrics(folder)
     create_markdown_artifact(
         key="train-metrics",
         markdown=(folder / "report.md").read_text()
@@ -131,6 +143,18 @@ def _run_stages(
         description="train flow: the run's report (report.md), with the paths of the run and its report.html",
     )
     return str(run_dir)
+
+
+def publish_metrics(folder: Path) -> None:
+    """The test metrics as a table artifact (a row per model, the best marked) and a link artifact to the report."""
+    metrics = json.loads((folder / "metrics.json").read_text())
+    rows = [
+        {"model": name + (" (best)" if name == metrics["best_model"] else ""), **entry["test"]}
+        for name, entry in metrics["models"].items()
+    ]
+    create_table_artifact(key="train-test-metrics", table=rows, description=f"{folder.name}: test metrics")
+    report = (folder / "report.html").as_uri()
+    create_link_artifact(key="train-report", link=report, link_text="report.html", description="The run's report")
 
 
 def track(folder: Path, config: RunConfig, logger: Any) -> None:

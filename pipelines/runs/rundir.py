@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -29,7 +30,13 @@ CONFIG = "config.json"
 LATEST = "latest"
 LOCK = ".latest.lock"
 INCOMPLETE = ".incomplete-"
+RUN_NAME = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")  # new_run_name's shape
 RUN_LOCK = ".run.lock"  # in the folder, held while a process writes it (not a file of the run: no hash)
+
+
+def new_run_name() -> str:
+    """A new run's name: its start (UTC) and six random hex digits, `20261207T130641Z-d0c0a4`."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 class RunDirectory:
@@ -38,7 +45,7 @@ class RunDirectory:
     def __init__(self, root: Path | str, name: str | None = None):
         self.root = Path(root)
         self._made_root = not self.root.exists()
-        self.name = name or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+        self.name = name or new_run_name()
         self.staging = self.root / f"{INCOMPLETE}{self.name}"
         with writing("the run directory", "--output"):
             self.staging.mkdir(parents=True, exist_ok=name is not None)

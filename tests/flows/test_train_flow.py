@@ -97,6 +97,28 @@ def test_the_run_artifact_holds_the_report_summary(run_dir):
     assert flow_run["id"] and f"| Prefect flow run | {flow_run['url'] or flow_run['id']} |" in ours[0]
 
 
+def test_the_flow_run_is_named_after_the_run_tagged_and_shows_its_metrics_as_a_table(run_dir):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    flow_run_id = json.loads((run_dir / "manifest.json").read_text())["prefect"]["flow_run"]["id"]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    with get_client(sync_client=True) as client:
+        found = client.read_flow_run(flow_run_id)
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    assert found.name == run_dir.name
+    assert {"dataset:flights", "backend:cpu", "sample:0.04"} <= set(found.tags)
+    (table,) = [artifact for artifact in artifacts if artifact.key == "train-test-metrics"]
+    rows = json.loads(table.data)
+    best = metrics["best_model"]
+    assert [row["model"] for row in rows] == [name + " (best)" * (name == best) for name in metrics["models"]]
+    assert rows[0]["auc"] == metrics["models"][next(iter(metrics["models"]))]["test"]["auc"]
+    (link,) = [artifact for artifact in artifacts if artifact.key == "train-report"]
+    assert (run_dir.resolve() / "report.html").as_uri() in link.data
+
+
 def test_latest_points_at_the_run(run_dir):
     assert (run_dir.parent / "latest").resolve() == run_dir.resolve()
     assert not [p for p in run_dir.parent.iterdir() if p.name.startswith(".incomplete")]
