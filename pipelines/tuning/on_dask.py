@@ -26,7 +26,7 @@ import optuna
 import torch
 
 from pipelines.backend import joined
-from pipelines.cluster.client import worker_losses
+from pipelines.cluster.client import close_local, worker_losses
 from pipelines.cluster.quiet_worker import QUIET
 from pipelines.data.placement import IN_PROCESS, Placement, placement_of
 from pipelines.errors import ConfigError
@@ -77,8 +77,11 @@ def trial_cluster(jobs: int) -> Iterator[Any]:
     logging.getLogger("distributed").setLevel(logging.WARNING)  # its scheduler, in this process, logs at INFO
     options = {"dashboard_address": ":0", "silence_logs": logging.CRITICAL, "preload": [QUIET]}
     cluster = LocalCluster(n_workers=jobs, threads_per_worker=threads, processes=True, **options)
-    with cluster, Client(cluster) as client:
-        yield client
+    try:
+        with Client(cluster) as client:
+            yield client
+    finally:
+        close_local(cluster)
 
 
 def dask_storage(client: Any, storage: Any) -> Any:
