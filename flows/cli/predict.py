@@ -3,6 +3,8 @@ flows/cli/app.py)."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,5 +75,11 @@ def _bundle_of(model: str, track: str | None) -> Iterator[tuple[Path, str | None
     from pipelines.tracking.registered import fetch_bundle
 
     uri = model_store(track)
-    with tempfile.TemporaryDirectory(prefix="devicepipe-model-") as folder:
+    # Not a TemporaryDirectory: Ctrl-C while MLflow's threads download leaves them writing into the folder as it is
+    # removed. It is removed without fuss now, and again at exit, once those threads have ended.
+    folder = tempfile.mkdtemp(prefix="devicepipe-model-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    try:
         yield fetch_bundle(model, uri, Path(folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
