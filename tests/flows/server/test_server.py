@@ -134,7 +134,9 @@ def test_a_run_records_flow_tasks_and_artifact_on_its_temporary_server_and_stops
     tasks = db.execute("select name, state_type from task_run where flow_run_id = ? order by start_time", (run_id,))
     assert [(name.rsplit("-", 1)[0], s) for name, s in tasks] == [(name, "COMPLETED") for name in TASKS]
     artifacts = db.execute("select key from artifact where flow_run_id = ?", (run_id,)).fetchall()
-    assert artifacts == [("train-metrics",)]
+    assert sorted(artifacts) == [("train-metrics",), ("train-report",), ("train-test-metrics",)]
+    ((name,),) = db.execute("select name from flow_run where id = ?", (run_id,))
+    assert (tmp_path / "runs" / name / "manifest.json").exists()  # the flow run is named after its run directory
 
 
 @pytest.mark.slow
