@@ -90,11 +90,7 @@ def score(
         written = predict.write_drift(path, report)
         moved = f"{drift.summary(report)}: `{written}`\n\n{drift.markdown(report)}"
     details = {"model": str(bundle.run_dir), "family": name, "data": data, "out": str(Path(path).resolve())}
-    details |= {"rows": len(rows), "drift_warn": drift_warn, "drift_alert": drift_alert}
-    details |= {
-        "drift_report": written and str(written),
-        "trained_in": (bundle.manifest.get("tracking") or {}).get("run_id"),
-    }
+    details |= {"rows": len(rows), "drift_warn": drift_warn, "drift_alert": drift_alert, "drift_report": written}
     track_scoring(track, bundle, details, report, logger)
     create_markdown_artifact(
         key="score-summary",

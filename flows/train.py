@@ -98,9 +98,8 @@ def train(config: RunConfig = RunConfig(), progress: bool = True, resume: str | 
 def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) -> str:
     backend = select_backend(config)
     logger.info("backend: %s (%s); dataset %s; run %s", backend.name, backend.device_name, config.dataset, run.name)
-    tag_flow_run(
-        [f"dataset:{config.dataset}", f"backend:{backend.name}"] + ([f"sample:{config.sample}"] * bool(config.sample))
-    )
+    sampled = [f"sample:{config.sample}"] if config.sample else []
+    tag_flow_run([f"dataset:{config.dataset}", f"backend:{backend.name}", *sampled])
     with placement_of(config, backend.name) as placement:
         logger.info("where the rows live: %s", placement.describe())
         return _run_stages(run, config, progress, logger, backend, placement)

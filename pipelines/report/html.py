@@ -123,7 +123,7 @@ def run_section(data: ReportData) -> str:
     about = report.run_table(data)
     if about is None:
         return "<h2>Run</h2><p>Not recorded.</p>"
-    return "<h2>Run</h2>" + table(["what", "value"], about[1])
+    return "<h2>Run</h2>" + table(*about)
 
 
 def data_section(data: ReportData) -> str:

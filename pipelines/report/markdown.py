@@ -168,14 +168,14 @@ def run_table(data: ReportData) -> Table | None:
     flow_run = about.get("flow_run") or {}
     if flow_run.get("id"):
         rows.append(["Prefect flow run", flow_run.get("url") or flow_run["id"]])
-    return ["", ""], rows
+    return ["what", "value"], rows
 
 
 def markdown(data: ReportData) -> str:
     """report.md, and the train run's Prefect artifact."""
     sections = [f"# Run {data.run}", task_line(data.metrics)]
     if (about := run_table(data)) is not None:
-        sections.append("## Run\n\n" + markdown_table(["what", "value"], about[1]))
+        sections.append("## Run\n\n" + markdown_table(*about))
     sections.append("## Test metrics\n\n```\n" + metrics_table(data.metrics))
     sections[-1] += "\n```\n\n" + curves_line(data)
     data_parts = [markdown_table(*count_table(data)), classes_line(data), markdown_table(*split_table(data))]

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from pipelines.errors import ConfigError
+from pipelines.tracking.session import local_database
 
 LOCAL = "local"  # --track without a URI
 DATABASE = "mlflow.db"  # the local store's file, beside the output folder
@@ -76,9 +77,10 @@ def model_store(track: str | None, timeout: float = 10.0) -> str:
     _given(track)
     _check_installed("--model names an MLflow model")
     uri = tracking_uri(SimpleNamespace(track=track or os.environ.get("MLFLOW_TRACKING_URI") or LOCAL, output="runs"))
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+    database = local_database(uri)
+    if database is not None and not database.is_file():
         raise ConfigError(
-            f"No MLflow store at {uri.removeprefix('sqlite:///')}: say where the model is kept with --track URI (a "
+            f"No MLflow store at {database}: say where the model is kept with --track URI (a "
             "tracking server) or MLFLOW_TRACKING_URI, or run where `devicepipe run --track` made mlflow.db."
         )
     _check_answers(uri, timeout)
