@@ -100,7 +100,7 @@ def check_writable(path: Path | str, option: str) -> None:
     free = shutil.disk_usage(existing).free
     if free < MIN_FREE_BYTES:
         raise OutputError(
-            f"No space left on the device of {option} {path}: {_size(free)} free. Free some space, or choose "
+            f"No space left on the device of {option} {path}: {size_text(free)} free. Free some space, or choose "
             f"another {option}, and run again."
         )
 
@@ -137,7 +137,8 @@ def _reason(exc: OSError) -> str:
     return readable.get(exc.errno, exc.strerror or str(exc))
 
 
-def _size(count: int) -> str:
+def size_text(count: int) -> str:
+    """A byte count for people: "812 bytes", "9.6 MiB", "1.2 GiB"."""
     value = float(count)
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":

@@ -24,6 +24,7 @@ from pipelines import evaluate
 from pipelines.backend import Backend
 from pipelines.features.feature_set import FeatureSet
 from pipelines.models import FittedModel, Split
+from pipelines.report.decision import Decision, decide
 from pipelines.training.handoff import Handoff
 
 IMPORTANCE_ROWS = 2000
@@ -68,6 +69,9 @@ class ReportData:
     residency: dict[str, Any] | None
     y_test: np.ndarray
     predictions: dict[str, np.ndarray]  # model -> its predictions on the test split
+    y_valid: np.ndarray = field(default_factory=lambda: np.empty(0))
+    valid_predictions: dict[str, np.ndarray] = field(default_factory=dict)  # the thresholds are chosen on these
+    profile: dict[str, Any] = field(default_factory=dict)  # the training rows' drift profile, as the bundle keeps it
     histories: dict[str, list[dict[str, Any]]]
     importances: list[Importance] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
@@ -78,6 +82,11 @@ class ReportData:
     @property
     def task(self) -> str:
         return self.metrics["task"]
+
+    @cached_property
+    def decision(self) -> Decision:
+        """The baseline, the thresholds, the gains and the checks' notes (pipelines.report.decision)."""
+        return decide(self.task, self.data, (self.y_valid, self.valid_predictions), (self.y_test, self.predictions))
 
     @cached_property
     def curve_labels(self) -> dict[str, str]:
@@ -107,6 +116,7 @@ def gather(
     """The report's values for a finished run (after its last stage: the copies to the host happen here).
     `found`: the importances, if already computed (`importances`)."""
     predictions = {name: host(backend, model.predictions["test"]) for name, model in fitted.items()}
+    valid = {name: host(backend, model.predictions["valid"]) for name, model in fitted.items()}
     return ReportData(
         run=run,
         metrics=metrics,
@@ -115,6 +125,9 @@ def gather(
         residency=residency,
         y_test=host(backend, handoff.data["test"].y),
         predictions=predictions,
+        y_valid=host(backend, handoff.data["valid"].y),
+        valid_predictions=valid,
+        profile=features.profile,
         histories={name: model.model.history for name, model in fitted.items() if model.model.history},
         importances=importances(features, handoff, fitted, metrics["task"]) if found is None else found,
         data=data_summary(features, backend),

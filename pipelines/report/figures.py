@@ -144,15 +144,38 @@ def predicted_vs_actual(y: np.ndarray, predictions: dict[str, np.ndarray], label
 
 
 def learning_curve(name: str, history: list[dict[str, Any]]) -> bytes:
-    """Every validation metric of the history, one panel each, per epoch."""
-    metrics = [key for key in history[0] if key.startswith("valid_")]
+    """Per epoch: the mean training loss (beside the validation logloss, the same measure, for a classifier), then
+    every other validation metric, one panel each."""
     epochs = [row["epoch"] for row in history]
-    with _figure(3.6, 3.2, columns=len(metrics), suptitle=True) as (figure, axes):
-        for ax, metric in zip(axes, metrics, strict=True):
-            ax.plot(epochs, [row[metric] for row in history], marker="o")
-            ax.set(xlabel="epoch", title=metric.replace("_", " "))
+    metrics = [key for key in history[0] if key.startswith("valid_") and key != "valid_logloss"]
+    losses = [key for key in ("train_loss", "valid_logloss") if key in history[0]]
+    panels = ([losses] if losses else []) + [[metric] for metric in metrics]
+    with _figure(3.6, 3.2, columns=len(panels), suptitle=True) as (figure, axes):
+        for ax, keys in zip(axes, panels, strict=True):
+            for key in keys:
+                ax.plot(epochs, [row[key] for row in history], marker="o", label=key.replace("_", " "))
+            ax.set(xlabel="epoch", title="loss" if keys == losses else keys[0].replace("_", " "))
+            if len(keys) > 1:
+                ax.legend(loc="best", fontsize=8)
             ax.set_xticks(epochs)
-        figure.suptitle(f"{name} learning curve (validation split)")
+        figure.suptitle(f"{name} learning curve")
+        return _png(figure)
+
+
+def gains(y: np.ndarray, curves: dict[str, tuple[np.ndarray, np.ndarray]], labels: dict[str, str]) -> bytes:
+    """Cumulative gains: per model, the share of all positives among the top share of rows by its score; the
+    diagonal is taking rows at random, the upper line a perfect ranking."""
+    positive = float(np.mean(y > 0.5)) if len(y) else 0.0
+    with _figure(5.6, 4.2) as (figure, (axes,)):
+        for name, (taken, captured) in curves.items():
+            step = max(len(taken) // 500, 1)  # a few hundred points draw the same line
+            axes.plot(np.r_[0, taken[::step], 1], np.r_[0, captured[::step], 1], label=labels[name])
+        axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="random")
+        if positive > 0:
+            axes.plot([0, positive, 1], [0, 1, 1], color="grey", linestyle="--", label="perfect")
+        axes.set(xlabel="share of test rows, highest score first", ylabel="share of all positives found")
+        axes.set(title=f"Cumulative gains (test split, {len(y):,} rows)")
+        axes.legend(loc="lower right", fontsize=8)
         return _png(figure)
 
 

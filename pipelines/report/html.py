@@ -2,8 +2,9 @@
 
 Figures (pipelines.report.figures) are embedded as base64 PNG data URLs; the style is inline; there is no script and
 no link to anything outside the page. The sections and tables are report.md's (pipelines.report.markdown), with figures:
-ROC and precision-recall curves (classification) or residuals and predicted vs actual (regression) for every
-model on the test split, calibration, each learning curve, feature importance, seconds per stage.
+the cumulative gains (classification), ROC and precision-recall curves (classification) or residuals and predicted
+vs actual (regression) for every model on the test split, calibration, each learning curve of two epochs or more,
+feature importance, seconds per stage. The drift baseline's long table is folded (<details>: no script needed).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import Any
 from pipelines.report import figures
 from pipelines.report import markdown as report
 from pipelines.report.data import ReportData
+from pipelines.report.decision import gains_curve
+from pipelines.report.decision_tables import decision_parts, profile_line, profile_table
+from pipelines.report.residency import residency_notes, residency_tables
 
 STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f; margin: 0 auto;
@@ -23,27 +27,30 @@ h1 { margin-bottom: 4px; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 4
 nav a { margin-right: 14px; } .sub { color: #555; margin-top: 0; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #ddd; padding: 4px 10px; text-align: right; }
-th:first-child, td:first-child { text-align: left; } th { background: #f4f4f6; }
+th:first-child, td:first-child, table.text td { text-align: left; } th { background: #f4f4f6; }
 tr.best td { font-weight: 600; background: #eef6ee; }
 .figures { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
 figure { margin: 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 13px; max-width: 640px; }
 .columns { display: flex; flex-wrap: wrap; gap: 32px; align-items: flex-start; }
+ul.watch li { color: #8a4b00; } details summary { cursor: pointer; color: #333; }
 pre { background: #f4f4f6; padding: 10px; overflow-x: auto; }
 """
 
 
-DRAWN = ("curves", "stages")  # the sections that show figures `draw` made
+DRAWN = ("decision", "curves", "stages")  # the sections that show figures `draw` made
 
 
-def table(header: list[str], rows: list[list[str]], best: str | None = None) -> str:
-    """An HTML table; the row whose first cell is `best` is highlighted."""
+def table(header: list[str], rows: list[list[str]], best: str | None = None, text: bool = False) -> str:
+    """An HTML table; the row whose first cell is `best` is highlighted; `text`: its cells are words, not numbers
+    (left-aligned)."""
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = ""
     for row in rows:
         marked = ' class="best"' if best is not None and row[0] == best else ""
         body += f"<tr{marked}>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>"
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    kind = ' class="text"' if text else ""
+    return f"<table{kind}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def figure(png: bytes, alt: str, caption: str = "") -> str:
@@ -53,16 +60,33 @@ def figure(png: bytes, alt: str, caption: str = "") -> str:
 
 
 def metrics_section(data: ReportData) -> str:
-    metrics = data.metrics
-    names = list(report.METRICS[data.task])
-    rows = [
-        [model, *(f"{score['test'][n]:.4f}" for n in names), f"{score['fit_seconds']:.1f}"]
-        for model, score in metrics["models"].items()
-    ]
-    best = metrics["best_model"]
-    header = ["model", *(f"test {n}" for n in names), "fit seconds"]
+    best = data.metrics["best_model"]
     note = f"<p>Best on the validation split (highlighted): <b>{escape(best)}</b>.</p>"
-    return "<h2>Test metrics</h2>" + table(header, rows, best) + note
+    return "<h2>Test metrics</h2>" + table(*report.test_metrics_table(data), best=best) + note
+
+
+def decision_section(data: ReportData, drawn: dict[str, Any]) -> str:
+    """The baseline comparison, the thresholds and the best model's confusion matrix, the cumulative gains (or the
+    residuals' summary) and the checks' notes."""
+    parts = ["<h2>Decision</h2>"]
+    for kind, part in decision_parts(data):
+        parts.append(f"<p>{escape(part)}</p>" if kind == "text" else table(*part))
+    if drawn.get("gains"):
+        parts.append(figure(drawn["gains"], "Cumulative gains on the test split"))
+    if data.decision.notes:
+        items = "".join(f"<li>{escape(note)}</li>" for note in data.decision.notes)
+        parts.append(f"<p><b>Read with care</b></p><ul class='watch'>{items}</ul>")
+    return "".join(parts)
+
+
+def profile_section(data: ReportData) -> str:
+    """The training profile that scoring measures drift against, folded (one row per profiled column)."""
+    found = profile_table(data)
+    if found is None:
+        return "<h2>Drift baseline</h2><p>Not recorded.</p>"
+    line = escape(profile_line(data).replace("`", ""))
+    summary = f"<summary>The training profile of {len(found[1])} columns</summary>"
+    return f"<h2>Drift baseline</h2><p>{line}</p><details>{summary}{table(*found, text=True)}</details>"
 
 
 def draw(data: ReportData) -> dict[str, Any]:
@@ -80,9 +104,13 @@ def draw(data: ReportData) -> dict[str, Any]:
             ("Predicted vs actual", figures.predicted_vs_actual(y, predictions, labels)),
         ]
     curves.append(("Calibration", figures.calibration(data.task, y, predictions, labels)))
+    found = {name: gains_curve(y, p) for name, p in predictions.items()} if data.task == "classification" else {}
     return {
         "curves": curves,
-        "learning": {name: figures.learning_curve(name, history) for name, history in data.histories.items()},
+        "gains": figures.gains(y, found, labels) if found else None,
+        "learning": {
+            name: figures.learning_curve(name, history) for name, history in data.histories.items() if len(history) > 1
+        },
         "stages": figures.bars("Seconds per stage", data.seconds, "seconds", ordered=True),
     }
 
@@ -96,7 +124,9 @@ def curves_section(data: ReportData, drawn: dict[str, Any]) -> str:
     curves = f"<h2>Curves on the test split</h2><p>{escape(caption)}</p><div class='figures'>" + "".join(parts)
     curves += "</div>"
     for name, history in data.histories.items():
-        curves += f"<h3>{escape(name)} learning curve</h3>" + figure(drawn["learning"][name], f"{name} learning curve")
+        curves += f"<h3>{escape(name)} learning curve</h3><p>{escape(report.learning_line(history))}</p>"
+        if name in drawn["learning"]:
+            curves += figure(drawn["learning"][name], f"{name} learning curve")
         curves += table(*report.history_table(history))
     return curves
 
@@ -123,7 +153,7 @@ def run_section(data: ReportData) -> str:
     about = report.run_table(data)
     if about is None:
         return "<h2>Run</h2><p>Not recorded.</p>"
-    return "<h2>Run</h2>" + table(*about)
+    return "<h2>Run</h2>" + table(*about, text=True)
 
 
 def data_section(data: ReportData) -> str:
@@ -132,16 +162,16 @@ def data_section(data: ReportData) -> str:
         parts.append(f"<p>{escape(line.replace('`', ''))}</p>")
     parts.append(table(*report.split_table(data)))
     left = "<div>" + "".join(parts) + "</div>"
-    nulls = report.null_table(data)
-    right = "" if nulls is None else "<div><p>Share of nulls per loaded column</p>" + table(*nulls) + "</div>"
+    nulls, line = report.null_table(data), f"<p>{escape(report.nulls_line(data))}</p>"
+    right = "<div>" + line + ("" if nulls is None else table(*nulls)) + "</div>"
     return "<h2>Data</h2><div class='columns'>" + left + right + "</div>"
 
 
 def residency_section(data: ReportData) -> str:
     if data.residency is None:
         return "<h2>Residency</h2><p>Not recorded.</p>"
-    notes = "".join(f"<li>{escape(line.replace('**', ''))}</li>" for line in report.residency_notes(data.residency))
-    tables = "".join(table(*found) for found in report.residency_tables(data.residency))
+    notes = "".join(f"<li>{escape(line.replace('**', ''))}</li>" for line in residency_notes(data.residency))
+    tables = "".join(table(*found) for found in residency_tables(data.residency))
     return "<h2>Residency</h2><ul>" + notes + "</ul>" + tables
 
 
@@ -156,10 +186,12 @@ def page(data: ReportData, drawn: dict[str, Any] | None = None) -> str:
     sections = {
         "run": ("Run", run_section),
         "metrics": ("Metrics", metrics_section),
+        "decision": ("Decision", decision_section),
         "curves": ("Curves", curves_section),
         "importance": ("Importance", importance_section),
         "stages": ("Stages", stages_section),
         "data": ("Data", data_section),
+        "profile": ("Drift baseline", profile_section),
         "residency": ("Residency", residency_section),
         "notes": ("Notes", notes_section),
     }

@@ -1,8 +1,9 @@
 """The run's human-readable summary: report.md (also the Prefect artifact of a train run) and report.html.
 
 Both are drawn from one `ReportData` (pipelines.report.data: host values gathered after training) and show the
-same sections: test metrics, the curves' test metric per model, feature importance, seconds per stage, each
-learning curve, the residency ledger, the data summary and the notes. report.md gives them as tables;
+same sections: the run, test metrics beside the baseline's, the decision view (pipelines.report.decision_tables),
+the data summary, the drift baseline, feature importance, seconds per stage, each learning curve, the residency
+ledger (pipelines.report.residency) and the notes. report.md gives them as tables;
 report.html (pipelines.report.html) adds the figures (pipelines.report.figures), embedded in the page.
 pipelines.runs.record writes both.
 """
@@ -13,88 +14,33 @@ from typing import Any
 
 from pipelines.evaluate import METRICS
 from pipelines.report.data import ReportData
+from pipelines.report.decision_tables import baseline_row, decision_parts, profile_line, profile_table
+from pipelines.report.residency import residency_notes, residency_tables
 
 Table = tuple[list[str], list[list[str]]]  # a header and rows of cells, drawn as markdown or HTML
 IMPORTANCE_TOP = 15
 
 
 def metrics_table(metrics: dict[str, Any]) -> str:
-    """A fixed-width table of every model's test metrics, the best model marked."""
+    """A fixed-width table of every model's test metrics, the best model marked, the baseline's (when recorded)
+    last; 80 columns wide."""
     names = list(METRICS[metrics["task"]])
-    header = f"{'model':<22}" + "".join(f"{'test ' + n:>14}" for n in names) + f"{'fit s':>10}"
+    header = f"{'model':<24}" + "".join(f"{'test ' + n:>15}" for n in names) + f"{'fit s':>8}"
     lines = [header, "-" * len(header)]
     for model, score in metrics["models"].items():
         mark = " *" if model == metrics["best_model"] else ""
-        cells = "".join(f"{score['test'][n]:>14.4f}" for n in names)
-        lines.append(f"{model + mark:<22}{cells}{score['fit_seconds']:>10.1f}")
-    lines.append(f"* best on the validation split; backend {metrics['backend']}; rows {metrics['rows']}")
+        cells = "".join(f"{score['test'][n]:>15.4f}" for n in names)
+        lines.append(f"{model + mark:<24}{cells}{score['fit_seconds']:>8.1f}")
+    if baseline := metrics.get("trivial_baseline"):
+        lines.append(f"{'trivial baseline':<24}" + "".join(f"{baseline['test'][n]:>15.4f}" for n in names))
+        lines.append(f"  trivial baseline: {baseline['name']}")
+    rows = ", ".join(f"{split} {count:,}" for split, count in metrics["rows"].items())
+    lines.append(f"* best on the validation split; backend {metrics['backend']}; rows: {rows}")
     return "\n".join(lines)
 
 
 def task_line(metrics: dict[str, Any]) -> str:
     return f"{metrics['task']} of `{metrics['target']}` on the {metrics['backend']} backend"
-
-
-def residency_notes(residency: dict[str, Any]) -> list[str]:
-    """What the ledger can vouch for: the handoff's pointer check, the assembly, whether it sees copies at all."""
-    lines = [
-        f"handoff zero-copy (pointer check on every column): {residency.get('handoff_zero_copy')}",
-        f"device-to-device assembly of the features: {residency.get('device_to_device_assembly_bytes')} bytes",
-    ]
-    if not residency.get("enabled"):
-        source = residency.get("source", "")
-        if source.startswith("not traced"):
-            return [*lines, f"copies {source}"]
-        return [*lines, "CPU backend: no device, so no host<->device copies to record"]
-    calibration = residency.get("calibration") or {}
-    if residency.get("sees_copies") is False:
-        lines.append(
-            f"**the ledger cannot see copies**: the profiler saw {calibration.get('seen_bytes')} of the "
-            f"{calibration.get('copied_bytes')} bytes of a known test copy, so the zeros below prove nothing "
-            "(CUDA activity records unavailable: is GPU profiling restricted to administrators?)"
-        )
-    elif residency.get("sees_copies"):
-        lines.append(f"the ledger saw its {calibration.get('copied_bytes')}-byte test copy: its counts are live")
-    for stage, models in (residency.get("model_transfers") or {}).items():
-        for whose, copies in models.items():
-            lines.append(
-                f"not budgeted, in {stage}: {whose} copied {copies.get('device_to_host_bytes', 0):,} bytes of its "
-                f"model to the host ({copies.get('device_to_host_copies', 0):,} copies) and "
-                f"{copies.get('host_to_device_bytes', 0):,} bytes to the device"
-            )
-    return lines
-
-
-def residency_table(residency: dict[str, Any]) -> Table | None:
-    """Copy bytes per stage and direction (GPU); None on the CPU, where nothing is recorded."""
-    if not residency.get("enabled"):
-        return None
-    directions = ("host_to_device", "device_to_host", "device_to_device")
-    rows = [
-        [stage, *(f"{row.get(f'{d}_bytes', 0):,}" for d in directions)]
-        for stage, row in residency.get("stages", {}).items()
-    ]
-    return ["stage", "host->device bytes", "device->host bytes", "device->device bytes"], rows
-
-
-def pointer_table(residency: dict[str, Any]) -> Table | None:
-    """The handoff's pointer check per split: every tensor's data_ptr equals its column buffer's address."""
-    splits = residency.get("handoff_splits")
-    if not splits:
-        return None
-    rows = [[name, str(check["columns"]), "yes" if check["zero_copy"] else "NO"] for name, check in splits.items()]
-    return ["handoff split", "columns checked", "every tensor aliases its column"], rows
-
-
-def residency_tables(residency: dict[str, Any]) -> list[Table]:
-    """The ledger per stage (GPU), then the handoff's pointer checks per split."""
-    return [table for table in (residency_table(residency), pointer_table(residency)) if table is not None]
-
-
-def residency_lines(residency: dict[str, Any]) -> str:
-    """The residency ledger as markdown: its notes, then its tables."""
-    lines = "\n".join(f"- {line}" for line in residency_notes(residency))
-    return "\n\n".join([lines, *(markdown_table(*table) for table in residency_tables(residency))])
 
 
 def count_table(data: ReportData) -> Table:
@@ -121,11 +67,25 @@ def classes_line(data: ReportData) -> str:
 
 
 def null_table(data: ReportData) -> Table | None:
+    """The loaded columns that have nulls, most first (None when no column has any, or none were counted)."""
+    shares = data.data["null_share"]
+    ordered = sorted(((c, s) for c, s in (shares or {}).items() if s > 0), key=lambda item: (-item[1], item[0]))
+    if not ordered:
+        return None
+    return ["column", "null share"], [
+        [column, f"{share:.2%}" if share < 0.001 else f"{share:.1%}"] for column, share in ordered
+    ]
+
+
+def nulls_line(data: ReportData) -> str:
+    """What the null table leaves out: how many loaded columns have no nulls."""
     shares = data.data["null_share"]
     if shares is None:
-        return None
-    ordered = sorted(shares.items(), key=lambda item: (-item[1], item[0]))
-    return ["column", "null share"], [[column, f"{share:.1%}"] for column, share in ordered]
+        return "Nulls were not counted."
+    clean = sum(1 for share in shares.values() if share == 0)
+    if clean == len(shares):
+        return f"None of the {len(shares)} loaded columns has nulls."
+    return f"Share of nulls per loaded column ({clean} of {len(shares)} columns have none and are not listed):"
 
 
 def seconds_table(data: ReportData) -> Table:
@@ -136,9 +96,17 @@ def importance_table(values: dict[str, float], top: int = IMPORTANCE_TOP) -> Tab
     return ["feature", "importance"], [[feature, f"{value:.4f}"] for feature, value in list(values.items())[:top]]
 
 
+HISTORY_FORMATS = {"seconds": "{:.2f}", "rows_per_second": "{:,.0f}"}
+HISTORY_HEADERS = {"rows_per_second": "rows/s", "train_loss": "train loss"}
+
+
 def history_table(history: list[dict[str, Any]]) -> Table:
-    rows = [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row.values()] for row in history]
-    return list(history[0]), rows
+    """The learning curve per epoch: seconds, rows/s, the training loss and the validation metrics."""
+    rows = [
+        [HISTORY_FORMATS.get(k, "{:.4f}").format(v) if isinstance(v, float) else str(v) for k, v in row.items()]
+        for row in history
+    ]
+    return [HISTORY_HEADERS.get(key, key.replace("_", " ")) for key in history[0]], rows
 
 
 def curves_line(data: ReportData) -> str:
@@ -147,8 +115,18 @@ def curves_line(data: ReportData) -> str:
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    """A markdown table; a `|` in a cell (a column's name, a category's value) is escaped."""
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+    return "\n".join([line(header), "|" + "---|" * len(header), *(line(row) for row in rows)])
+
+
+def residency_lines(residency: dict[str, Any]) -> str:
+    """The residency ledger as markdown: its notes, then its tables."""
+    lines = "\n".join(f"- {line}" for line in residency_notes(residency))
+    return "\n\n".join([lines, *(markdown_table(*table) for table in residency_tables(residency))])
 
 
 def run_table(data: ReportData) -> Table | None:
@@ -171,27 +149,58 @@ def run_table(data: ReportData) -> Table | None:
     return ["what", "value"], rows
 
 
+def test_metrics_table(data: ReportData) -> Table:
+    """Every model's test metrics and fit seconds, then the baseline's (pipelines.report.decision)."""
+    names = list(METRICS[data.task])
+    rows = [
+        [model, *(f"{score['test'][n]:.4f}" for n in names), f"{score['fit_seconds']:.1f}"]
+        for model, score in data.metrics["models"].items()
+    ]
+    return ["model", *(f"test {n}" for n in names), "fit seconds"], [*rows, baseline_row(data, names)]
+
+
+def learning_line(history: list[dict[str, Any]]) -> str:
+    """What the learning curve shows; a single epoch has no curve, and says so."""
+    if len(history) == 1:
+        return "One epoch only: no curve to draw (train with --epochs 2 or more to see one)."
+    return "The mean training loss and the validation metrics after each epoch."
+
+
 def markdown(data: ReportData) -> str:
     """report.md, and the train run's Prefect artifact."""
     sections = [f"# Run {data.run}", task_line(data.metrics)]
     if (about := run_table(data)) is not None:
         sections.append("## Run\n\n" + markdown_table(*about))
-    sections.append("## Test metrics\n\n```\n" + metrics_table(data.metrics))
-    sections[-1] += "\n```\n\n" + curves_line(data)
+    best = f"Best on the validation split: **{data.metrics['best_model']}**."
+    sections.append(
+        "## Test metrics\n\n" + markdown_table(*test_metrics_table(data)) + f"\n\n{best} " + curves_line(data)
+    )
+    sections.append("## Decision\n\n" + decision_markdown(data))
     data_parts = [markdown_table(*count_table(data)), classes_line(data), markdown_table(*split_table(data))]
-    nulls = null_table(data)
-    if nulls is not None:
-        data_parts += ["Share of nulls per loaded column:", markdown_table(*nulls)]
+    data_parts.append(nulls_line(data))
+    if (nulls := null_table(data)) is not None:
+        data_parts.append(markdown_table(*nulls))
     sections.append("## Data\n\n" + "\n\n".join(part for part in data_parts if part))
+    if (profile := profile_table(data)) is not None:
+        sections.append("## Drift baseline\n\n" + profile_line(data) + "\n\n" + markdown_table(*profile))
     sections.append("## Feature importance")
     for found in data.importances:
         table = markdown_table(*importance_table(found.values))
         sections.append(f"### {found.model}: {found.method}\n\n{found.describe(data.task)}\n\n{table}")
     sections.append("## Seconds per stage\n\n" + markdown_table(*seconds_table(data)))
     for name, history in data.histories.items():
-        sections.append(f"## {name} learning curve\n\n" + markdown_table(*history_table(history)))
+        curve = learning_line(history) + "\n\n" + markdown_table(*history_table(history))
+        sections.append(f"## {name} learning curve\n\n{curve}")
     if data.residency is not None:
         sections.append("## Residency\n\n" + residency_lines(data.residency))
     if data.notes:
         sections.append("## Notes\n\n" + "\n".join(f"- {n}" for n in data.notes))
     return "\n\n".join(sections).strip() + "\n"
+
+
+def decision_markdown(data: ReportData) -> str:
+    """The decision section: its lines and tables (pipelines.report.decision_tables), then the checks' notes."""
+    parts = [text if kind == "text" else markdown_table(*text) for kind, text in decision_parts(data)]
+    if data.decision.notes:
+        parts.append("Read with care:\n\n" + "\n".join(f"- {note}" for note in data.decision.notes))
+    return "\n\n".join(parts)

@@ -156,7 +156,6 @@ def write_run(
     with writing("the run directory", "--output"):
         metrics = metrics_document(features, fitted, config.task, backend)
         notes = run_notes(features, fitted, config, backend)
-        run.write_json("metrics.json", metrics)
         # The importances (the models' own native code, which lets go of the GIL) run beside what is mostly Python:
         # the bundle (skops, JSON) and the figures that need no importance. All of them only read the fitted models.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="importance") as pool:
@@ -165,6 +164,9 @@ def write_run(
             data = gather(run.name, metrics, features, handoff, fitted, seconds, residency, notes, backend, found=[])
             drawn = draw(data)
             data.importances = pending.result()
+        metrics.update(data.decision.as_metrics())  # the baseline and the thresholds, beside the models' metrics
+        run.write_json("metrics.json", metrics)
+        notes = notes + data.decision.notes  # the manifest keeps them; the report shows them in its decision view
         versions, commit = library_versions(), git_commit()
         data.about = run_about(run.name, config, features.inputs, versions, commit, backend, flow_run)
         write_report(run, data, drawn)

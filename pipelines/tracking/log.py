@@ -93,6 +93,14 @@ def _values(manifest: dict[str, Any], metrics: dict[str, Any]) -> list[tuple[str
             found += [(f"{family}/{split}_{name}", value) for name, value in entry.get(split, {}).items()]
         if "fit_seconds" in entry:
             found.append((f"{family}/fit_seconds", entry["fit_seconds"]))
+    baseline = metrics.get("trivial_baseline", {})  # the constant prediction from training: what every model must beat
+    found += [
+        (f"trivial_baseline/{split}_{name}", value)
+        for split in ("valid", "test")
+        for name, value in baseline.get(split, {}).items()
+    ]
+    for family, cut in metrics.get("thresholds", {}).items():
+        found.append((f"{family}/threshold", cut["value"]))
     found += [(f"seconds/{stage}", value) for stage, value in manifest.get("seconds", {}).items()]
     residency = manifest.get("residency", {})
     found += [(f"residency/{key}", value) for key, value in residency.items() if "bytes" in key]

@@ -100,8 +100,8 @@ def run_epochs(
     while state.epoch < config.epochs and not state.early_stopping.stopped:
         epoch = state.epoch
         started = time.perf_counter()
-        _train_epoch(fit, state, config, bar, checkpoint)
-        value = _validate(fit, valid, task, state, started, bar) if fit.group.lead else float("nan")
+        loss = _train_epoch(fit, state, config, bar, checkpoint)
+        value = _validate(fit, valid, task, state, (started, loss), bar) if fit.group.lead else float("nan")
         agreed = fit.group.agree(value)
         state.early_stopping.update(epoch, agreed, fit.model)
         state.epoch += 1
@@ -112,17 +112,23 @@ def run_epochs(
     bar.close()
 
 
-def _train_epoch(fit: Fit, state: TrainingState, config: TrainConfig, bar: tqdm, checkpoint: Path | None) -> None:
-    """One pass over the training rows: a step per batch, the loss checked every `check_every` steps."""
+def _train_epoch(
+    fit: Fit, state: TrainingState, config: TrainConfig, bar: tqdm, checkpoint: Path | None
+) -> torch.Tensor:
+    """One pass over the training rows: a step per batch, the loss checked every `check_every` steps. Returns the
+    epoch's mean training loss, still on the device (read once, with the validation)."""
     network, device = fit.network, fit.device
     network.train()
     fit.loader.set_epoch(state.epoch)
     pending: list[torch.Tensor] = []
+    total, steps = torch.zeros((), device=device), 0
     for numeric, codes, y in fit.loader:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             output = network(numeric, codes)
         loss = fit.loss_fn(output.float(), (y - fit.mean) / fit.std)
         pending.append(loss.detach())
+        total += loss.detach()
+        steps += 1
         if len(pending) == config.check_every:
             _check_finite(pending, state.step - len(pending) + 1, state.epoch, checkpoint)
             pending = []
@@ -134,14 +140,19 @@ def _train_epoch(fit: Fit, state: TrainingState, config: TrainConfig, bar: tqdm,
         state.step += 1
         bar.update(y.shape[0] * fit.group.size)
     _check_finite(pending, state.step - len(pending), state.epoch, checkpoint)
+    return total / max(steps, 1)
 
 
-def _validate(fit: Fit, valid: DeviceData, task: str, state: TrainingState, started: float, bar: tqdm) -> float:
-    """Score the epoch on the validation split into the history and the bar; returns the primary metric."""
+def _validate(
+    fit: Fit, valid: DeviceData, task: str, state: TrainingState, epoch_run: tuple[float, torch.Tensor], bar: tqdm
+) -> float:
+    """Score the epoch on the validation split into the history (beside the epoch's mean training loss: the lead
+    process's batches) and the bar; returns the primary metric. `epoch_run`: when the epoch started, its loss."""
     metric, epoch = evaluate.PRIMARY[task], state.epoch
     scores = evaluate.score(task, valid.y, predict(fit.model, valid, task, fit.mean, fit.std))
-    seconds = time.perf_counter() - started  # the epoch's steps and its validation
+    seconds = time.perf_counter() - epoch_run[0]  # the epoch's steps and its validation
     row = {"epoch": epoch, "seconds": seconds, "rows_per_second": fit.rows_per_epoch / seconds}
+    row["train_loss"] = float(epoch_run[1])
     state.history.append({**row, **{f"valid_{k}": v for k, v in scores.items()}})
     bar.set_postfix({f"valid_{metric}": f"{scores[metric]:.4f}", "epoch": epoch})
     return scores[metric]

@@ -42,11 +42,17 @@ def test_a_tracked_run_logs_its_settings_metrics_curves_inputs_tags_and_report(m
     params = run.data.params
     assert params["target"] == "y" and params["sample"] == "0.9" and params["models"] == '["xgboost"]'
     assert set(manifest["config"]) | {"logged_model"} == set(params)  # every setting, and the logged model's family
-    metrics = json.loads((run_dir / "metrics.json").read_text())["models"]
+    document = json.loads((run_dir / "metrics.json").read_text())
+    metrics = document["models"]
     for family, entry in metrics.items():
         for split in ("valid", "test"):
             for name, value in entry[split].items():
                 assert run.data.metrics[f"{family}/{split}_{name}"] == pytest.approx(value)
+        assert run.data.metrics[f"{family}/threshold"] == pytest.approx(document["thresholds"][family]["value"])
+    assert run.data.metrics["trivial_baseline/test_auc"] == 0.5  # the baseline beside the models, to compare in the UI
+    assert run.data.metrics["trivial_baseline/test_accuracy"] == pytest.approx(
+        document["trivial_baseline"]["test"]["accuracy"]
+    )
     history = manifest["training"]["mlp"]["history"]
     curve = client.get_metric_history(run.info.run_id, "mlp/epoch_valid_auc")
     assert [(m.step, m.value) for m in curve] == [(h["epoch"], pytest.approx(h["valid_auc"])) for h in history]

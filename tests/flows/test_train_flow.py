@@ -41,7 +41,16 @@ def test_gpu_only_options_on_the_cpu_are_noted(run_dir):
 
 def test_metrics_json_is_exactly_the_contract(run_dir):
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert set(metrics) == {"task", "target", "backend", "rows", "models", "best_model"}
+    assert set(metrics) == {
+        "task",
+        "target",
+        "backend",
+        "rows",
+        "models",
+        "best_model",
+        "trivial_baseline",
+        "thresholds",
+    }
     assert metrics["task"] == "classification" and metrics["target"] == "delayed" and metrics["backend"] == "cpu"
     assert set(metrics["rows"]) == {"train", "valid", "test"} and all(n > 500 for n in metrics["rows"].values())
     assert set(metrics["models"]) == {"logistic_regression", "xgboost", "mlp"}  # the forest: on the GPU by default
@@ -50,6 +59,13 @@ def test_metrics_json_is_exactly_the_contract(run_dir):
         assert set(score["test"]) == {"auc", "logloss", "accuracy"}
         assert 0.5 < score["test"]["auc"] < 1.0
     assert metrics["best_model"] in metrics["models"]
+    # the decision view's numbers: "never delayed" from the training share, and each model's cut chosen on valid
+    assert metrics["trivial_baseline"]["name"] == "always 0, training's majority class"
+    baseline = metrics["trivial_baseline"]["test"]
+    assert baseline["auc"] == 0.5 and 0.7 < baseline["accuracy"] < 0.85
+    assert set(metrics["thresholds"]) == set(metrics["models"])
+    for cut in metrics["thresholds"].values():
+        assert 0 < cut["value"] < 1 and cut["chosen_by"] == "max F1 on valid" and 0 < cut["valid_f1"] <= 1
 
 
 def test_manifest_records_inputs_handoff_and_every_file(run_dir):

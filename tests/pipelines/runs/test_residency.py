@@ -102,7 +102,7 @@ def test_ledger_sees_a_real_copy(cuda_device):
 
 
 def test_the_report_says_a_gpu_run_was_not_traced():
-    from pipelines.report.markdown import residency_notes
+    from pipelines.report.residency import residency_notes
 
     notes = residency_notes(Ledger.for_run(gpu=True, strict=False).as_dict())
     assert notes[-1] == "copies not traced: --strict-residency traces each stage's copies"
@@ -144,7 +144,7 @@ def test_a_models_own_copies_are_recorded_apart_and_left_out_of_the_budget(monke
     ledger.check(budget_bytes=1 << 20)
     with pytest.raises(ResidencyError, match=r"24 bytes .* not counted: 5000000 bytes the models' libraries copied"):
         ledger.check(budget_bytes=16)
-    assert "not budgeted, in baselines: XGBoost's fit copied 5,000,000 bytes of its model" in residency_lines(
+    assert "not budgeted, in baselines: XGBoost's fit copied 4.8 MiB of its model" in residency_lines(
         ledger.as_dict()
     )
 
