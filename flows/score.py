@@ -86,9 +86,10 @@ def score(
     logger.info("scored %d rows with %s from %s: %s", len(rows), name, bundle.run_dir, path)
     moved, written = "Drift: not checked (the run was saved without a training profile).", None
     if report is not None:
-        logger.log(logging.WARNING if report["moved"] else logging.INFO, drift.summary(report))
         written = predict.write_drift(path, report)
-        moved = f"{drift.summary(report)}: `{written}`\n\n{drift.markdown(report)}"
+        level = logging.WARNING if report["moved"] or report.get("notes") else logging.INFO
+        logger.log(level, drift.summary(report, details=str(written)))
+        moved = f"{drift.summary(report, details=f'`{written}`')}\n\n{drift.markdown(report)}"
     details = {"model": str(bundle.run_dir), "family": name, "data": data, "out": str(Path(path).resolve())}
     details |= {"rows": len(rows), "drift_warn": drift_warn, "drift_alert": drift_alert, "drift_report": written}
     track_scoring(track, bundle, details, report, logger)

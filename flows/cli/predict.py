@@ -58,7 +58,7 @@ def predict(
     if report is None:
         typer.echo("drift: not checked (the run was saved without a training profile)")
         return
-    typer.echo(f"{drift.summary(report)}; {predicting.write_drift(path, report)}")
+    typer.echo(drift.summary(report, details=str(predicting.write_drift(path, report))))
     if fail_on_drift and report["alerts"]:
         raise drift.DriftAlert(f"drift alert (PSI >= {drift_alert}): {', '.join(report['alerts'])}")
 

@@ -84,6 +84,11 @@ class Recipe:
         were, joined with the `context_tables` (or `tables` in their place: a logged model's copies)."""
         return frame
 
+    def score_notes(self, rows: Any, profile: dict[str, Any] | None) -> list[str]:
+        """What to know about new rows shaped to score (`shape_to_score`) before trusting their predictions, beside
+        their drift against the training `profile` (pipelines.scoring.drift): none here."""
+        return []
+
     def context_tables(self) -> dict[str, Path]:
         """The tables new rows are joined with to be scored (by name), beside the rows themselves: none here."""
         return {}

@@ -18,7 +18,7 @@ import pandas as pd
 from pipelines.backend import Backend
 from pipelines.data.load import head_rows, load, require_columns, resolve
 from pipelines.data.placement import IN_PROCESS, Placement
-from pipelines.data.split import Part, sample_rows, time_split
+from pipelines.data.split import Part, time_split
 from pipelines.data.target import encode_target
 from pipelines.datasets import flights_context as context
 from pipelines.datasets.base import Dataset, Recipe
@@ -45,6 +45,9 @@ COLUMNS = {  # what the recipe reads of each table
 TARGET, TIME_COLUMN = context.TARGET, context.TIME_COLUMN
 VALID_START, TEST_START = "2013-10-01", "2013-11-01"
 # Cut into bins whose codes the MLP embeds: thresholds it otherwise has to learn from one number.
+# A batch to score whose median flights per origin and day is under PARTIAL_SHARE of training's is called a partial
+# schedule (`FlightsRecipe.score_notes`).
+PARTIAL_COLUMN, PARTIAL_SHARE = "origin_day_departures", 0.5
 BUCKETED = ["precip_prev6", "visib_prev12_min", "sched_dep_time", "wind_speed", "temp"]
 
 
@@ -88,8 +91,8 @@ class Flights(Recipe):
         tables = {name: load(resolve(paths[name]), backend) for name in ("weather", "planes")}
         source = resolve(paths["flights"])
         tables["flights"] = placement.read(source, backend)
-        flights = sample_rows(tables.pop("flights"), self.config.sample, self.config.seed)
-        prepared = context.prepare(flights, tables["weather"], tables["planes"], backend)
+        sample = (self.config.sample, self.config.seed)  # drawn after the schedule is counted, over all of it
+        prepared = context.prepare(tables.pop("flights"), tables["weather"], tables["planes"], backend, sample)
         frame, target = encode_target(prepared.frame, TARGET, "classification", backend)
         counts = {"rows_loaded": prepared.rows_in, "dropped_cancelled": prepared.dropped_cancelled}
         notes = [
@@ -108,6 +111,22 @@ class Flights(Recipe):
         paths = tables or self.context_tables()
         weather, planes = (load(resolve(paths[name]), backend) for name in ("weather", "planes"))
         return context.join_context(frame, weather, planes, backend)
+
+    def score_notes(self, rows: Any, profile: dict[str, Any] | None) -> list[str]:
+        """Rows that look like part of a schedule: the schedule counts are counted over the rows given, so a batch
+        of a few flights a day gets a fraction of the congestion its whole day had (and training saw)."""
+        spec = (profile or {}).get("columns", {}).get(PARTIAL_COLUMN)
+        if spec is None or len(spec["edges"]) != 9 or not len(rows):
+            return []
+        trained, given = spec["edges"][4], float(rows[PARTIAL_COLUMN].median())
+        if given >= PARTIAL_SHARE * trained:
+            return []
+        return [
+            f"these rows look like part of a schedule: a median of {given:,.0f} flights per origin and day, "
+            f"against {trained:,.0f} in training. The schedule counts ({PARTIAL_COLUMN} and the others) are counted "
+            "over the rows given: score whole days (every flight scheduled, cancelled ones too) for them to mean "
+            "what they meant in training."
+        ]
 
     def context_tables(self) -> dict[str, Path]:
         paths = self.paths()

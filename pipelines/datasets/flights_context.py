@@ -16,6 +16,7 @@ import pandas as pd
 from pipelines.backend import Backend, module_of
 from pipelines.cluster.frames import Frames, is_partitioned
 from pipelines.cluster.partitions import computed, persisted, renumber, rows
+from pipelines.data.split import sample_rows
 from pipelines.data.validate import Rule, validate
 from pipelines.features import GroupCount
 from pipelines.features.tables import lookup
@@ -78,6 +79,9 @@ WEATHER_BEFORE = {
 }
 
 
+Sample = tuple[float | None, int] | None  # the fraction of the flights a run keeps, and the seed that draws them
+
+
 @dataclass
 class Prepared:
     frame: Any
@@ -85,14 +89,19 @@ class Prepared:
     dropped_cancelled: int
 
 
-def prepare(flights: Any, weather: Any, planes: Any, backend: Backend) -> Prepared:
+def prepare(flights: Any, weather: Any, planes: Any, backend: Backend, sample: Sample = None) -> Prepared:
     """Validated flights with their context (`join_context`) and the target; cancelled flights dropped after the
-    schedule was counted (the counts include them) and before the weather and planes are looked up. `flights`
-    may be a numbered dask DataFrame (pipelines.cluster.partitions): the rows kept are numbered again, as here."""
+    schedule was counted (the counts include them) and before the weather and planes are looked up. `sample`
+    (a fraction of the rows and a seed: --sample, --seed) is drawn after the counts, which are of the whole
+    schedule: a flight's congestion is what its day's schedule held, however many of its rows a run samples.
+    `flights` may be a numbered dask DataFrame (pipelines.cluster.partitions): the rows kept are numbered again,
+    as here."""
     flights = persisted(flights)  # read once: the validation, the counts and the filter pass over it
     validate(flights, FLIGHT_RULES, backend, name="flights")
-    rows_in = rows(flights)
     flights = schedule_counts(flights.assign(**{TARGET: (flights["arr_delay"] > DELAY_MINUTES).astype("int32")}))
+    if sample is not None and sample[0] is not None and sample[0] < 1:
+        flights = persisted(sample_rows(flights, *sample))
+    rows_in = rows(flights)
     flown = flights["arr_delay"].notnull()
     if not bool(computed(flown.all())):
         flights = flights[flown]

@@ -27,6 +27,7 @@ __all__ = ["PROFILE_ROWS", "DriftAlert", "measure", "profile_frame", "profile_sc
 
 FLOOR = 1e-4
 WARN, ALERT = 0.1, 0.25
+SHOWN = 3  # the columns the one-line summary names, worst first
 NULL, OTHER = "(null)", "(other)"
 
 
@@ -93,16 +94,22 @@ def check_thresholds(warn: float, alert: float) -> None:
         )
 
 
-def summary(report: dict[str, Any]) -> str:
-    """One line for the terminal and the log: the alerts and warnings, or that nothing moved; and which columns
-    were not measured."""
+def summary(report: dict[str, Any], details: str | None = None, shown: int = SHOWN) -> str:
+    """For the terminal and the log: one line with the alerts and warnings (the `shown` worst, and where the rest
+    are: `details`), or that nothing moved; which columns were not measured; then a line per note."""
     left_out = report.get("left_out", {})
     unmeasured = f"; not measured: {', '.join(left_out)} (time columns)" if left_out else ""
+    where = f"; every column in {details}" if details else ""
     if not report["moved"]:
-        return f"drift: nothing moved (every PSI below {report['thresholds']['warn']}){unmeasured}"
-    every = {**report["columns"], **{f"prediction:{k}": v for k, v in report["predictions"].items()}}
-    shown = ", ".join(f"{name} {every[name]['psi']:.3f} ({every[name]['level']})" for name in report["moved"][:10])
-    return f"drift: {len(report['alerts'])} alert(s), {len(report['moved'])} moved: {shown}{unmeasured}"
+        line = f"drift: nothing moved (every PSI below {report['thresholds']['warn']}){unmeasured}{where}"
+    else:
+        every = {**report["columns"], **{f"prediction:{k}": v for k, v in report["predictions"].items()}}
+        worst = ", ".join(
+            f"{name} {every[name]['psi']:.2f} ({every[name]['level']})" for name in report["moved"][:shown]
+        )
+        more = f" and {len(report['moved']) - shown} more" if len(report["moved"]) > shown else ""
+        line = f"drift: {len(report['alerts'])} alert(s), {len(report['moved'])} moved; worst: {worst}{more}{where}"
+    return "\n".join([line, *(f"note: {note}" for note in report.get("notes", []))])
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -112,6 +119,7 @@ def markdown(report: dict[str, Any]) -> str:
     for name, entry in sorted(every.items(), key=lambda item: -item[1]["psi"]):
         lines.append(f"| {name} | {entry['psi']:.4f} | {entry['level']} |")
     lines += [f"\nNot measured: {name}, {why}." for name, why in report.get("left_out", {}).items()]
+    lines += [f"\nNote: {note}" for note in report.get("notes", [])]
     return "\n".join(lines)
 
 

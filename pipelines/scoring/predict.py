@@ -232,7 +232,8 @@ def drift_report(
     sample = rows
     if len(rows) > drift.PROFILE_ROWS:
         sample = sample_rows(rows, drift.PROFILE_ROWS / len(rows), seed)
-    return {"model": name, **drift.measure(bundle.profile, sample, {name: scores}, warn, alert)}
+    notes = recipe_for(bundle.config).score_notes(rows, bundle.profile)  # e.g. a partial schedule of flights
+    return {"model": name, **drift.measure(bundle.profile, sample, {name: scores}, warn, alert), "notes": notes}
 
 
 def drift_path(predictions: Path | str) -> Path:

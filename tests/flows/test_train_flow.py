@@ -213,6 +213,14 @@ def test_predict_new_flights_from_a_fresh_process(run_dir, flights_dir, tmp_path
     assert len(predictions) == len(new)
     assert predictions["flight"].tolist() == new["flight"].tolist()
     assert predictions["probability"].between(0, 1).all() and set(predictions["prediction"]) <= {0, 1}
+    # 400 flights of December 1st are part of its schedule: their schedule counts are a fraction of a whole day's
+    assert "note: these rows look like part of a schedule" in result.stdout, result.stdout
+    assert "; every column in preds.drift.json" in result.stdout
+    days = flights[(flights["month"] == 12) & (flights["day"] <= 2)].drop(columns=["arr_delay", "dep_delay"])
+    days.to_parquet(tmp_path / "days.parquet")  # two whole days' schedules, cancelled flights too
+    args = ("predict", "--model", str(run_dir), "--data", "days.parquet", "--out", "days.csv", "--backend", "cpu")
+    result = devicepipe(*args, cwd=tmp_path)
+    assert result.returncode == 0 and "part of a schedule" not in result.stdout, result.stdout + result.stderr[-2000:]
 
 
 def test_the_split_table_is_let_go_before_the_models_train(prefect_harness, flights_dir, tmp_path, monkeypatch):

@@ -117,3 +117,19 @@ def test_recipe_uses_the_new_ops_and_never_the_target_or_leakage(prepared):
     assert expected <= set(workflow.numeric_)
     assert "precip_prev6_bucket" in workflow.categorical_
     assert not {flights.TARGET, "__target__", *context.LEAKAGE} & set(workflow.columns)
+
+
+def test_a_sample_keeps_the_whole_schedules_counts(tables, prepared):
+    """--sample draws its rows after the schedule is counted: a sampled flight's congestion is the one its whole
+    day's schedule gives (scoring the full schedule then sees the values training saw), not a tenth of it."""
+    from pipelines.backend import cpu_backend
+
+    sampled = context.prepare(tables["flights"], tables["weather"], tables["planes"], cpu_backend(), (0.1, 7))
+    full = prepared.frame.set_index(["sched_dep", "flight", "carrier", "origin"])
+    rows = sampled.frame.set_index(["sched_dep", "flight", "carrier", "origin"])
+    assert 0.05 * len(full) < len(rows) < 0.15 * len(full) and rows.index.is_unique
+    for count in context.SCHEDULE_COUNTS:
+        expected = full.loc[rows.index, count.output]
+        assert (rows[count.output].to_numpy() == expected.to_numpy()).all(), count.output
+    assert rows["origin_day_departures"].median() > 0.5 * full["origin_day_departures"].median()
+    assert sampled.rows_in == len(rows) + sampled.dropped_cancelled  # what the run loaded: the sample's rows
