@@ -90,20 +90,33 @@ def read_run(path: Path, latest: bool = False) -> Run:
         return Run(name=name, path=path, status="unreadable", started=started, latest=latest, problem=str(exc))
 
 
+WIDTH = 80  # the terminal the tables are made for
+SHOWN_STATUS = {"incomplete": "(interrupted)", "running": "(running)", "unreadable": "(unreadable)"}
+
+
 def runs_table(found: list[Run], root: Path | str) -> str:
-    """A fixed-width table of `found`, then why each incomplete or unreadable one is so."""
+    """A table of `found` within WIDTH columns (the latest run marked *), then why each run that is not complete
+    is so (an interrupted run's --resume command)."""
     if not found:
         return f"no runs in {root}"
-    rows = [("run", "status", "dataset", "backend", "best model", "test metric")]
+    rows = [("run", "data", "backend", "best model", "test")]
     for run in found:
         value = f"{run.metric} {run.value:.4f}" if isinstance(run.value, int | float) else "-"
-        dataset = run.dataset and (f"{run.dataset} ({Path(run.data).name})" if run.data else run.dataset)
-        label = run.name + (" (latest)" if run.latest else "")
-        rows.append((label, run.status, dataset or "-", run.backend or "-", run.best_model or "-", value))
+        data = Path(run.data).name if run.data else run.dataset  # your own table by its file; the default job's name
+        best = run.best_model if run.status == "complete" else SHOWN_STATUS.get(run.status, run.status)
+        name = run.name.removeprefix(INCOMPLETE)  # an interrupted run says so in its best model's place
+        rows.append((name + (" *" if run.latest else ""), data or "-", run.backend or "-", best or "-", value))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    widths[1] = max(4, min(widths[1], WIDTH - sum(widths) + widths[1] - 2 * (len(widths) - 1)))
+    lines = ["  ".join(_fit(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    latest = ["* the latest run (latest in the folder links to it)"] if any(run.latest for run in found) else []
     notes = [f"{run.name}: {run.problem}" for run in found if run.problem]
-    return "\n".join([*lines, "", *notes] if notes else lines)
+    return "\n".join([*lines, *latest, *(["", *notes] if notes else [])])
+
+
+def _fit(cell: str, width: int) -> str:
+    """`cell` left-aligned in `width` characters, cut with an ellipsis when longer."""
+    return f"{cell:<{width}}" if len(cell) <= width else cell[: width - 1] + "\u2026"
 
 
 def _incomplete(path: Path, started: datetime | None) -> Run:

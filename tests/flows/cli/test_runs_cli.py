@@ -43,10 +43,10 @@ def test_runs_lists_the_runs_newest_first(folder):
     lines = result.stdout.splitlines()
     order = [next(i for i, line in enumerate(lines) if line.startswith(n)) for n in (newer, older)]
     assert order[0] < order[1]
-    assert "(latest)" in lines[order[0]] and "table (sales.csv)" in lines[order[0]]
-    assert "cpu" in lines[order[0]] and "auc 0." in lines[order[0]]
-    assert "incomplete" in result.stdout and "devicepipe run --resume" in result.stdout
-    assert "unreadable" in result.stdout and "metrics.json is missing" in result.stdout
+    assert f"{newer} *" in lines[order[0]] and "sales.csv" in lines[order[0]]
+    assert "cpu" in lines[order[0]] and "auc 0." in lines[order[0]] and max(map(len, lines[: lines.index("")])) <= 80
+    assert "(interrupted)" in result.stdout and "devicepipe run --resume" in result.stdout
+    assert "(unreadable)" in result.stdout and "metrics.json is missing" in result.stdout
     assert devicepipe("runs", "runs", cwd=folder).stdout == result.stdout
 
 
@@ -55,10 +55,12 @@ def test_compare_shows_two_runs_side_by_side(folder):
     result = devicepipe("runs", "compare", older, str(folder / "runs" / newer), cwd=folder)
     assert result.returncode == 0, result.stderr
     lines = [line.split() for line in result.stdout.splitlines()]
-    assert lines[0] == [older, newer]
-    assert any(line[:3] == ["mlp", "test", "auc"] and len(line) == 5 for line in lines)
-    assert any(line[:1] == ["train"] and len(line) == 3 for line in lines)
-    assert ["epochs", "1", "2"] in lines
+    assert lines[0][:2] == ["A", older] and lines[1][:2] == ["B", newer]
+    mlp = lines[lines.index(["mlp:"]) :]
+    assert any(line[:2] == ["test", "auc"] and len(line) == 5 for line in mlp)  # A, B and B - A
+    assert any(line[:1] == ["train"] and len(line) == 4 for line in lines)
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert ["epochs:", "A", "1", "B", "2"] in lines
 
 
 @pytest.mark.parametrize(

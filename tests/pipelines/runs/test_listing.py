@@ -78,10 +78,13 @@ def test_runs_are_listed_newest_first_with_incomplete_and_unreadable_ones(root):
 def test_the_table_says_what_each_run_is_and_why_a_run_cannot_be_read(root):
     table = runs.runs_table(runs.list_runs(root), root)
     lines = table.splitlines()
-    assert lines[0].split()[:2] == ["run", "status"]
+    assert lines[0].split() == ["run", "data", "backend", "best", "model", "test"]
+    assert max(len(line) for line in lines[: lines.index("")]) <= 80  # the table; the reasons below name paths
     newest = next(line for line in lines if line.startswith("20240103T090000Z-cccccc"))
-    assert "complete" in newest and "table (sales.csv)" in newest and "xgboost" in newest and "auc 0.7300" in newest
-    assert "(latest)" in newest
+    assert newest.split() == ["20240103T090000Z-cccccc", "*", "sales.csv", "cpu", "xgboost", "auc", "0.7300"]
+    assert "* the latest run (latest in the folder links to it)" in lines
+    stopped = next(line for line in lines if line.startswith("20240104T090000Z-dddddd"))  # .incomplete- in notes
+    assert "(interrupted)" in stopped
     assert "metrics.json" in table and "not a run" in table  # the reasons, under the table
     assert f"devicepipe run --resume {root / '.incomplete-20240104T090000Z-dddddd'}" in table
 
@@ -98,16 +101,21 @@ def test_an_empty_folder_has_no_runs_and_a_missing_one_is_a_config_error(tmp_pat
 def test_compare_puts_metrics_seconds_and_the_settings_that_differ_side_by_side(root):
     table = compare_runs([root / "20240102T090000Z-bbbbbb", root / "latest"], root)
     lines = table.splitlines()
-    assert lines[0].split() == ["20240102T090000Z-bbbbbb", "20240103T090000Z-cccccc"]
-    assert any(line.split() == ["xgboost", "test", "auc", "0.7200", "0.7300"] for line in lines), table
-    assert any(line.split() == ["train", "4.00", "4.00"] for line in lines), table
-    assert any(line.split() == ["epochs", "3", "5"] for line in lines), table
-    assert not any(line.split()[:1] == ["seed"] for line in lines)  # the same in both: not a difference
+    assert lines[0].split()[:2] == ["A", "20240102T090000Z-bbbbbb"]
+    assert lines[1].split()[:2] == ["B", "20240103T090000Z-cccccc"]
+    assert max(len(line) for line in lines) <= 80, table
+    assert any(line.split() == ["A", "B", "B", "-", "A"] for line in lines), table
+    block = lines[lines.index("xgboost:") :]
+    assert any(line.split() == ["test", "auc", "0.7200", "0.7300*", "+0.0100"] for line in block), table
+    assert any(line.split() == ["train", "4.00", "4.00", "+0.00"] for line in lines), table  # equal: no best
+    assert "  epochs: A 3  B 5" in lines, table
+    assert not any(line.split()[:1] == ["seed:"] for line in lines)  # the same in both: not a difference
 
 
 def test_compare_finds_runs_by_name_in_the_folder(root):
     table = compare_runs([Path("20240101T090000Z-aaaaaa"), Path("20240102T090000Z-bbbbbb")], root)
-    assert table.splitlines()[0].split() == ["20240101T090000Z-aaaaaa", "20240102T090000Z-bbbbbb"]
+    names = [line.split()[1] for line in table.splitlines()[:2]]
+    assert names == ["20240101T090000Z-aaaaaa", "20240102T090000Z-bbbbbb"]
 
 
 @pytest.mark.parametrize(
