@@ -1,6 +1,6 @@
 """The `score` flow: batch predictions for new data with a saved model (a run's inference bundle).
 
-devicepipe predict --model runs/latest --data new.parquet --out preds.parquet   (the same stages, no Prefect)
+devicepipe predict --from runs/latest --data new.parquet --out preds.parquet   (the same stages, no Prefect)
 """
 
 from __future__ import annotations

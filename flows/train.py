@@ -29,7 +29,7 @@ from pipelines.config import RunConfig
 from pipelines.data.placement import Placement, placement_of
 from pipelines.datasets import recipe_for
 from pipelines.files import writing
-from pipelines.report.markdown import metrics_table
+from pipelines.report.markdown import best_line
 from pipelines.runs.record import gpu_only_note, residency_record, write_run
 from pipelines.runs.residency import Ledger
 from pipelines.runs.rundir import CONFIG, INCOMPLETE, RUN_NAME, RunDirectory, new_run_name
@@ -130,8 +130,8 @@ def _run_stages(
         run, config, backend, features, values["handoff"], fitted, seconds, residency, workers, made_by
     )
     fixed_cost.mark("run-written")
-    table = metrics_table(json.loads((Path(run_dir) / "metrics.json").read_text()))
-    logger.info("test metrics:\n%s\nrun directory: %s", table, run_dir)
+    # One line: the table itself is the train-test-metrics artifact, and the command line prints it when done
+    logger.info("%s; run directory: %s", best_line(json.loads((Path(run_dir) / "metrics.json").read_text())), run_dir)
     track(Path(run_dir), config, logger)
     folder = Path(run_dir).resolve()
     publish_metrics(folder)

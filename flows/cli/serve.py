@@ -31,7 +31,9 @@ def serve(
     ),
     model: Annotated[list[str] | None, typer.Option(help="Train deployment: baselines to fit.")] = None,
     limit: Annotated[int, typer.Option(help="Most runs at once (one per GPU is safe).")] = defaults.RUN_LIMIT,
-    score_fail_on_drift: Annotated[bool, typer.Option(help="A score run with a drift alert fails.")] = True,
+    no_score_fail_on_drift: Annotated[
+        bool, typer.Option("--no-score-fail-on-drift", help="A score run with a drift alert still completes.")
+    ] = False,
     tune_cron: Annotated[
         str, typer.Option(help="When the tune deployment runs (cron; none: no tune, train on the defaults).")
     ] = defaults.TUNE_CRON,
@@ -59,7 +61,7 @@ def serve(
         score_interval=score_interval,
         score_data=score_data,
         train_parameters=parameters,
-        score_fail_on_drift=score_fail_on_drift,
+        score_fail_on_drift=not no_score_fail_on_drift,
         tune_cron=None if tune_cron == "none" else tune_cron,
         tune_request={"trials": tune_trials, **({"families": tune_model} if tune_model else {})},
     )
@@ -81,7 +83,7 @@ def _check_cron(option: str, cron: str, example: str) -> None:
 
 def trigger(
     name: Annotated[str, typer.Argument(help="train, score, tune, or FLOW/DEPLOYMENT.")],
-    wait: Annotated[bool, typer.Option(help="Wait for the run to finish.")] = True,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Return once the run is started.")] = False,
 ) -> None:
     """Start a run of a served deployment; exits 0 when it completes."""
     # start-up time: imported when the command runs, not when the command line starts
@@ -104,9 +106,9 @@ def trigger(
     from flows.deployments import trigger as start  # start-up time, as above
 
     with temporary_settings(updates={PREFECT_API_URL: found["url"]}):  # the server found (`server start`'s too)
-        flow_run = start(name, wait=wait)
+        flow_run = start(name, wait=not no_wait)
     state = flow_run.state
     typer.echo(f"flow run {flow_run.name} ({flow_run.id}): {state.name if state else 'scheduled'}")
-    if wait and (state is None or not state.is_completed()):
+    if not no_wait and (state is None or not state.is_completed()):
         typer.echo(f"error: the run did not complete: {state.message if state else 'no state'}", err=True)
         raise SystemExit(1)

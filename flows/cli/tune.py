@@ -34,25 +34,26 @@ def tune(
     task: options.TaskOption = Task.classification,
     time_column: options.TimeColumn = None,
     drop: options.Drop = None,
-    backend: options.Backend = BackendChoice.auto,
-    output: options.Output = "runs",
     data_dir: options.DataDir = "data",
     seed: options.Seed = 0,
     sample: options.Sample = None,
     epochs: options.Epochs = 3,
+    backend: options.Backend = BackendChoice.auto,
     cluster: options.Cluster = "none",
     n_workers: options.Workers = None,
     partition_size: options.PartitionSize = "256MiB",
-    cache: options.Cache = True,
+    output: options.Output = "runs",
+    no_cache: options.NoCache = False,
     track: options.Track = None,
     experiment: options.Experiment = None,
-    progress: options.Progress = True,
+    no_progress: options.NoProgress = False,
 ) -> None:
     """Tune model families' settings on the validation split (Optuna); write runs/tune-<study>/."""
     # start-up time: imported when the command runs, not when the command line starts
     from pipelines.config import RunConfig, describe_data
 
-    settings = {**locals(), "task": task.value, "backend": backend.value, "models": None}
+    settings = {**locals(), "task": task.value, "backend": backend.value, "models": None, "cache": not no_cache}
+    progress = not no_progress
     config = RunConfig.from_dict({name: settings[name] for name in RunConfig.__dataclass_fields__ if name in settings})
     config.check()
     families = families_to_tune(model or ["xgboost"], config.task)

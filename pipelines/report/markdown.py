@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.evaluate import METRICS
+from pipelines.evaluate import METRICS, PRIMARY
 from pipelines.report.data import ReportData
 from pipelines.report.decision_tables import baseline_row, decision_parts, profile_line, profile_table
 from pipelines.report.residency import residency_notes, residency_tables
@@ -37,6 +37,15 @@ def metrics_table(metrics: dict[str, Any]) -> str:
     rows = ", ".join(f"{split} {count:,}" for split, count in metrics["rows"].items())
     lines.append(f"* best on the validation split; backend {metrics['backend']}; rows: {rows}")
     return "\n".join(lines)
+
+
+def best_line(metrics: dict[str, Any]) -> str:
+    """The best model's test metric beside the trivial baseline's, in one line (a flow run's log)."""
+    best, metric = metrics["best_model"], PRIMARY[metrics["task"]]
+    line = f"best on validation: {best}, test {metric} {metrics['models'][best]['test'][metric]:.4f}"
+    if baseline := metrics.get("trivial_baseline"):
+        line += f" (trivial baseline {baseline['test'][metric]:.4f})"
+    return line
 
 
 def task_line(metrics: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ extra, imported only when tracking is on.
 - model.py: the family logged as the run's MLflow model, the steps that log and register it;
 - pyfunc.py: the run's inference bundle as an MLflow pyfunc model (served.py is the code MLflow loads it with);
 - registered.py: the model registry (--register NAME, the `champion` alias) and a registered model's bundle fetched
-  for `devicepipe predict --model models:/NAME@champion`.
+  for `devicepipe predict --from models:/NAME@champion`.
 
 May import: the run directory (`pipelines/runs/`) and everything below it; nothing of the flows.
 """

@@ -1,6 +1,6 @@
 """The MLflow model registry: a logged model registered as a new version of a name (`devicepipe run --register
 NAME`), the alias `champion` moved to it when it beats the champion's validation metric, and a registered (or
-logged) model's bundle fetched for `devicepipe predict --model models:/NAME@champion`.
+logged) model's bundle fetched for `devicepipe predict --from models:/NAME@champion`.
 
 Each version carries its validation metric as tags (`devicepipe.metric`, `devicepipe.valid_value`), so the
 comparison reads the registry alone. A champion scored by another metric (another task) is never replaced

@@ -56,7 +56,7 @@ def run_dir(prefect_harness, tables) -> Path:
 
 
 def _predict(run_dir: Path, data: Path, out: Path, *extra: str):
-    args = ["predict", "--model", str(run_dir), "--data", str(data), "--out", str(out), "--backend", "cpu"]
+    args = ["predict", "--from", str(run_dir), "--data", str(data), "--out", str(out), "--backend", "cpu"]
     return devicepipe(*args, *extra, cwd=out.parent)
 
 

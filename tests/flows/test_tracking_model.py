@@ -1,6 +1,6 @@
 """A tracked run's model in MLflow, against a real `mlflow server`: logged as a pyfunc model that scores as `devicepipe
 predict` does (in a fresh process, and served by `mlflow models serve`), registered with --register, the champion
-alias kept by a version that does not beat it, and `devicepipe predict --model models:/NAME@champion`."""
+alias kept by a version that does not beat it, and `devicepipe predict --from models:/NAME@champion`."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_a_registered_model_scores_as_predict_does_and_keeps_its_alias_until_bea
     assert float(tags["devicepipe.valid_value"]) == metrics["models"]["xgboost"]["valid"]["auc"]
 
     result = devicepipe(
-        "predict", "--model", "runs/latest", "--data", "new.csv", "--out", "by-run.parquet", cwd=tmp_path
+        "predict", "--from", "runs/latest", "--data", "new.csv", "--out", "by-run.parquet", cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr[-3000:]
     expected = pd.read_parquet(tmp_path / "by-run.parquet")
@@ -78,15 +78,15 @@ def test_a_registered_model_scores_as_predict_does_and_keeps_its_alias_until_bea
     assert client.get_registered_model(NAME).aliases == {"champion": "1"}
 
     args = ("--data", "new.csv", "--out", "by-alias.parquet", "--track", mlflow_server)
-    result = devicepipe("predict", "--model", f"models:/{NAME}@champion", *args, cwd=tmp_path)
+    result = devicepipe("predict", "--from", f"models:/{NAME}@champion", *args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "300 predictions from xgboost" in result.stdout
     _same(pd.read_parquet(tmp_path / "by-alias.parquet"), expected)
     assert (tmp_path / "by-alias.drift.json").exists() and not (tmp_path / "mlflow.db").exists()
 
-    result = devicepipe("predict", "--model", f"models:/{NAME}@nope", *args, cwd=tmp_path)
+    result = devicepipe("predict", "--from", f"models:/{NAME}@nope", *args, cwd=tmp_path)
     assert_user_error(result, f"--model models:/{NAME}@nope: MLflow at {mlflow_server} has no such model")
-    result = devicepipe("predict", "--model", f"models:/{NAME}@champion", *args[:4], cwd=tmp_path / "elsewhere")
+    result = devicepipe("predict", "--from", f"models:/{NAME}@champion", *args[:4], cwd=tmp_path / "elsewhere")
     assert_user_error(result, f"No MLflow store at {tmp_path / 'elsewhere' / 'mlflow.db'}")
     assert not (tmp_path / "elsewhere" / "mlflow.db").exists()
 
@@ -127,7 +127,7 @@ def test_mlflow_models_serve_serves_a_logged_model(mlflow_server, tmp_path):
     result = devicepipe("run", *args, "--track", mlflow_server, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     run_id = json.loads((tmp_path / "runs" / "latest" / "manifest.json").read_text())["tracking"]["run_id"]
-    result = devicepipe("predict", "--model", "runs/latest", "--data", "new.csv", "--out", "p.parquet", cwd=tmp_path)
+    result = devicepipe("predict", "--from", "runs/latest", "--data", "new.csv", "--out", "p.parquet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
 
     port = free_port()

@@ -194,7 +194,7 @@ def test_predict_new_flights_from_a_fresh_process(run_dir, flights_dir, tmp_path
     new.to_parquet(tmp_path / "new.parquet")
     result = devicepipe(
         "predict",
-        "--model",
+        "--from",
         str(run_dir),
         "--data",
         str(tmp_path / "new.parquet"),
@@ -218,7 +218,7 @@ def test_predict_new_flights_from_a_fresh_process(run_dir, flights_dir, tmp_path
     assert "; every column in preds.drift.json" in result.stdout
     days = flights[(flights["month"] == 12) & (flights["day"] <= 2)].drop(columns=["arr_delay", "dep_delay"])
     days.to_parquet(tmp_path / "days.parquet")  # two whole days' schedules, cancelled flights too
-    args = ("predict", "--model", str(run_dir), "--data", "days.parquet", "--out", "days.csv", "--backend", "cpu")
+    args = ("predict", "--from", str(run_dir), "--data", "days.parquet", "--out", "days.csv", "--backend", "cpu")
     result = devicepipe(*args, cwd=tmp_path)
     assert result.returncode == 0 and "part of a schedule" not in result.stdout, result.stdout + result.stderr[-2000:]
 

@@ -52,7 +52,7 @@ def _predict(run: Path, where: Path, model: str | None, capsys) -> tuple[int, st
     from flows.cli import main
 
     write_table(where / "new.parquet", 30)
-    args = ["predict", "--model", str(run), "--data", str(where / "new.parquet"), "--out", str(where / "p.parquet")]
+    args = ["predict", "--from", str(run), "--data", str(where / "new.parquet"), "--out", str(where / "p.parquet")]
     with pytest.raises(SystemExit) as exit_code:
         main([*args, *(["--model-name", model] if model else [])])
     return exit_code.value.code, capsys.readouterr().err

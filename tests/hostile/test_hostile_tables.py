@@ -117,7 +117,7 @@ def test_run_and_predict_keep_the_contract_on_hostile_tables(prefect_harness, ca
         new = folder / f"new.{suffix}"
         rows = frame.drop(columns=["y"])
         rows.to_parquet(new) if suffix == "parquet" else rows.to_csv(new, index=False)
-        args = ["predict", "--model", str(runs / "latest"), "--data", str(new), "--out", str(folder / "p.parquet")]
+        args = ["predict", "--from", str(runs / "latest"), "--data", str(new), "--out", str(folder / "p.parquet")]
         code, err = _main([*args, "--backend", "cpu"], capsys)
         event(f"predict: exit {code}")
         assert code in (0, 2), err[-3000:]

@@ -32,7 +32,7 @@ def test_out_that_is_the_input_is_refused_and_the_input_kept(bundle, tmp_path):
     data = _new_rows(tmp_path / "new.csv")
     before = data.read_bytes()
     result = devicepipe(
-        "predict", "--model", str(bundle.run_dir), "--data", "new.csv", "--out", str(data), cwd=tmp_path
+        "predict", "--from", str(bundle.run_dir), "--data", "new.csv", "--out", str(data), cwd=tmp_path
     )
     assert_user_error(result, f"--out {data} is an input file", "Choose another --out")
     assert data.read_bytes() == before
@@ -42,7 +42,7 @@ def test_out_that_is_the_input_is_refused_and_the_input_kept(bundle, tmp_path):
 def test_out_ending_in_csv_writes_csv(bundle, tmp_path):
     _new_rows(tmp_path / "new.parquet")
     result = devicepipe(
-        "predict", "--model", str(bundle.run_dir), "--data", "new.parquet", "--out", "p.csv", cwd=tmp_path
+        "predict", "--from", str(bundle.run_dir), "--data", "new.parquet", "--out", "p.csv", cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr[-3000:]
     written = pd.read_csv(tmp_path / "p.csv")

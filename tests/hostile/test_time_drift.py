@@ -38,7 +38,7 @@ def trained(prefect_harness, tmp_path_factory):
 def test_later_rows_of_a_time_split_table_score_without_a_drift_alert(trained, tmp_path):
     """Rows from a month after the training rows, drawn alike: only their time differs."""
     _rows(300, "2024-03-01", 1).drop(columns=["sold"]).to_csv(tmp_path / "new.csv", index=False)
-    args = ["predict", "--model", str(trained), "--data", "new.csv", "--out", "p.parquet", "--fail-on-drift"]
+    args = ["predict", "--from", str(trained), "--data", "new.csv", "--out", "p.parquet", "--fail-on-drift"]
     result = devicepipe(*args, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert "not measured: sold_at (time columns)" in result.stdout

@@ -186,7 +186,7 @@ USAGE_ERRORS = [
     ["run", "--epochs", "abc"],
     ["run", "--sample"],
     ["predict"],
-    ["predict", "--model"],
+    ["predict", "--from"],
     ["nonsense"],
     ["data", "stage", "--bogus"],
     ["serve", "--limit", "x"],

@@ -53,7 +53,7 @@ def test_predict_in_a_fresh_process(run_dir, cancer, tmp_path, model):
     out = tmp_path / "preds.parquet"
     args = [
         "predict",
-        "--model",
+        "--from",
         str(run_dir),
         "--data",
         str(cancer / "new.csv"),
@@ -82,7 +82,7 @@ def test_a_changed_model_file_is_refused(run_dir, cancer, tmp_path):
     weights.write_bytes(weights.read_bytes().replace(b"1", b"2", 1))
     result = devicepipe(
         "predict",
-        "--model",
+        "--from",
         str(copy),
         "--data",
         str(cancer / "new.csv"),
@@ -101,14 +101,14 @@ def test_an_added_model_file_is_refused(run_dir, cancer, tmp_path):
     shutil.copytree(run_dir, copy)
     (copy / "model" / "extra.skops").write_bytes(b"not from this run")
     result = devicepipe(
-        "predict", "--model", str(copy), "--data", str(cancer / "new.csv"), "--out", "p.parquet", cwd=tmp_path
+        "predict", "--from", str(copy), "--data", str(cancer / "new.csv"), "--out", "p.parquet", cwd=tmp_path
     )
     assert_user_error(result, "extra.skops is not in the run's manifest")
 
 
 def test_a_folder_that_is_not_a_run(cancer, tmp_path):
     result = devicepipe(
-        "predict", "--model", str(tmp_path), "--data", str(cancer / "new.csv"), "--out", "p.parquet", cwd=tmp_path
+        "predict", "--from", str(tmp_path), "--data", str(cancer / "new.csv"), "--out", "p.parquet", cwd=tmp_path
     )
     assert_user_error(result, "not a completed run directory")
 
@@ -119,7 +119,7 @@ def test_keeping_a_column_named_like_an_output_column_is_refused(run_dir, cancer
     new = pd.read_csv(cancer / "new.csv").assign(**{column: "from the input"})
     new.to_csv(tmp_path / "new.csv", index=False)
     result = devicepipe(
-        "predict", "--model", str(run_dir), "--data", "new.csv", "--out", "p.parquet", "--keep", column, cwd=tmp_path
+        "predict", "--from", str(run_dir), "--data", "new.csv", "--out", "p.parquet", "--keep", column, cwd=tmp_path
     )
     assert_user_error(result, f"--keep {column!r}", "rename")
     assert not (tmp_path / "p.parquet").exists()
@@ -140,7 +140,7 @@ def test_a_swapped_model_file_with_a_rewritten_manifest_is_refused(run_dir, canc
     (copy / "manifest.json").write_text(json.dumps(manifest))
     result = devicepipe(
         "predict",
-        "--model",
+        "--from",
         str(copy),
         "--data",
         str(cancer / "new.csv"),
@@ -152,3 +152,20 @@ def test_a_swapped_model_file_with_a_rewritten_manifest_is_refused(run_dir, canc
     )
     assert_user_error(result, "logistic_regression.skops", "sklearn.tree._tree.Tree", "refusing")
     assert not (tmp_path / "p.parquet").exists()
+
+
+def test_the_old_name_of_from_still_works_and_says_so(run_dir, cancer, tmp_path):
+    """--model was predict's name for the run until it became --from (--model names a family in run): it still
+    works, with a note on stderr; neither, or both, is exit 2 naming --from."""
+    new = ("--data", str(cancer / "new.csv"), "--backend", "cpu")
+    old = devicepipe("predict", "--model", str(run_dir), *new, "--out", "old.csv", cwd=tmp_path)
+    assert old.returncode == 0, old.stderr[-3000:]
+    assert "note: predict --model is now --from (--model names a model family in devicepipe run)" in old.stderr
+    ours = devicepipe("predict", "--from", str(run_dir), *new, "--out", "new.csv", cwd=tmp_path)
+    assert ours.returncode == 0 and "note:" not in ours.stderr, ours.stderr[-3000:]
+    assert (tmp_path / "old.csv").read_text() == (tmp_path / "new.csv").read_text()
+    neither = devicepipe("predict", *new, "--out", "p.csv", cwd=tmp_path)
+    assert_user_error(neither, "predict needs --from RUN")
+    both = devicepipe("predict", "--from", str(run_dir), "--model", str(run_dir), *new, "--out", "p.csv", cwd=tmp_path)
+    assert_user_error(both, "not both")
+    assert not (tmp_path / "p.csv").exists()

@@ -72,7 +72,7 @@ def test_infinite_values_in_rows_to_score(trained, tmp_path):
     rows = _rows(50, seed=1).drop(columns=["sold"])
     rows.loc[3, "size"] = -np.inf
     rows.to_parquet(tmp_path / "new.parquet")
-    result = devicepipe("predict", "--model", str(trained), "--data", "new.parquet", "--out", "p.parquet", cwd=tmp_path)
+    result = devicepipe("predict", "--from", str(trained), "--data", "new.parquet", "--out", "p.parquet", cwd=tmp_path)
     assert_user_error(result, "infinite values", "'size'")
     assert not (tmp_path / "p.parquet").exists()
 
