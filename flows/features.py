@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
-from flows.tasks import select_backend, stage_task
+from flows.tasks import StageChain
 from pipelines.config import RunConfig
 from pipelines.data.placement import placement_of
 from pipelines.runs.residency import Ledger
@@ -19,12 +19,13 @@ from pipelines.stages import check_run, run_feature_stages
 def build_features(config: RunConfig = RunConfig()) -> str:  # noqa: B008 (Prefect reads the default)
     """Compute (or find) the features for these inputs and settings; returns the cache entry's folder."""
     recipe = check_run(config)
-    backend = select_backend(config)
+    chain = StageChain(config)
+    backend = chain.backend
     logger = get_run_logger()
     with placement_of(config, backend.name) as placement:
         logger.info("where the rows live: %s", placement.describe())
         values = {"recipe": recipe, "backend": backend, "placement": placement}
-        features = run_feature_stages(values, Ledger.for_run(backend.is_gpu, strict=False), {}, stage_task, store=True)
+        features = run_feature_stages(values, Ledger.for_run(backend.is_gpu, strict=False), {}, chain.wrap, store=True)
     found = "already in" if features.cache["hit"] else "written to"
     logger.info("features %s the cache: %s", found, features.cache["path"])
     return features.cache["path"]

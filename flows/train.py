@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows import fixed_cost
-from flows.tasks import select_backend, stage_task, tag_flow_run, track_in_mlflow
+from flows.tasks import StageChain, tag_flow_run, track_in_mlflow
 from pipelines.cluster.memory import describe_peaks
 from pipelines.config import RunConfig
 from pipelines.data.placement import Placement, placement_of
@@ -46,7 +46,9 @@ def committed_runs() -> list[str]:
     return list(_committed)
 
 
-write_run_task = task(write_run, name="write-run", cache_policy=NO_CACHE, timeout_seconds=1800, tags=["io"])
+write_run_task = task(
+    write_run, name="write-run", task_run_name="write-run", cache_policy=NO_CACHE, timeout_seconds=1800, tags=["io"]
+)
 
 
 def open_run(config: RunConfig, resume: str | None, name: str | None = None) -> tuple[RunDirectory, RunConfig]:
@@ -96,28 +98,30 @@ def train(config: RunConfig = RunConfig(), progress: bool = True, resume: str | 
 
 
 def _train(run: RunDirectory, config: RunConfig, progress: bool, logger: Any) -> str:
-    backend = select_backend(config)
+    chain = StageChain(config)
+    backend = chain.backend
     logger.info("backend: %s (%s); dataset %s; run %s", backend.name, backend.device_name, config.dataset, run.name)
     sampled = [f"sample:{config.sample}"] if config.sample else []
     tag_flow_run([f"dataset:{config.dataset}", f"backend:{backend.name}", *sampled])
     with placement_of(config, backend.name) as placement:
         logger.info("where the rows live: %s", placement.describe())
-        return _run_stages(run, config, progress, logger, backend, placement)
+        return _run_stages(run, config, progress, logger, chain, placement)
 
 
 def _run_stages(
-    run: RunDirectory, config: RunConfig, progress: bool, logger: Any, backend: Any, placement: Placement
+    run: RunDirectory, config: RunConfig, progress: bool, logger: Any, chain: StageChain, placement: Placement
 ) -> str:
+    backend = chain.backend
     ledger, seconds = Ledger.for_run(backend.is_gpu, config.strict_residency), {}
     values = {"recipe": recipe_for(config), "backend": backend, "config": config, "progress": progress}
     values.update(checkpoints=run.path(CHECKPOINTS), placement=placement)
     fixed_cost.mark("stages-begin")
-    features = run_feature_stages(values, ledger, seconds, stage_task, store=config.cache)
+    features = run_feature_stages(values, ledger, seconds, chain.wrap, store=config.cache)
     if features.cache["hit"]:
         logger.info("features from the cache (%s): load, split and features skipped", features.cache["path"])
     if note := gpu_only_note(config, backend):
         logger.warning(note)
-    run_stages(MODEL_STAGES, values, ledger, seconds, stage_task)
+    run_stages(MODEL_STAGES, values, ledger, seconds, chain.wrap)
     fixed_cost.mark("stages-end")
     if (workers := placement.memory_record(config.cluster)) is not None:
         logger.info("Dask workers' peak memory: %s", describe_peaks(workers["worker_peak_bytes"]))
@@ -126,9 +130,8 @@ def _run_stages(
     fitted = fitted_models(values)
     residency = residency_record(ledger.as_dict(), values["handoff"])
     made_by = {"id": flow_run.id, "url": flow_run.ui_url}
-    run_dir = write_run_task(
-        run, config, backend, features, values["handoff"], fitted, seconds, residency, workers, made_by
-    )
+    written = (run, config, backend, features, values["handoff"], fitted, seconds, residency, workers, made_by)
+    run_dir = chain.then(write_run_task, *written, io=True)
     fixed_cost.mark("run-written")
     # One line: the table itself is the train-test-metrics artifact, and the command line prints it when done
     logger.info("%s; run directory: %s", best_line(json.loads((Path(run_dir) / "metrics.json").read_text())), run_dir)
@@ -145,12 +148,15 @@ def _run_stages(
 
 
 def publish_metrics(folder: Path) -> None:
-    """The test metrics as a table artifact (a row per model, the best marked) and a link artifact to the report."""
+    """The test metrics as a table artifact (a row per model, the best marked, and the trivial baseline's) and a link
+    artifact to the report."""
     metrics = json.loads((folder / "metrics.json").read_text())
     rows = [
-        {"model": name + (" (best)" if name == metrics["best_model"] else ""), **entry["test"]}
+        {"model": name + (" (best)" if name == metrics["best_model"] else ""), **_rounded(entry["test"])}
         for name, entry in metrics["models"].items()
     ]
+    if baseline := metrics.get("trivial_baseline"):  # what every model must beat, beside them
+        rows.append({"model": f"trivial baseline ({baseline['name']})", **_rounded(baseline["test"])})
     create_table_artifact(key="train-test-metrics", table=rows, description=f"{folder.name}: test metrics")
     report = (folder / "report.html").as_uri()
     create_link_artifact(key="train-report", link=report, link_text="report.html", description="The run's report")
@@ -177,3 +183,8 @@ if __name__ == "__main__":
     # The same as `devicepipe run`, in this process: a fresh interpreter, so that the run finds or starts its
     # Prefect server before Prefect is imported (flows/server/selection.py); this module has imported it already.
     os.execv(sys.executable, [sys.executable, "-m", "flows.cli", "run", *sys.argv[1:]])
+
+
+def _rounded(scores: dict[str, float]) -> dict[str, float]:
+    """Metrics as a table shows them: four decimals (metrics.json keeps every digit)."""
+    return {name: round(value, 4) for name, value in scores.items()}

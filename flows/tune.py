@@ -18,7 +18,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.tasks import select_backend, stage_task, track_in_mlflow
+from flows.tasks import StageChain, track_in_mlflow
 from pipelines import tuning
 from pipelines.cluster.client import describe
 from pipelines.config import RunConfig, describe_data
@@ -34,35 +34,37 @@ from pipelines.tracking.tuned import TRACKED, log_tune
 def tune(config: RunConfig, request: tuning.TuneRequest, progress: bool = True) -> str:
     """Search the settings of `request.families` on the validation split; returns the tune folder."""
     logger = get_run_logger()
-    backend = select_backend(config)
+    chain = StageChain(config)
+    backend = chain.backend
     logger.info("backend: %s (%s)", backend.name, backend.device_name)
     with tuning.tuning_where(config, request.jobs, backend.name) as (placement, client):
         if client is not None:
             logger.info("trials on Dask workers: %s", describe(client))
-        return _tune(config, request, progress, backend, placement, client)
+        return _tune(config, request, progress, chain, placement, client)
 
 
 def _tune(
-    config: RunConfig, request: tuning.TuneRequest, progress: bool, backend: Any, placement: Any, client: Any
+    config: RunConfig, request: tuning.TuneRequest, progress: bool, chain: StageChain, placement: Any, client: Any
 ) -> str:
-    logger = get_run_logger()
+    logger, backend = get_run_logger(), chain.backend
     values = {"recipe": recipe_for(config), "backend": backend, "config": config, "progress": progress}
     values["placement"] = placement
     ledger = Ledger.for_run(backend.is_gpu, strict=False)
-    features = run_feature_stages(values, ledger, {}, stage_task, store=config.cache)
+    features = run_feature_stages(values, ledger, {}, chain.wrap, store=config.cache)
     request = tuning.study_for(request, features)  # a study per data (the tune deployment's): named now
     folder = tuning.tune_folder(config.output, request.study)
     tuning.check_folder(folder, request.study, describe_data(config))
     with writing("the tune folder", "--output"):
         folder.mkdir(parents=True, exist_ok=True)
     logger.info("tune folder %s", folder)
-    run_stages((HANDOFF,), values, ledger, {}, stage_task)
+    run_stages((HANDOFF,), values, ledger, {}, chain.wrap)
     tracker = create_progress_artifact(progress=0.0, key="tune-progress", description=f"{request.study}: trials done")
 
     def on_trial(done: int, asked: int) -> None:
         update_progress_artifact(tracker, progress=100.0 * done / asked, description=f"{done} of {asked} trials")
 
-    best = tune_task(features, values["handoff"], config, backend, request, folder, logger.info, on_trial, client)
+    searched = (features, values["handoff"], config, backend, request, folder, logger.info, on_trial, client)
+    best = chain.then(tune_task, *searched)
     create_markdown_artifact(key="tune-best", markdown=_summary(best, folder), description="tune: the best settings")
     track_tune(folder, config, logger)
     return str(folder)
@@ -79,7 +81,7 @@ def track_tune(folder: Path, config: RunConfig, logger: Any) -> None:
     write_text_atomic(folder / TRACKED, json.dumps(record, indent=2) + "\n")
 
 
-tune_task = task(tuning.tune, name="tune", cache_policy=NO_CACHE)
+tune_task = task(tuning.tune, name="tune", task_run_name="tune", cache_policy=NO_CACHE)
 
 
 def _summary(best: dict[str, Any], folder: Path) -> str:

@@ -129,8 +129,12 @@ def test_the_flow_run_is_named_after_the_run_tagged_and_shows_its_metrics_as_a_t
     (table,) = [artifact for artifact in artifacts if artifact.key == "train-test-metrics"]
     rows = json.loads(table.data)
     best = metrics["best_model"]
-    assert [row["model"] for row in rows] == [name + " (best)" * (name == best) for name in metrics["models"]]
-    assert rows[0]["auc"] == metrics["models"][next(iter(metrics["models"]))]["test"]["auc"]
+    baseline = f"trivial baseline ({metrics['trivial_baseline']['name']})"
+    assert [row["model"] for row in rows] == [name + " (best)" * (name == best) for name in metrics["models"]] + [
+        baseline
+    ]
+    assert rows[-1]["auc"] == 0.5
+    assert rows[0]["auc"] == round(metrics["models"][next(iter(metrics["models"]))]["test"]["auc"], 4)
     (link,) = [artifact for artifact in artifacts if artifact.key == "train-report"]
     assert (run_dir.resolve() / "report.html").as_uri() in link.data
 

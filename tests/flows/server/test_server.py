@@ -4,6 +4,7 @@ configured in a Prefect profile, on which a run killed with SIGKILL is marked Cr
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium, open_page
 from tests.conftest import ROOT, write_table
 from tests.dask_cluster import free_port
 from tests.prefect_server import prefect_server
@@ -131,8 +133,15 @@ def test_a_run_records_flow_tasks_and_artifact_on_its_temporary_server_and_stops
     db = sqlite3.connect(f"file:{home / 'prefect.db'}?mode=ro", uri=True)
     ((run_id, state),) = db.execute("select id, state_type from flow_run")
     assert state == "COMPLETED"
-    tasks = db.execute("select name, state_type from task_run where flow_run_id = ? order by start_time", (run_id,))
-    assert [(name.rsplit("-", 1)[0], s) for name, s in tasks] == [(name, "COMPLETED") for name in TASKS]
+    query = "select id, name, state_type, tags, task_inputs from task_run where flow_run_id = ? order by start_time"
+    tasks = db.execute(query, (run_id,)).fetchall()
+    assert [(name, s) for _, name, s, _, _ in tasks] == [(name, "COMPLETED") for name in TASKS]  # as the stages read
+    # The graph is the chain the stages are: each task's one upstream is the task before it, whatever it takes
+    # from earlier ones (the backend, the recipe), and each is tagged with the backend that ran it.
+    for (before, *_), (_, name, _, tags, inputs) in itertools.pairwise(tasks):
+        upstream = {ref["id"] for refs in json.loads(inputs).values() for ref in refs}
+        assert upstream == {before}, (name, inputs)
+        assert "cpu" in json.loads(tags) and "gpu" not in json.loads(tags), name
     artifacts = db.execute("select key from artifact where flow_run_id = ?", (run_id,)).fetchall()
     assert sorted(artifacts) == [("train-metrics",), ("train-report",), ("train-test-metrics",)]
     ((name,),) = db.execute("select name from flow_run where id = ?", (run_id,))
@@ -206,6 +215,7 @@ def test_a_server_started_in_the_background_serves_the_runs_after(tmp_path):
         assert f"Prefect server: {url}, running in the background" in result.stderr
         (run,) = _wait(lambda: _flow_runs(url), 60, "the flow run on the server")
         assert run["state_type"] == "COMPLETED"
+        _shown_in_prefect_ui(url, tmp_path / "runs")
         # trigger asks that server (nothing served there yet: one line, exit 2), not a temporary one of its own
         triggered = _devicepipe("trigger", "train", env=env, cwd=tmp_path)
         assert triggered.returncode == 2 and "Traceback" not in triggered.stderr, triggered.stderr[-3000:]
@@ -219,6 +229,28 @@ def test_a_server_started_in_the_background_serves_the_runs_after(tmp_path):
     _wait(lambda: not _healthy(url), 30, "the background server to stop")
     status = _devicepipe("server", "status", env=env, cwd=tmp_path)
     assert "each run starts a temporary one" in status.stdout
+
+
+def _shown_in_prefect_ui(url: str, runs: Path) -> None:
+    """The run's page in Prefect's UI (headless chromium): named after its run directory, tagged, its stages in
+    order; its metrics table artifact with the trivial baseline."""
+    if chromium() is None:
+        return  # the run and its server are checked above; the page needs Debian's chromium
+    manifest = json.loads((runs / "latest" / "manifest.json").read_text())
+    name, page_url = manifest["run"], manifest["prefect"]["flow_run"]["url"]
+    page = open_page(page_url, until=(name, "write-run"), timeout=90)
+    text = page.text
+    assert name in text and "backend:cpu" in text and "dataset:table" in text, text[:2000]
+    assert "Completed" in text and text.index("cache-lookup") < text.index("baselines") < text.index("write-run")
+    request = urllib.request.Request(
+        f"{url}/artifacts/filter",
+        data=json.dumps({"artifacts": {"key": {"any_": ["train-test-metrics"]}}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        (artifact,) = json.load(response)
+    table = open_page(f"{url[: -len('/api')]}/artifacts/artifact/{artifact['id']}", until=("trivial baseline",))
+    assert "trivial baseline" in table.text and name in table.text, table.text[:2000]
 
 
 def test_the_pid_file_is_prefects():
