@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("tasks", ("flows.tasks",)),
     ("the Prefect server", ("flows.server",)),
     ("the flows' basics", ("flows.fixed_cost", "flows.defaults", "flows")),
+    ("a run in one call", ("pipelines.runner",)),
     ("stages", ("pipelines.stages",)),
     ("tracking", ("pipelines.tracking",)),
     ("runs", ("pipelines.runs",)),

@@ -18,7 +18,6 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
@@ -68,37 +67,13 @@ def run(
     seed: options.Seed = 0,
     sample: options.Sample = None,
     epochs: options.Epochs = 3,
-    model: Annotated[
-        list[str] | None,
-        typer.Option(help="Baseline to fit (repeatable). Default: all.", rich_help_panel=options.MODELS),
-    ] = None,
-    params: Annotated[
-        str | None,
-        typer.Option(help="A devicepipe tune folder: train with its best settings.", rich_help_panel=options.MODELS),
-    ] = None,
+    model: options.Baselines = None,
+    params: options.Params = None,
     backend: options.Backend = BackendChoice.auto,
-    gpus: Annotated[
-        int,
-        typer.Option(help="Train the MLP across N processes (one per GPU).", rich_help_panel=options.RESOURCES),
-    ] = 1,
-    strict_residency: Annotated[
-        bool,
-        typer.Option(
-            "--strict-residency",
-            help="GPU: fail if data went device-to-host between load and the end of training.",
-            rich_help_panel=options.RESOURCES,
-        ),
-    ] = False,
-    rmm_pool: Annotated[
-        bool,
-        typer.Option(
-            "--rmm-pool", help="GPU: one RMM pool for cuDF, CuPy and torch.", rich_help_panel=options.RESOURCES
-        ),
-    ] = False,
-    spill: Annotated[
-        bool,
-        typer.Option("--spill", help="GPU: cuDF spills to host memory when short.", rich_help_panel=options.RESOURCES),
-    ] = False,
+    gpus: options.Gpus = 1,
+    strict_residency: options.StrictResidency = False,
+    rmm_pool: options.RmmPool = False,
+    spill: options.Spill = False,
     cluster: options.Cluster = "none",
     n_workers: options.Workers = None,
     partition_size: options.PartitionSize = "256MiB",
@@ -109,13 +84,7 @@ def run(
     experiment: options.Experiment = None,
     log_model: options.LogModel = None,
     register: options.Register = None,
-    resume: Annotated[
-        Path | None,
-        typer.Option(
-            help="Continue an interrupted run from its runs/.incomplete-<name> folder (its settings are used).",
-            rich_help_panel=options.OUTPUT,
-        ),
-    ] = None,
+    resume: options.Resume = None,
 ) -> None:
     """Train baselines and the MLP, evaluate them, write runs/<time>-<id>/."""
     fixed_cost.mark("run")

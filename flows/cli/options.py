@@ -4,6 +4,7 @@ form only: the one that changes the default (`--spill`, `--no-cache`), so `--hel
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -72,6 +73,43 @@ Register = Annotated[
     str | None,
     typer.Option(
         help="Register the MLflow model under this name; alias champion when it beats the current one.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+
+# run's own
+Baselines = Annotated[
+    list[str] | None,
+    typer.Option(help="Baseline to fit (repeatable). Default: all.", rich_help_panel=MODELS),
+]
+Params = Annotated[
+    str | None,
+    typer.Option(help="A devicepipe tune folder: train with its best settings.", rich_help_panel=MODELS),
+]
+Gpus = Annotated[
+    int,
+    typer.Option(help="Train the MLP across N processes (one per GPU).", rich_help_panel=RESOURCES),
+]
+StrictResidency = Annotated[
+    bool,
+    typer.Option(
+        "--strict-residency",
+        help="GPU: fail if data went device-to-host between load and the end of training.",
+        rich_help_panel=RESOURCES,
+    ),
+]
+RmmPool = Annotated[
+    bool,
+    typer.Option("--rmm-pool", help="GPU: one RMM pool for cuDF, CuPy and torch.", rich_help_panel=RESOURCES),
+]
+Spill = Annotated[
+    bool,
+    typer.Option("--spill", help="GPU: cuDF spills to host memory when short.", rich_help_panel=RESOURCES),
+]
+Resume = Annotated[
+    Path | None,
+    typer.Option(
+        help="Continue an interrupted run from its runs/.incomplete-<name> folder (its settings are used).",
         rich_help_panel=OUTPUT,
     ),
 ]

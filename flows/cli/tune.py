@@ -14,20 +14,24 @@ from flows.cli.choices import BackendChoice, Task
 from flows.server.selection import early_server
 from pipelines.errors import ConfigError
 
+Families = Annotated[
+    list[str] | None, typer.Option(help="Family to tune (repeatable): xgboost, mlp, logistic_regression, ...")
+]
+Study = Annotated[
+    str | None, typer.Option(help="The study's name (default: the dataset's); the same name continues it.")
+]
+Jobs = Annotated[
+    int | None,
+    typer.Option(help="Trials at a time, each in its own process (default: 1; with --cluster, one per worker)."),
+]
+
 
 def tune(
-    model: Annotated[
-        list[str] | None, typer.Option(help="Family to tune (repeatable): xgboost, mlp, logistic_regression, ...")
-    ] = None,
+    model: Families = None,
     trials: Annotated[int, typer.Option(help="Trials per family, counting those the study ran before.")] = 20,
     timeout: Annotated[float | None, typer.Option(help="Most seconds of search per family.")] = None,
-    study: Annotated[
-        str | None, typer.Option(help="The study's name (default: the dataset's); the same name continues it.")
-    ] = None,
-    jobs: Annotated[
-        int | None,
-        typer.Option(help="Trials at a time, each in its own process (default: 1; with --cluster, one per worker)."),
-    ] = None,
+    study: Study = None,
+    jobs: Jobs = None,
     dataset: options.Dataset = None,
     data: options.Data = None,
     target: options.Target = None,

@@ -10,7 +10,9 @@ feature importance, seconds per stage. The drift baseline's long table is folded
 from __future__ import annotations
 
 import base64
-from html import escape
+import re
+from html import escape, unescape
+from pathlib import Path
 from typing import Any
 
 from pipelines.report import figures
@@ -118,7 +120,7 @@ def draw(data: ReportData) -> dict[str, Any]:
 def curves_section(data: ReportData, drawn: dict[str, Any]) -> str:
     caption = report.curves_line(data)
     parts = [
-        f"<div><h3>{escape(title)}</h3>" + figure(png, f"{title}: {caption}") + "</div>"
+        f"<div><h3>{escape(title)}</h3>" + figure(png, title) + "</div>"
         for title, png in drawn["curves"]
     ]
     curves = f"<h2>Curves on the test split</h2><p>{escape(caption)}</p><div class='figures'>" + "".join(parts)
@@ -212,3 +214,10 @@ def document(title: str, body: str) -> str:
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
         f"<body>{body}</body></html>\n"
     )
+
+
+def figures_in(page: Path | str) -> dict[str, bytes]:
+    """The figures of a report.html, PNG bytes by their title (each image's alt text: "ROC curve", "xgboost:
+    TreeSHAP", "mlp learning curve", ...): to show a run's figures where its page is not opened, as in a notebook."""
+    found = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]*)"', Path(page).read_text())
+    return {unescape(alt): base64.b64decode(data) for data, alt in found}

@@ -11,6 +11,7 @@ any torch device (CPU, CUDA).
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm as terminal_tqdm
 
 from pipelines import evaluate
 from pipelines.errors import DataError
@@ -28,6 +29,13 @@ from pipelines.training.checkpoint import Stateful, TrainingState, rng_states, s
 from pipelines.training.loader import DeviceLoader
 from pipelines.training.network import TabularMLP
 from pipelines.training.types import DeviceData, TrainConfig
+
+# A notebook's progress bar is a widget where ipywidgets is installed (the notebooks extra); elsewhere the text bar,
+# as tqdm.auto would fall back to after a warning ("IProgress not found") in the notebook's first output.
+if importlib.util.find_spec("ipywidgets") is not None:
+    from tqdm.auto import tqdm
+else:
+    tqdm = terminal_tqdm
 
 
 class NonFiniteLoss(DataError):

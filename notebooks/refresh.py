@@ -1,0 +1,33 @@
+"""Execute every notebook here in place, so that each is committed with its outputs (tables, plots) as a reader
+first sees it:
+
+    .venv/bin/python notebooks/refresh.py            # all of them
+    .venv/bin/python notebooks/refresh.py quickstart.ipynb
+
+Each runs top to bottom in a fresh kernel from this folder, on the data staged in ../data (devicepipe data stage)
+and the sample its first cell reads (DEVICEPIPE_SAMPLE, default 0.1); its runs go to notebooks/runs/ (not
+committed). The tests execute the same notebooks again on smaller data (tests/test_notebooks.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+HERE = Path(__file__).resolve().parent
+
+
+def refresh(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+    nbformat.write(notebook, path)
+    print(f"refreshed {path.name}")
+
+
+if __name__ == "__main__":
+    names = sys.argv[1:] or sorted(p.name for p in HERE.glob("*.ipynb"))
+    for name in names:
+        refresh(HERE / name)
