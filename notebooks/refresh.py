@@ -17,13 +17,15 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from pipelines.files import write_text_atomic
+
 HERE = Path(__file__).resolve().parent
 
 
 def refresh(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
-    nbformat.write(notebook, path)
+    write_text_atomic(path, nbformat.writes(notebook) + "\n")  # a notebook that fails a cell is left as it was
     print(f"refreshed {path.name}")
 
 
