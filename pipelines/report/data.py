@@ -27,6 +27,7 @@ from pipelines.models import FittedModel, Split
 from pipelines.report.decision import Decision, decide
 from pipelines.training.handoff import Handoff
 
+Table = tuple[list[str], list[list[str]]]  # a header and rows of cells, drawn as markdown or HTML
 IMPORTANCE_ROWS = 2000
 IMPORTANCE_SPLIT = "valid"
 METHODS = {  # method -> (what the numbers are, the axis label of its figure)

@@ -34,7 +34,6 @@ BIAS_STD = 0.1  # regression: a model whose mean residual is this many test stds
 class Threshold:
     """A model's cut on its score, chosen on the validation split, and what it does on the test split."""
 
-    model: str
     value: float
     valid_f1: float
     confusion: np.ndarray  # test rows: [[true negatives, false positives], [false negatives, true positives]]
@@ -55,11 +54,6 @@ class Threshold:
         return 2 * self.precision * self.recall / both if both else 0.0
 
 
-def baseline_prediction(task: str, train_mean: float, rows: int) -> np.ndarray:
-    """The constant prediction from training alone: its positive share (a probability) or its target mean."""
-    return np.full(rows, train_mean, dtype=np.float64)
-
-
 def baseline_name(task: str, train_mean: float, classes: list[str]) -> str:
     if task == "classification":
         majority = classes[1] if train_mean >= 0.5 and len(classes) > 1 else classes[0] if classes else "0"
@@ -68,20 +62,17 @@ def baseline_name(task: str, train_mean: float, classes: list[str]) -> str:
 
 
 def baseline_scores(task: str, train_mean: float, y: np.ndarray) -> dict[str, float]:
-    """Every metric of `task` for the constant prediction on targets `y`."""
-    prediction = torch.from_numpy(baseline_prediction(task, train_mean, len(y)))
-    return evaluate.score(task, torch.from_numpy(y), prediction)
+    """Every metric of `task` for the constant prediction from training alone (its positive share as a
+    probability, or its target mean) on targets `y`."""
+    return evaluate.score(task, torch.from_numpy(y), torch.full((len(y),), train_mean, dtype=torch.float64))
 
 
-def choose_threshold(
-    model: str, valid: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]
-) -> Threshold:
+def choose_threshold(valid: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> Threshold:
     """The cut that maximises F1 on the validation split (y, scores), applied to the test split (y, scores)."""
     precision, recall, cuts = precision_recall_curve(valid[0] > 0.5, valid[1])
     f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
-    best = int(np.argmax(f1)) if len(cuts) else 0
-    cut = float(cuts[best]) if len(cuts) else 0.5
-    return Threshold(model, cut, float(f1[best]) if len(cuts) else 0.0, confusion(test[0], test[1], cut))
+    best = int(np.argmax(f1))
+    return Threshold(float(cuts[best]), float(f1[best]), confusion(test[0], test[1], float(cuts[best])))
 
 
 def confusion(y: np.ndarray, scores: np.ndarray, cut: float) -> np.ndarray:
@@ -199,7 +190,7 @@ def decide(
     scored = {"valid": valid[0], "test": test[0]}
     classification = task == "classification"
     thresholds = {
-        name: choose_threshold(name, (valid[0], valid[1][name]), (test[0], p))
+        name: choose_threshold((valid[0], valid[1][name]), (test[0], p))
         for name, p in test[1].items()
         if classification and name in valid[1]
     }

@@ -10,9 +10,8 @@ from typing import Any
 import numpy as np
 
 from pipelines.evaluate import HIGHER_IS_BETTER, METRICS, PRIMARY
-from pipelines.report.data import ReportData
+from pipelines.report.data import ReportData, Table
 
-Table = tuple[list[str], list[list[str]]]  # a header and rows of cells
 RULE = "the score cut that maximises F1 on the validation split"
 PROFILE_VALUES = 3  # a category column's most frequent values shown
 

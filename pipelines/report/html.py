@@ -119,10 +119,7 @@ def draw(data: ReportData) -> dict[str, Any]:
 
 def curves_section(data: ReportData, drawn: dict[str, Any]) -> str:
     caption = report.curves_line(data)
-    parts = [
-        f"<div><h3>{escape(title)}</h3>" + figure(png, title) + "</div>"
-        for title, png in drawn["curves"]
-    ]
+    parts = [f"<div><h3>{escape(title)}</h3>" + figure(png, title) + "</div>" for title, png in drawn["curves"]]
     curves = f"<h2>Curves on the test split</h2><p>{escape(caption)}</p><div class='figures'>" + "".join(parts)
     curves += "</div>"
     for name, history in data.histories.items():

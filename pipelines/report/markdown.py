@@ -13,11 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.evaluate import METRICS, PRIMARY
-from pipelines.report.data import ReportData
+from pipelines.report.data import ReportData, Table
 from pipelines.report.decision_tables import baseline_row, decision_parts, profile_line, profile_table
 from pipelines.report.residency import residency_notes, residency_tables
 
-Table = tuple[list[str], list[list[str]]]  # a header and rows of cells, drawn as markdown or HTML
 IMPORTANCE_TOP = 15
 
 

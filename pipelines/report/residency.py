@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.files import size_text
-
-Table = tuple[list[str], list[list[str]]]  # a header and rows of cells
+from pipelines.report.data import Table
 
 
 def residency_notes(residency: dict[str, Any]) -> list[str]:

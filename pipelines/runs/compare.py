@@ -10,11 +10,10 @@ from typing import Any
 
 from pipelines.errors import ConfigError
 from pipelines.evaluate import HIGHER_IS_BETTER
-from pipelines.runs.listing import Run, read_run
+from pipelines.runs.listing import WIDTH, Run, read_run
 from pipelines.runs.rundir import INCOMPLETE
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-WIDTH = 80  # the terminal the table is made for
 
 
 def compare_runs(names: list[Path], root: Path | str) -> str:

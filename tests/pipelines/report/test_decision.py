@@ -24,7 +24,7 @@ def scored(rows: int = 3000, share: float = 0.25, seed: int = 0) -> tuple[np.nda
 
 def test_the_threshold_maximises_f1_on_the_validation_split_and_is_applied_to_the_test_split():
     valid, test = scored(seed=1), scored(seed=2)
-    cut = decision.choose_threshold("m", valid, test)
+    cut = decision.choose_threshold(valid, test)
     candidates = np.unique(valid[1])
     brute = [f1_score(valid[0], valid[1] >= c) for c in candidates[::7]]
     assert cut.valid_f1 >= max(brute) - 1e-12
