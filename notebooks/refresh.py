@@ -29,7 +29,25 @@ def refresh(path: Path) -> None:
     print(f"refreshed {path.name}")
 
 
+def main(names: list[str]) -> int:
+    """Refresh `names` (default: every notebook here); exit 2 naming what is not a notebook here, 130 on Ctrl-C
+    between cells. Ctrl-C in a cell ends its kernel too, and nbclient's DeadKernelError ends this. Either way the
+    notebook being executed is left as it was."""
+    found = sorted(p.name for p in HERE.glob("*.ipynb"))
+    unknown = [name for name in names if Path(name).name not in found]
+    if unknown:
+        print(
+            f"error: no notebook {', '.join(unknown)} in {HERE}; the notebooks are: {', '.join(found)}", file=sys.stderr
+        )
+        return 2
+    try:
+        for name in names or found:
+            refresh(HERE / Path(name).name)
+    except KeyboardInterrupt:
+        print("interrupted: the notebook being executed is left as it was", file=sys.stderr)
+        return 130
+    return 0
+
+
 if __name__ == "__main__":
-    names = sys.argv[1:] or sorted(p.name for p in HERE.glob("*.ipynb"))
-    for name in names:
-        refresh(HERE / name)
+    sys.exit(main(sys.argv[1:]))
