@@ -13,9 +13,10 @@ Exit codes: 0 success, 2 bad input (one paragraph on stderr, no traceback), 3 a 
 from __future__ import annotations
 
 import atexit
-import gc
 import os
 import sys
+import threading
+import traceback
 import warnings
 from pathlib import Path
 
@@ -157,33 +158,58 @@ def _run_config(resume: Path | None, options: dict) -> object:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become a message and exit 2; anything else exits 1 with its traceback."""
     fixed_cost.mark("main")
-    if argv is None:
-        # The command itself (not a call from Python): at exit, the interpreter need not walk the hundreds of
-        # thousands of objects that torch, Prefect and the rest create at import to collect garbage.
-        atexit.register(gc.freeze)  # registered first, so it runs last
-        warnings.showwarning = _one_line
+    if argv is not None:  # a call from Python (tests): exit as Python does
+        sys.exit(_command(argv))
+    warnings.showwarning = _one_line
+    try:
+        code = _command(sys.argv[1:])
+    except SystemExit as exc:  # raised below the command's own handling (a library's sys.exit)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    _leave(code)
+
+
+def _command(args: list[str]) -> int:
+    """The command's exit code, its messages printed."""
     if not os.environ.get("PREFECT_API_URL"):
         # On the embedded temporary server, its telemetry heartbeat races the first writes to the fresh
         # SQLite database and logs "database is locked" tracebacks; an explicit setting still wins.
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
         # Without standalone mode, typer returns the code of an Exit (Ctrl-C is Exit(130)) instead of exiting
-        code = app(args=_valued(sys.argv[1:] if argv is None else argv), standalone_mode=False)
+        code = app(args=_valued(args), standalone_mode=False)
     except DevicepipeError as exc:
         typer.echo(f"error: {exc}", err=True)
-        sys.exit(getattr(exc, "exit_code", 2))  # 3: a drift alert with --fail-on-drift
+        return getattr(exc, "exit_code", 2)  # 3: a drift alert with --fail-on-drift
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
-        sys.exit(INTERRUPTED)
+        return INTERRUPTED
     except _click_errors() as exc:  # a usage error: the usage line and the message, exit 2
         exc.show()
         if getattr(exc, "ctx", None) is None:  # click knows no command here (a missing value): point to help
             typer.echo("Try 'devicepipe --help', or 'devicepipe COMMAND --help', for help.", err=True)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     if isinstance(code, int) and code == INTERRUPTED:
         typer.echo("interrupted", err=True)
     fixed_cost.mark("main-end")
-    sys.exit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0
+
+
+def _leave(code: int) -> None:
+    """End the command once Python's own exit work is done (threads joined, atexit: Prefect's log flush and
+    temporary server, logging, multiprocessing), without the interpreter's teardown after it. There, C++
+    threads of the libraries loaded (torch, pyarrow) can abort the process ("terminate called without an
+    active exception", SIGABRT) after the command has printed its result: seen once, under load, on a run
+    that had exited 2. Skipping it also spares walking the objects those libraries create at import."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _one_line(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
