@@ -24,25 +24,38 @@ HERE = Path(__file__).resolve().parent
 
 def refresh(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+    folder = {"metadata": {"path": str(path.parent)}}
+    # The kernel is killed at the end, not asked to stop: asked while a cell runs (Ctrl-C), it prints a traceback
+    # of its own on the way out; its outputs are all in by then either way.
+    client = NotebookClient(
+        notebook, timeout=1200, kernel_name="python3", resources=folder, shutdown_kernel="immediate"
+    )
+    try:
+        client.execute()
+    except Exception:
+        # While a cell runs, nbclient takes Ctrl-C (and SIGTERM) itself: it shuts the kernel down, and the cell
+        # then fails with DeadKernelError. The clean-up it started on the signal says that this was a stop.
+        if getattr(client, "_async_cleanup_kernel_future", None) is not None:
+            raise KeyboardInterrupt from None
+        raise
     write_text_atomic(path, nbformat.writes(notebook) + "\n")  # a notebook that fails a cell is left as it was
     print(f"refreshed {path.name}")
 
 
-def main(names: list[str]) -> int:
-    """Refresh `names` (default: every notebook here); exit 2 naming what is not a notebook here, 130 on Ctrl-C
-    between cells. Ctrl-C in a cell ends its kernel too, and nbclient's DeadKernelError ends this. Either way the
-    notebook being executed is left as it was."""
-    found = sorted(p.name for p in HERE.glob("*.ipynb"))
+def main(names: list[str], folder: Path = HERE) -> int:
+    """Refresh `names` (default: every notebook in `folder`, this one's); exit 2 naming what is not a notebook
+    there, 130 on Ctrl-C (the notebook being executed left as it was, its kernel stopped)."""
+    found = sorted(p.name for p in folder.glob("*.ipynb"))
     unknown = [name for name in names if Path(name).name not in found]
     if unknown:
         print(
-            f"error: no notebook {', '.join(unknown)} in {HERE}; the notebooks are: {', '.join(found)}", file=sys.stderr
+            f"error: no notebook {', '.join(unknown)} in {folder}; the notebooks are: {', '.join(found)}",
+            file=sys.stderr,
         )
         return 2
     try:
         for name in names or found:
-            refresh(HERE / Path(name).name)
+            refresh(folder / Path(name).name)
     except KeyboardInterrupt:
         print("interrupted: the notebook being executed is left as it was", file=sys.stderr)
         return 130
