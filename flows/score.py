@@ -19,6 +19,7 @@ from flows.tasks import IO_RETRIES, track_in_mlflow
 from pipelines import backend as backends
 from pipelines.backend import Backend
 from pipelines.scoring import drift, predict
+from pipelines.scoring import threshold as thresholds
 from pipelines.tracking import tracking_uri
 from pipelines.tracking.scored import log_scoring
 
@@ -50,9 +51,11 @@ def check_drift(
 
 
 @task(name="write-predictions", cache_policy=NO_CACHE, tags=["io"], timeout_seconds=600)
-def write(out: str, scores: Any, bundle: predict.Bundle, backend: Backend, rows: Any, keep: list[str]) -> str:
+def write(
+    out: str, scores: Any, bundle: predict.Bundle, backend: Backend, rows: Any, keep: list[str], cut: float
+) -> str:
     """Write the predictions (Parquet, or CSV for an `out` ending in .csv), atomically."""
-    return str(predict.write_predictions(out, scores, bundle, backend, rows, keep))
+    return str(predict.write_predictions(out, scores, bundle, backend, rows, keep, cut))
 
 
 @flow(name="score")
@@ -67,23 +70,30 @@ def score(
     drift_alert: float = drift.ALERT,
     fail_on_drift: bool = False,
     track: str | None = None,
+    threshold: float | str | None = None,
 ) -> str:
     """Score `data` with the bundle in `model` (a run directory); returns the predictions file. The drift of the
     rows and predictions is written beside it; with `fail_on_drift`, an alert fails the flow run (DriftAlert)
     after the predictions are written, so a schedule can alert on it. With `track` (a tracking URI, or "local":
-    mlflow.db beside the runs folder) or MLFLOW_TRACKING_URI set, the scoring is an MLflow run too."""
+    mlflow.db beside the runs folder) or MLFLOW_TRACKING_URI set, the scoring is an MLflow run too. `threshold`:
+    the probability from which a row is the positive class (default 0.5), or "chosen", the run's cut on its
+    validation split (pipelines.scoring.threshold)."""
     drift.check_thresholds(drift_warn, drift_alert)
     out = out or str(Path("predictions") / f"score-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.parquet")
     chosen = backends.select(backend)
     bundle = open_bundle(model)
+    name = model_name or bundle.metrics["best_model"]
+    cut = thresholds.resolve(threshold, bundle.metrics, name)
     predict.check_out(out, data, bundle)
     rows = load(bundle, data, chosen)
     scores = score_rows(bundle, rows, chosen, model_name)
     report = check_drift(bundle, rows, scores, model_name, drift_warn, drift_alert)
-    path = write(out, scores, bundle, chosen, rows, list(keep or []))
-    name = model_name or bundle.metrics["best_model"]
+    path = write(out, scores, bundle, chosen, rows, list(keep or []), thresholds.at(cut))
     logger = get_run_logger()
     logger.info("scored %d rows with %s from %s: %s", len(rows), name, bundle.run_dir, path)
+    said = thresholds.said(cut, bundle.metrics, name, bundle.manifest["target"]["classes"])
+    for line in said:
+        logger.info(line)
     moved, written = "Drift: not checked (the run was saved without a training profile).", None
     if report is not None:
         written = predict.write_drift(path, report)
@@ -92,11 +102,13 @@ def score(
         moved = f"{drift.summary(report, details=f'`{written}`')}\n\n{drift.markdown(report)}"
     details = {"model": str(bundle.run_dir), "family": name, "data": data, "out": str(Path(path).resolve())}
     details |= {"rows": len(rows), "drift_warn": drift_warn, "drift_alert": drift_alert, "drift_report": written}
+    details |= {"threshold": cut.value} if cut else {}
     track_scoring(track, bundle, details, report, logger)
+    cuts = "".join(f"{line}\n\n" for line in said)
     create_markdown_artifact(
         key="score-summary",
         markdown=f"Scored **{len(rows)}** rows of `{data}` with **{name}** from `{bundle.run_dir}`.\n\n"
-        f"Predictions: `{Path(path).resolve()}`\n\n{moved}",
+        f"Predictions: `{Path(path).resolve()}`\n\n{cuts}{moved}",
         description="score flow: predictions written, and their drift",
     )
     if fail_on_drift and report is not None and report["alerts"]:

@@ -17,6 +17,10 @@ from flows.cli.choices import BackendChoice
 from pipelines.errors import ConfigError
 
 MODEL_URIS = ("models:/", "runs:/")  # --model given as an MLflow model's URI
+THRESHOLD_HELP = (
+    "Probability from which a row is the positive class, or 'chosen': the run's best-F1 cut on validation. "
+    "Default: 0.5."
+)
 
 
 def predict(
@@ -31,6 +35,7 @@ def predict(
     ] = None,
     model_name: Annotated[str | None, typer.Option(help="Which model of the run. Default: its best.")] = None,
     keep: Annotated[list[str] | None, typer.Option(help="Input column to copy beside the predictions.")] = None,
+    threshold: Annotated[str | None, typer.Option(help=THRESHOLD_HELP)] = None,
     backend: Annotated[BackendChoice, typer.Option(help="auto takes the GPU when one is usable.")] = BackendChoice.auto,
     drift_warn: Annotated[float, typer.Option(help="PSI from which a column or the predictions moved.")] = 0.1,
     drift_alert: Annotated[float, typer.Option(help="PSI from which a move is an alert.")] = 0.25,
@@ -49,21 +54,24 @@ def predict(
     from pipelines.backend import select as select_backend
     from pipelines.scoring import drift
     from pipelines.scoring import predict as predicting
+    from pipelines.scoring import threshold as thresholds
 
     drift.check_thresholds(drift_warn, drift_alert)
     source = _source(source, model)
     chosen = select_backend(backend.value)
     with _bundle_of(source, track) as (folder, family):
         bundle = predicting.open_bundle(folder)
-        model_name = model_name or family
+        name = model_name or family or bundle.metrics["best_model"]
+        cut = thresholds.resolve(threshold, bundle.metrics, name)
         out = predicting.check_out(out, data, bundle)
         rows = predicting.read_rows(bundle, data, chosen)
-        scores = predicting.score_rows(bundle, rows, chosen, model_name)
-        report = predicting.drift_report(bundle, rows, scores, model_name, drift_warn, drift_alert)
-        path = predicting.write_predictions(out, scores, bundle, chosen, rows, list(keep or []))
-    name = model_name or bundle.metrics["best_model"]
+        scores = predicting.score_rows(bundle, rows, chosen, name)
+        report = predicting.drift_report(bundle, rows, scores, name, drift_warn, drift_alert)
+        path = predicting.write_predictions(out, scores, bundle, chosen, rows, list(keep or []), thresholds.at(cut))
     run = bundle.manifest.get("run", bundle.run_dir.name)
     typer.echo(f"{len(rows)} predictions from {name} ({run}, {chosen.name} backend): {path}")
+    for line in thresholds.said(cut, bundle.metrics, name, bundle.manifest["target"]["classes"]):
+        typer.echo(line)
     if report is None:
         typer.echo("drift: not checked (the run was saved without a training profile)")
         return

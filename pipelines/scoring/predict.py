@@ -30,7 +30,7 @@ from pipelines.errors import DataError, DevicepipeError, OutputError
 from pipelines.features.workflow import Workflow
 from pipelines.files import MANIFEST, atomic_path, check_writable, sha256_file, write_text_atomic, writing
 from pipelines.models import Split, family
-from pipelines.scoring import drift
+from pipelines.scoring import drift, threshold
 from pipelines.scoring.bundle import CONTEXT, FOLDER, PROFILE
 
 OUTPUT_COLUMNS = ("probability", "prediction")  # what write_predictions writes beside the --keep columns
@@ -187,9 +187,10 @@ def write_predictions(
     backend: Backend,
     rows: Any = None,
     keep: list[str] | None = None,
+    cut: float = threshold.DEFAULT,
 ) -> Path:
-    """`keep` columns of the input, then `probability` and `prediction` (or `prediction`): Parquet, or CSV for
-    a `path` ending in .csv (check_out refuses other suffixes)."""
+    """`keep` columns of the input, then `probability` and `prediction` (the positive class from the probability
+    `cut`), or `prediction`: Parquet, or CSV for a `path` ending in .csv (check_out refuses other suffixes)."""
     table: dict[str, Any] = {}
     for column in keep or []:
         if rows is None or column not in rows.columns:
@@ -200,7 +201,7 @@ def write_predictions(
                 f"input's. Keep the other columns, or rename {column!r} in the input."
             )
         table[column] = backend.to_pandas(rows[column]).to_numpy()
-    predicted = predictions_frame(scores, bundle, backend)
+    predicted = predictions_frame(scores, bundle, backend, cut)
     frame = pd.DataFrame({**table, **{column: predicted[column].to_numpy() for column in predicted.columns}})
     path = Path(path)
     with writing("the predictions", "--out"), atomic_path(path) as tmp:
@@ -211,14 +212,16 @@ def write_predictions(
     return path
 
 
-def predictions_frame(scores: torch.Tensor, bundle: Bundle, backend: Backend) -> pd.DataFrame:
-    """The predictions as a pandas frame: `probability` of the positive class and the `prediction` (the class
-    when the probability is at least 0.5) for classification, the `prediction` for regression."""
+def predictions_frame(
+    scores: torch.Tensor, bundle: Bundle, backend: Backend, cut: float = threshold.DEFAULT
+) -> pd.DataFrame:
+    """The predictions as a pandas frame: `probability` of the positive class and the `prediction` (the positive
+    class when the probability is at least `cut`) for classification, the `prediction` for regression."""
     values = backend.to_numpy(scores.detach().float().contiguous())
     if bundle.task != "classification":
         return pd.DataFrame({"prediction": values})
     classes = bundle.manifest["target"]["classes"]
-    return pd.DataFrame({"probability": values, "prediction": np.where(values >= 0.5, classes[1], classes[0])})
+    return pd.DataFrame({"probability": values, "prediction": np.where(values >= cut, classes[1], classes[0])})
 
 
 def drift_report(

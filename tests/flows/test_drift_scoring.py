@@ -115,3 +115,18 @@ def test_the_score_flow_fails_on_an_alert_and_still_writes(prefect_harness, run_
             fail_on_drift=True,
         )
     assert (tmp_path / "b.parquet").exists() and json.loads((tmp_path / "b.drift.json").read_text())["alerts"]
+
+
+def test_the_score_flow_cuts_at_the_run_s_chosen_threshold(prefect_harness, run_dir, tables, tmp_path):
+    """threshold="chosen": the cut the run chose for its best model on validation, as `predict --threshold`."""
+    from flows.score import score
+    from pipelines.errors import ConfigError
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    cut = metrics["thresholds"][metrics["best_model"]]["value"]
+    out = score(str(tables / "same.parquet"), model=str(run_dir), out=str(tmp_path / "c.parquet"), threshold="chosen")
+    predictions = pd.read_parquet(out)
+    assert predictions["prediction"].tolist() == (predictions["probability"] >= cut).astype(int).tolist()
+    with pytest.raises(ConfigError, match="found 'sometimes'"):
+        score(str(tables / "same.parquet"), model=str(run_dir), out=str(tmp_path / "d.parquet"), threshold="sometimes")
+    assert not (tmp_path / "d.parquet").exists()

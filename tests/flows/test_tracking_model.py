@@ -112,6 +112,7 @@ def test_the_score_flow_logs_a_scoring_beside_the_run_that_trained_its_model(pre
     assert run.info.status == "FINISHED" and run.info.run_name == "score scores"
     assert run.data.tags["devicepipe.trained_in"] == trained["run_id"]
     assert run.data.metrics["rows_scored"] == 400 and run.data.params["out"] == str(out)
+    assert run.data.params["threshold"] == "0.5"  # where its probabilities became classes (the default)
     for column, entry in report["columns"].items():
         assert run.data.metrics[f"psi/{column}"] == pytest.approx(entry["psi"])
     (family,) = report["predictions"]

@@ -116,6 +116,9 @@ def test_own_csv_regression(tmp_path):
     assert "patient_id" not in manifest["features"]["numeric"] + manifest["features"]["categorical"]
     assert "group" in manifest["features"]["categorical"]
     assert sum(metrics["rows"].values()) == len(frame)
+    new = ("predict", "--from", str(run_dir), "--data", str(path), "--out", "p.parquet", "--backend", "cpu")
+    assert_user_error(devicepipe(*new, "--threshold", "0.3", cwd=tmp_path), "this run is a regression")
+    assert not (tmp_path / "p.parquet").exists()
 
 
 def test_bad_target_found_inside_the_flow(tmp_path):

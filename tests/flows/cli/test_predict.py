@@ -169,3 +169,32 @@ def test_the_old_name_of_from_still_works_and_says_so(run_dir, cancer, tmp_path)
     both = devicepipe("predict", "--from", str(run_dir), "--model", str(run_dir), *new, "--out", "p.csv", cwd=tmp_path)
     assert_user_error(both, "not both")
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_threshold_picks_where_a_probability_becomes_the_positive_class(run_dir, cancer, tmp_path):
+    """0.5 by default (the run's chosen cut named beside it), a given probability, or the cut the run chose for the
+    model on validation (metrics.json); what is no probability is exit 2 with nothing written."""
+    import json
+
+    chosen = json.loads((run_dir / "metrics.json").read_text())["thresholds"]["xgboost"]["value"]
+    new = ("--from", str(run_dir), "--data", str(cancer / "new.csv"), "--backend", "cpu", "--model-name", "xgboost")
+    for given, cut, said in [
+        (None, 0.5, "(the default)"),
+        ("0.9", 0.9, "(--threshold)"),
+        ("chosen", chosen, "(chosen for xgboost on validation)"),
+    ]:
+        out = tmp_path / f"{given}.parquet"
+        result = devicepipe(
+            "predict", *new, "--out", str(out), *(["--threshold", given] if given else []), cwd=tmp_path
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f"prediction: malignant where probability >= {cut:.4g} {said}" in result.stdout
+        assert ("note: the run chose" in result.stdout) == (given != "chosen")
+        predictions = pd.read_parquet(out)
+        expected = np.where(predictions["probability"] >= cut, "malignant", "benign")
+        assert predictions["prediction"].tolist() == expected.tolist()
+    assert 0 < (pd.read_parquet(tmp_path / "0.9.parquet")["prediction"] == "malignant").sum() < len(predictions)
+    for bad in ("1.5", "often"):
+        result = devicepipe("predict", *new, "--out", "bad.parquet", "--threshold", bad, cwd=tmp_path)
+        assert_user_error(result, f"found {bad!r}", "--threshold chosen")
+    assert not (tmp_path / "bad.parquet").exists()
