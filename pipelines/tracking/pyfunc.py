@@ -24,6 +24,7 @@ from pipelines.backend import select
 from pipelines.data.load import resolve
 from pipelines.datasets import recipe_for
 from pipelines.files import MANIFEST
+from pipelines.scoring import threshold
 from pipelines.scoring.bundle import CONTEXT, FOLDER
 from pipelines.scoring.predict import open_bundle, predictions_frame, score_rows
 
@@ -35,7 +36,8 @@ FAMILY = "logged_model"  # the model's config: the family it scores with (MLflow
 
 class BundleModel(mlflow.pyfunc.PythonModel):
     """One family of a run's bundle (`model_config[FAMILY]`), on the backend `DEVICEPIPE_BACKEND` names (auto:
-    the GPU when one is usable)."""
+    the GPU when one is usable). A classifier's `prediction` is its positive class from the probability the
+    `threshold` parameter gives (default 0.5; the run's chosen cut is its `<family>/threshold` metric)."""
 
     def load_context(self, context: Any) -> None:
         self.open(Path(context.artifacts["bundle"]), context.model_config[FAMILY], "auto")
@@ -48,7 +50,9 @@ class BundleModel(mlflow.pyfunc.PythonModel):
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         frame = self.backend.from_pandas(pd.DataFrame(model_input))
         rows = recipe_for(self.bundle.config).shape_to_score(frame, self.backend, self.bundle.tables)
-        return predictions_frame(score_rows(self.bundle, rows, self.backend, self.family), self.bundle, self.backend)
+        scores = score_rows(self.bundle, rows, self.backend, self.family)
+        cut = threshold.resolve((params or {}).get("threshold"), self.bundle.metrics, self.family)
+        return predictions_frame(scores, self.bundle, self.backend, threshold.at(cut))
 
 
 def pack_bundle(run_dir: Path, folder: Path) -> Path:
@@ -74,7 +78,9 @@ def log_model(run_id: str, run_dir: Path, family: str, scratch: Path) -> Any:
         # MLflow's hint that an integer column with a missing value would fail its schema: the signature is read
         # from rows as the training input has them, where a column with missing values is not an integer one.
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-        signature = mlflow.models.infer_signature(sample, model.predict(None, sample))
+        # a classifier's `threshold` (predict --threshold), a parameter of predict and of the served model
+        params = {"threshold": threshold.DEFAULT} if model.bundle.task == "classification" else None
+        signature = mlflow.models.infer_signature(sample, model.predict(None, sample), params)
     example = sample.head(EXAMPLE_ROWS)
     nested = mlflow.active_run() is not None  # a notebook's own run stays as it is
     with mlflow.start_run(run_id=run_id, nested=nested):

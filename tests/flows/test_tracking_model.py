@@ -27,7 +27,8 @@ NAME = "delays"
 SCORE = """
 import sys, mlflow, pandas as pd
 model = mlflow.pyfunc.load_model(sys.argv[1])
-model.predict(pd.read_csv(sys.argv[2])).to_parquet(sys.argv[3])
+params = {"threshold": float(sys.argv[4])} if len(sys.argv) > 4 else None
+model.predict(pd.read_csv(sys.argv[2]), params=params).to_parquet(sys.argv[3])
 """
 
 
@@ -71,6 +72,15 @@ def test_a_registered_model_scores_as_predict_does_and_keeps_its_alias_until_bea
     scored = subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300)
     assert scored.returncode == 0, scored.stderr[-3000:]
     _same(pd.read_parquet(elsewhere / "pyfunc.parquet"), expected)
+    chosen = metrics["thresholds"]["xgboost"]["value"]  # the run's cut, as the `threshold` parameter
+    scored = subprocess.run(
+        [*command, str(chosen)], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    args = ("--data", "new.csv", "--out", "chosen.parquet", "--threshold", "chosen")
+    result = devicepipe("predict", "--from", "runs/latest", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    _same(pd.read_parquet(elsewhere / "pyfunc.parquet"), pd.read_parquet(tmp_path / "chosen.parquet"))
 
     again, record = _run(tmp_path, mlflow_server)  # the same data and settings: a tie, which does not beat
     assert record["registered"]["version"] == 2 and not record["registered"]["champion"]
@@ -146,16 +156,22 @@ def test_mlflow_models_serve_serves_a_logged_model(mlflow_server, tmp_path):
         )
     try:
         _wait_for(f"http://127.0.0.1:{port}/ping", server, tmp_path / "serve.log")
-        rows = pd.read_csv(tmp_path / "new.csv")
-        body = json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=120) as response:
-            served = pd.DataFrame(json.loads(response.read())["predictions"])
+        rows = json.loads(pd.read_csv(tmp_path / "new.csv").to_json(orient="split", index=False))
+        served = _invoke(port, {"dataframe_split": rows})
+        cut = _invoke(port, {"dataframe_split": rows, "params": {"threshold": 0.7}})  # as predict --threshold 0.7
     finally:
         stop_group(server)
-    _same(served, pd.read_parquet(tmp_path / "p.parquet"))
+    expected = pd.read_parquet(tmp_path / "p.parquet")
+    _same(served, expected)
+    assert cut["prediction"].tolist() == (expected["probability"] >= 0.7).astype(int).tolist()
+
+
+def _invoke(port: int, payload: dict) -> pd.DataFrame:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/invocations", json.dumps(payload).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return pd.DataFrame(json.loads(response.read())["predictions"])
 
 
 def _same(found: pd.DataFrame, expected: pd.DataFrame) -> None:
