@@ -55,16 +55,23 @@ def _complete(name: Path, root: Path) -> Run:
 
 
 def _metric_rows(found: list[Run]) -> list[tuple[str, list[str]]]:
-    """Per model, a row per split and metric: each run's value, the best marked *, and for two runs B - A."""
-    models = _union(list(run.metrics["models"]) for run in found)
+    """Per model, a row per split and metric: each run's value, the best marked *, and for two runs B - A; then the
+    trivial baseline each model had to beat (unmarked: it measures the data, not a model)."""
     rows = []
-    for model in models:
-        rows.append((f"{model}:", []))
-        for split in ("valid", "test"):
-            names = _union(list(run.metrics["models"].get(model, {}).get(split, {})) for run in found)
-            for metric in names:
-                values = [run.metrics["models"].get(model, {}).get(split, {}).get(metric) for run in found]
-                rows.append((f"  {split} {metric}", _cells(values, 4, HIGHER_IS_BETTER.get(metric))))
+    for model in _union(list(run.metrics["models"]) for run in found):
+        rows += _model_rows(f"{model}:", [run.metrics["models"].get(model, {}) for run in found], marked=True)
+    baselines = [run.metrics.get("trivial_baseline", {}) for run in found]
+    if any(baselines):  # runs made before the baseline was recorded have none
+        rows += _model_rows("trivial baseline:", baselines, marked=False)
+    return rows
+
+
+def _model_rows(title: str, scores: list[dict[str, Any]], marked: bool) -> list[tuple[str, list[str]]]:
+    rows: list[tuple[str, list[str]]] = [(title, [])]
+    for split in ("valid", "test"):
+        for metric in _union(list(score.get(split, {})) for score in scores):
+            values = [score.get(split, {}).get(metric) for score in scores]
+            rows.append((f"  {split} {metric}", _cells(values, 4, HIGHER_IS_BETTER.get(metric) if marked else None)))
     return rows
 
 

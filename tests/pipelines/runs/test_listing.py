@@ -15,7 +15,9 @@ from pipelines.runs.compare import compare_runs
 CONFIG = {"dataset": "table", "data": "data/sales.csv", "target": "sold", "epochs": 3, "seed": 0, "backend": "auto"}
 
 
-def _write_run(root: Path, name: str, auc: float = 0.71, best: str = "xgboost", **config) -> Path:
+def _write_run(
+    root: Path, name: str, auc: float = 0.71, best: str = "xgboost", baseline: float | None = None, **config
+) -> Path:
     """A run folder as pipelines.runs.record writes it (the keys the listing reads, and a few more)."""
     folder = root / name
     folder.mkdir(parents=True)
@@ -28,6 +30,8 @@ def _write_run(root: Path, name: str, auc: float = 0.71, best: str = "xgboost", 
         for model, value in (("logistic_regression", auc - 0.01), ("xgboost", auc), ("mlp", auc - 0.02))
     }
     metrics = {"task": "classification", "target": "sold", "backend": "cpu", "rows": {"train": 70, "valid": 15}}
+    if baseline is not None:  # the constant prediction (runs made before it was recorded have none)
+        metrics["trivial_baseline"] = {"name": "always 0", "test": {"auc": 0.5, "accuracy": baseline}}
     (folder / "metrics.json").write_text(json.dumps({**metrics, "models": scores, "best_model": best}))
     manifest = {
         "config": {**CONFIG, **config},
@@ -44,8 +48,8 @@ def _write_run(root: Path, name: str, auc: float = 0.71, best: str = "xgboost", 
 def root(tmp_path) -> Path:
     root = tmp_path / "runs"
     _write_run(root, "20240101T090000Z-aaaaaa", auc=0.70)
-    _write_run(root, "20240103T090000Z-cccccc", auc=0.73, epochs=5)
-    _write_run(root, "20240102T090000Z-bbbbbb", auc=0.72)
+    _write_run(root, "20240103T090000Z-cccccc", auc=0.73, baseline=0.76, epochs=5)
+    _write_run(root, "20240102T090000Z-bbbbbb", auc=0.72, baseline=0.75)
     (root / "latest").symlink_to("20240103T090000Z-cccccc")
     (root / ".latest.lock").write_text("")
     incomplete = root / ".incomplete-20240104T090000Z-dddddd"
@@ -109,6 +113,8 @@ def test_compare_puts_metrics_seconds_and_the_settings_that_differ_side_by_side(
     assert any(line.split() == ["test", "auc", "0.7200", "0.7300*", "+0.0100"] for line in block), table
     assert any(line.split() == ["train", "4.00", "4.00", "+0.00"] for line in lines), table  # equal: no best
     assert "  epochs: A 3  B 5" in lines, table
+    baseline = lines[lines.index("trivial baseline:") :]  # what each run's models had to beat: not marked
+    assert any(line.split() == ["test", "accuracy", "0.7500", "0.7600", "+0.0100"] for line in baseline), table
     assert not any(line.split()[:1] == ["seed:"] for line in lines)  # the same in both: not a difference
 
 
@@ -116,6 +122,8 @@ def test_compare_finds_runs_by_name_in_the_folder(root):
     table = compare_runs([Path("20240101T090000Z-aaaaaa"), Path("20240102T090000Z-bbbbbb")], root)
     names = [line.split()[1] for line in table.splitlines()[:2]]
     assert names == ["20240101T090000Z-aaaaaa", "20240102T090000Z-bbbbbb"]
+    baseline = table.splitlines()[table.splitlines().index("trivial baseline:") :]  # A was made before it
+    assert any(line.split() == ["test", "accuracy", "-", "0.7500", "-"] for line in baseline), table
 
 
 @pytest.mark.parametrize(
