@@ -198,15 +198,17 @@ def _command(args: list[str]) -> int:
 
 
 def _leave(code: int) -> None:
-    """End the command once Python's own exit work is done (threads joined, atexit: Prefect's log flush and
-    temporary server, logging, multiprocessing), without the interpreter's teardown after it. There, C++
-    threads of the libraries loaded (torch, pyarrow) can abort the process ("terminate called without an
-    active exception", SIGABRT) after the command has printed its result: seen once, under load, on a run
-    that had exited 2. Skipping it also spares walking the objects those libraries create at import."""
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()
+    """End the command once Python's own exit work is done, in Python's order (threading's shutdown: thread pools
+    told to stop and threads joined; then atexit: Prefect's log flush and temporary server, logging,
+    multiprocessing), without the interpreter's teardown after it. There, C++ threads of the libraries loaded
+    (torch, pyarrow) can abort the process ("terminate called without an active exception", SIGABRT) after the
+    command has printed its result: seen once, under load, on a run that had exited 2. Skipping it also spares
+    walking the objects those libraries create at import. Where a Python lacks the hooks used, it exits as usual."""
+    shutdown, exit_functions = getattr(threading, "_shutdown", None), getattr(atexit, "_run_exitfuncs", None)
+    if shutdown is None or exit_functions is None:  # pragma: no cover - present in CPython 3.11 to 3.13
+        sys.exit(code)
+    shutdown()
+    exit_functions()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -10,13 +10,16 @@ import sys
 
 from tests.conftest import ROOT
 
-# The command as `devicepipe` runs it, with an atexit function and a thread of a library's that end after it
+# The command as `devicepipe` runs it, with an atexit function, a thread and a thread pool (MLflow's kind) of a
+# library's, which end after the command
 SCRIPT = """
 import atexit, sys, threading, time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 out = Path(sys.argv[1])
 atexit.register(lambda: (out / "atexit").write_text("ran"))
 threading.Thread(target=lambda: (time.sleep(0.5), (out / "thread").write_text("joined"))).start()
+ThreadPoolExecutor(1).submit(lambda: (time.sleep(0.5), (out / "pool").write_text("done")))
 if sys.argv[2] == "--bug":  # a bug in the command: what no handler expects
     import pipelines.runs.listing
     pipelines.runs.listing.list_runs = lambda root: 1 / 0
@@ -38,6 +41,7 @@ def test_a_user_error_exits_2_after_the_exit_work(tmp_path):
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: ") and "does not exist" in result.stderr
     assert (tmp_path / "atexit").read_text() == "ran" and (tmp_path / "thread").read_text() == "joined"
+    assert (tmp_path / "pool").read_text() == "done"  # its pool told to stop once its work is done, not waited on
 
 
 def test_success_exits_0_with_its_output_flushed(tmp_path):
@@ -45,6 +49,7 @@ def test_success_exits_0_with_its_output_flushed(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "no runs" in result.stdout
     assert (tmp_path / "atexit").read_text() == "ran" and (tmp_path / "thread").read_text() == "joined"
+    assert (tmp_path / "pool").read_text() == "done"  # its pool told to stop once its work is done, not waited on
 
 
 def test_an_internal_error_exits_1_with_its_traceback(tmp_path):
