@@ -28,12 +28,12 @@ from pipelines.cluster.memory import describe_peaks
 from pipelines.config import RunConfig
 from pipelines.data.placement import Placement, placement_of
 from pipelines.datasets import recipe_for
+from pipelines.features.feature_set import FeatureSet
 from pipelines.files import writing
 from pipelines.report.markdown import best_line
-from pipelines.runs.record import gpu_only_note, residency_record, write_run
-from pipelines.runs.residency import Ledger
+from pipelines.runs.record import gpu_only_note, write_run
 from pipelines.runs.rundir import CONFIG, INCOMPLETE, RUN_NAME, RunDirectory, new_run_name
-from pipelines.stages import MODEL_STAGES, check_run, fitted_models, run_feature_stages, run_stages
+from pipelines.stages import check_run, train_all
 from pipelines.tracking import log_run, record_tracking, tracked_model, tracking_uri
 
 CHECKPOINTS = "checkpoints"
@@ -112,25 +112,23 @@ def _run_stages(
     run: RunDirectory, config: RunConfig, progress: bool, logger: Any, chain: StageChain, placement: Placement
 ) -> str:
     backend = chain.backend
-    ledger, seconds = Ledger.for_run(backend.is_gpu, config.strict_residency), {}
     values = {"recipe": recipe_for(config), "backend": backend, "config": config, "progress": progress}
     values.update(checkpoints=run.path(CHECKPOINTS), placement=placement)
+
+    def features_ready(features: FeatureSet) -> None:
+        if features.cache["hit"]:
+            logger.info("features from the cache (%s): load, split and features skipped", features.cache["path"])
+        if note := gpu_only_note(config, backend):
+            logger.warning(note)
+
     fixed_cost.mark("stages-begin")
-    features = run_feature_stages(values, ledger, seconds, chain.wrap, store=config.cache)
-    if features.cache["hit"]:
-        logger.info("features from the cache (%s): load, split and features skipped", features.cache["path"])
-    if note := gpu_only_note(config, backend):
-        logger.warning(note)
-    run_stages(MODEL_STAGES, values, ledger, seconds, chain.wrap)
+    done = train_all(values, chain.wrap, features_ready)
     fixed_cost.mark("stages-end")
     if (workers := placement.memory_record(config.cluster)) is not None:
         logger.info("Dask workers' peak memory: %s", describe_peaks(workers["worker_peak_bytes"]))
-    if config.strict_residency:
-        ledger.check()
-    fitted = fitted_models(values)
-    residency = residency_record(ledger.as_dict(), values["handoff"])
     made_by = {"id": flow_run.id, "url": flow_run.ui_url}
-    written = (run, config, backend, features, values["handoff"], fitted, seconds, residency, workers, made_by)
+    trained = (done.features, done.handoff, done.fitted, done.seconds, done.residency)
+    written = (run, config, backend, *trained, workers, made_by)
     run_dir = chain.then(write_run_task, *written, io=True)
     fixed_cost.mark("run-written")
     # One line: the table itself is the train-test-metrics artifact, and the command line prints it when done

@@ -12,10 +12,9 @@ from pipelines import backend as backends
 from pipelines.config import RunConfig
 from pipelines.data.placement import placement_of
 from pipelines.files import writing
-from pipelines.runs.record import residency_record, write_run
-from pipelines.runs.residency import Ledger
+from pipelines.runs.record import write_run
 from pipelines.runs.rundir import CONFIG, RunDirectory
-from pipelines.stages import MODEL_STAGES, check_run, fitted_models, run_feature_stages, run_stages
+from pipelines.stages import check_run, train_all
 
 
 def train(config: RunConfig, progress: bool = False) -> Path:
@@ -29,14 +28,9 @@ def train(config: RunConfig, progress: bool = False) -> Path:
         with placement_of(config, backend.name) as placement:
             values = {"recipe": recipe, "backend": backend, "config": config, "progress": progress}
             values.update(checkpoints=run.path("checkpoints"), placement=placement)
-            ledger, seconds = Ledger.for_run(backend.is_gpu, config.strict_residency), {}
-            features = run_feature_stages(values, ledger, seconds, store=config.cache)
-            run_stages(MODEL_STAGES, values, ledger, seconds)
-            if config.strict_residency:
-                ledger.check()
-            residency = residency_record(ledger.as_dict(), values["handoff"])
+            done = train_all(values)
             return write_run(
-                run, config, backend, features, values["handoff"], fitted_models(values), seconds, residency
+                run, config, backend, done.features, done.handoff, done.fitted, done.seconds, done.residency
             )
     except BaseException:
         if not run.committed:

@@ -30,6 +30,7 @@ from pipelines.config import RunConfig
 from pipelines.features.feature_set import FeatureSet
 from pipelines.files import check_writable
 from pipelines.runs import cache
+from pipelines.runs.record import residency_record
 from pipelines.runs.residency import Ledger
 from pipelines.training import handoff
 
@@ -201,3 +202,35 @@ def run_feature_stages(
     if store:  # features written to disk leave the device: the ledger counts it, outside the strict stages
         return run_stages((CACHE_STORE,), values, ledger, seconds, wrap)["features"]
     return cache.uncached(values["features"], lookup)
+
+
+@dataclass(kw_only=True)
+class Trained:
+    """What a run's stages made, as pipelines.runs.record.write_run takes it."""
+
+    features: FeatureSet
+    handoff: handoff.Handoff
+    fitted: dict[str, models.FittedModel]
+    seconds: dict[str, float]
+    residency: dict[str, Any]
+
+
+def train_all(
+    values: dict[str, Any],
+    wrap: Callable[[Stage], Callable[..., Any]] | None = None,
+    after_features: Callable[[FeatureSet], None] | None = None,
+) -> Trained:
+    """A run's stages over `values` (recipe, backend, config, progress, checkpoints, placement): the features
+    through the cache, then MODEL_STAGES, strict residency checked. `wrap` as run_stages takes it;
+    `after_features(features)` hears of the features before the models train (a flow's log lines)."""
+    config = values["config"]
+    ledger, seconds = Ledger.for_run(values["backend"].is_gpu, config.strict_residency), {}
+    features = run_feature_stages(values, ledger, seconds, wrap, store=config.cache)
+    if after_features is not None:
+        after_features(features)
+    run_stages(MODEL_STAGES, values, ledger, seconds, wrap)
+    if config.strict_residency:
+        ledger.check()
+    residency = residency_record(ledger.as_dict(), values["handoff"])
+    fitted = fitted_models(values)
+    return Trained(features=features, handoff=values["handoff"], fitted=fitted, seconds=seconds, residency=residency)

@@ -35,7 +35,7 @@ def test_a_run_that_fails_part_way_leaves_nothing_half_written(tmp_path, monkeyp
     def broken(*args, **kwargs):
         raise RuntimeError("a stage failed")
 
-    monkeypatch.setattr(runner, "run_stages", broken)
+    monkeypatch.setattr(runner, "train_all", broken)
     with pytest.raises(RuntimeError, match="a stage failed"):
         runner.train(settings(tmp_path))
     runs = tmp_path / "runs"
